@@ -1,0 +1,86 @@
+// Types and functions shared by every Roamgate block (hand-written; register layouts live in
+// the generated <kernel>_regs_pkg).
+`default_nettype none
+package rg_pkg;
+  localparam int DATA_W = 512;
+  localparam int KEEP_W = DATA_W / 8;
+  localparam int WIN_BYTES = 128;  // parser window: the first two beats of a frame
+  localparam int WIN_W = WIN_BYTES * 8;
+
+  localparam logic [15:0] ETH_IPV4 = 16'h0800;
+  localparam logic [15:0] ETH_ARP = 16'h0806;
+  localparam logic [15:0] ETH_IPV6 = 16'h86dd;
+  localparam logic [15:0] ETH_VLAN = 16'h8100;
+  localparam logic [15:0] UDP_GTPU = 16'd2152;
+  localparam logic [7:0] GTP_GPDU = 8'hff;
+  localparam logic [7:0] GTP_EXT_PDU_SESSION = 8'h85;
+
+  // What the header parser knows of a frame after its first two beats.
+  typedef struct packed {
+    logic        vlan;
+    logic        is_ipv4;
+    logic        is_arp;
+    logic        is_ipv6;
+    logic [6:0]  l3_off;        // 14 or 18
+    logic [3:0]  ihl;
+    logic [15:0] ip_total_len;
+    logic [7:0]  ttl;
+    logic [7:0]  ip_proto;
+    logic        ip_frag;       // MF set or fragment offset non-zero
+    logic [31:0] ip_dst;
+    logic [15:0] ip_csum;
+    logic [6:0]  l4_off;        // l3_off + 4 * ihl
+    logic        is_udp;
+    logic [15:0] udp_dport;
+    logic [15:0] udp_len;
+    logic [15:0] udp_csum;
+    logic        is_gtpu;       // UDP destination port 2152 with a whole GTP-U v1 header
+    logic [7:0]  gtp_type;
+    logic [15:0] gtp_len;
+    logic [31:0] teid;
+    logic [7:0]  inner_off;     // first byte of the T-PDU (after the extension chain)
+    logic        qfi_valid;
+    logic [5:0]  qfi;
+    logic        ext_overflow;  // extension chain longer than the parser walks
+    logic        truncated;     // headers extend past the end of the frame
+    logic        malformed;     // impossible header fields
+  } hdr_meta_t;
+
+  // One's complement sum of two 16-bit words with end-around carry.
+  function automatic logic [15:0] ones_add(input logic [15:0] a, input logic [15:0] b);
+    logic [16:0] s;
+    s = {1'b0, a} + {1'b0, b};
+    ones_add = s[15:0] + {15'd0, s[16]};
+  endfunction
+
+  // RFC 1624 eqn. 3 for a 32-bit field: HC' = ~(~HC + ~m + m').
+  function automatic logic [15:0] csum_update32(input logic [15:0] hc, input logic [31:0] m_old,
+                                                input logic [31:0] m_new);
+    logic [15:0] s;
+    s = ones_add(~hc, ~m_old[31:16]);
+    s = ones_add(s, ~m_old[15:0]);
+    s = ones_add(s, m_new[31:16]);
+    s = ones_add(s, m_new[15:0]);
+    csum_update32 = ~s;
+  endfunction
+
+  // RFC 1624 eqn. 3 for a 16-bit field.
+  function automatic logic [15:0] csum_update16(input logic [15:0] hc, input logic [15:0] m_old,
+                                                input logic [15:0] m_new);
+    logic [15:0] s;
+    s = ones_add(~hc, ~m_old);
+    s = ones_add(s, m_new);
+    csum_update16 = ~s;
+  endfunction
+
+  // Number of valid bytes in a beat whose tkeep is contiguous from byte 0.
+  function automatic logic [6:0] keep_bytes(input logic [KEEP_W-1:0] keep);
+    logic [6:0] n;
+    n = 7'd0;
+    for (int i = 0; i < KEEP_W; i++) begin
+      n = n + {6'd0, keep[i]};
+    end
+    keep_bytes = n;
+  endfunction
+endpackage : rg_pkg
+`default_nettype wire

@@ -1,0 +1,820 @@
+// steer: tier-1 session steering. Every G-PDU from the access port leaves on the steering
+// port toward the gateway that owns its TEID: explicit session entry (cuckoo table) first,
+// else the Maglev table, then the gateway table gives the outer destination and next-hop MAC.
+// The outer IPv4 destination, MACs and TTL are rewritten with incremental checksum updates.
+// ARP, IPv6, GTP-U signalling, TEID 0, fragments, expiring TTLs and frames for the appliance
+// go to the host port (token-bucket limited); bad frames are dropped and counted by reason.
+//
+// Frames are buffered whole (store and forward) so a frame is judged on its true length;
+// the decision runs on the first two beats while the rest arrives. The access port is never
+// back-pressured: a frame that finds no room is dropped whole and counted.
+`default_nettype none
+module steer_kernel #(
+  parameter int SessBucketsLog2 = steer_regs_pkg::SESSION_BUCKETS_LOG2,
+  parameter int SessSlots = steer_regs_pkg::SESSION_SLOTS,
+  parameter int Gateways = steer_regs_pkg::GATEWAYS,
+  parameter int MaxFrameBytes = steer_regs_pkg::MAX_FRAME_BYTES,
+  parameter int FifoLog2 = 9
+) (
+  input  wire logic              clk_i,
+  input  wire logic              rst_ni,
+  input  wire logic [63:0]       timestamp_i,
+  // control
+  input  wire logic [15:0]       s_axil_awaddr,
+  input  wire logic              s_axil_awvalid,
+  output logic                   s_axil_awready,
+  input  wire logic [31:0]       s_axil_wdata,
+  input  wire logic [3:0]        s_axil_wstrb,
+  input  wire logic              s_axil_wvalid,
+  output logic                   s_axil_wready,
+  output logic      [1:0]        s_axil_bresp,
+  output logic                   s_axil_bvalid,
+  input  wire logic              s_axil_bready,
+  input  wire logic [15:0]       s_axil_araddr,
+  input  wire logic              s_axil_arvalid,
+  output logic                   s_axil_arready,
+  output logic      [31:0]       s_axil_rdata,
+  output logic      [1:0]        s_axil_rresp,
+  output logic                   s_axil_rvalid,
+  input  wire logic              s_axil_rready,
+  // access side in (from the MAC: no tready; tuser[0] marks a bad frame on its last beat)
+  input  wire logic [511:0]      s_axis_rx_tdata,
+  input  wire logic [63:0]       s_axis_rx_tkeep,
+  input  wire logic              s_axis_rx_tlast,
+  input  wire logic [0:0]        s_axis_rx_tuser,
+  input  wire logic              s_axis_rx_tvalid,
+  output logic                   s_axis_rx_tready,
+  // steering side out
+  output logic      [511:0]      m_axis_tx_tdata,
+  output logic      [63:0]       m_axis_tx_tkeep,
+  output logic                   m_axis_tx_tlast,
+  output logic      [0:0]        m_axis_tx_tuser,
+  output logic                   m_axis_tx_tvalid,
+  input  wire logic              m_axis_tx_tready,
+  // host port: punted frames; tuser carries the punt reason on every beat
+  output logic      [511:0]      m_axis_punt_tdata,
+  output logic      [63:0]       m_axis_punt_tkeep,
+  output logic                   m_axis_punt_tlast,
+  output logic      [7:0]        m_axis_punt_tuser,
+  output logic                   m_axis_punt_tvalid,
+  input  wire logic              m_axis_punt_tready
+);
+  import rg_pkg::*;
+  import steer_regs_pkg::*;
+
+  localparam int MaxBeats = (MaxFrameBytes + 63) / 64;
+  localparam int GwW = $clog2(Gateways);
+  localparam int MagWords = (MAGLEV_ENTRIES + 3) / 4;
+  localparam int MagAddrW = $clog2(MagWords);
+  localparam int SlotW = (SessSlots > 1) ? $clog2(SessSlots) : 1;
+  localparam int LevelW = FifoLog2 + 2;
+  localparam int NStats = STAT_COUNT;
+
+  if (Gateways < 2 || Gateways > 256 || (1 << GwW) != Gateways) begin : gen_bad_gw
+    $error("steer_kernel: Gateways must be a power of two, 2..256");
+  end
+  if ((1 << FifoLog2) < 2 * MaxBeats + 64) begin : gen_bad_fifo
+    $error("steer_kernel: FifoLog2 too small for MaxFrameBytes");
+  end
+
+  // ------------------------------------------------------------------------------------
+  // Register bus
+  // ------------------------------------------------------------------------------------
+  logic        wr, rd;
+  logic [15:0] wr_addr, rd_addr;
+  logic [31:0] wr_data, rd_data_q, rd_data_d;
+
+  axil_slave u_axil (
+    .clk_i, .rst_ni,
+    .s_axil_awaddr, .s_axil_awvalid, .s_axil_awready, .s_axil_wdata, .s_axil_wstrb,
+    .s_axil_wvalid, .s_axil_wready, .s_axil_bresp, .s_axil_bvalid, .s_axil_bready,
+    .s_axil_araddr, .s_axil_arvalid, .s_axil_arready, .s_axil_rdata, .s_axil_rresp,
+    .s_axil_rvalid, .s_axil_rready,
+    .wr_o(wr), .wr_addr_o(wr_addr), .wr_data_o(wr_data),
+    .rd_o(rd), .rd_addr_o(rd_addr), .rd_data_i(rd_data_q)
+  );
+
+  logic [31:0] own_ip_q, own_mac_lo_q, punt_rate_q;
+  logic [15:0] own_mac_hi_q, punt_burst_q;
+  logic [31:0] time_hi_q;
+  logic [31:0] sess_addr_q, sess_data0_q, sess_data1_q;
+  logic [31:0] sess_rdata0_q, sess_rdata1_q;
+  logic [31:0] mag_addr_q, mag_rdata_q;
+  logic [31:0] gw_addr_q, gw_data0_q, gw_data1_q, gw_data2_q;
+  logic [31:0] gw_rdata0_q, gw_rdata1_q, gw_rdata2_q, gw_cnt_idx_q;
+  logic [31:0] stat_hi_q;
+  logic sess_rd_q, mag_rd_q, gw_rd_q;
+  logic [63:0] stats_q[NStats];
+
+  // Table host ports driven from register writes.
+  logic sess_host_en, sess_host_we, mag_host_en, mag_host_we, gw_host_en, gw_host_we;
+  logic [1+32+8-1:0] sess_rentry;
+  logic [31:0] mag_rword;
+  logic [80:0] gw_rentry;
+  logic gw_snap;
+  logic [63:0] gw_snap_pkts, gw_snap_bytes;
+
+  assign sess_host_en = wr && (wr_addr == SESS_CMD) && (wr_data[1:0] != 2'd0);
+  assign sess_host_we = (wr_data[1:0] == 2'd1);
+  assign mag_host_we = wr && (wr_addr == MAGLEV_WDATA_INC);
+  assign mag_host_en = mag_host_we || (wr && (wr_addr == MAGLEV_CMD) && wr_data[1]);
+  assign gw_host_en = wr && (wr_addr == GW_CMD) && (wr_data[1:0] != 2'd0);
+  assign gw_host_we = (wr_data[1:0] == 2'd1);
+  assign gw_snap = wr && (wr_addr == GW_CNT_INDEX);
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      own_ip_q <= '0;
+      own_mac_lo_q <= '0;
+      own_mac_hi_q <= '0;
+      punt_rate_q <= 32'h0010_0000;  // 1/16 frame per cycle
+      punt_burst_q <= 16'd64;
+      sess_addr_q <= '0;
+      sess_data0_q <= '0;
+      sess_data1_q <= '0;
+      mag_addr_q <= '0;
+      gw_addr_q <= '0;
+      gw_data0_q <= '0;
+      gw_data1_q <= '0;
+      gw_data2_q <= '0;
+      gw_cnt_idx_q <= '0;
+      sess_rd_q <= 1'b0;
+      mag_rd_q <= 1'b0;
+      gw_rd_q <= 1'b0;
+    end else begin
+      sess_rd_q <= sess_host_en && !sess_host_we;
+      mag_rd_q <= mag_host_en && !mag_host_we;
+      gw_rd_q <= gw_host_en && !gw_host_we;
+      if (mag_host_we) mag_addr_q <= mag_addr_q + 32'd1;
+      if (wr) begin
+        case (wr_addr)
+          CTRL_OWN_IPV4: own_ip_q <= wr_data;
+          CTRL_OWN_MAC_LO: own_mac_lo_q <= wr_data;
+          CTRL_OWN_MAC_HI: own_mac_hi_q <= wr_data[15:0];
+          CTRL_PUNT_RATE: punt_rate_q <= wr_data;
+          CTRL_PUNT_BURST: punt_burst_q <= wr_data[15:0];
+          SESS_ADDR: sess_addr_q <= wr_data;
+          SESS_DATA0: sess_data0_q <= wr_data;
+          SESS_DATA1: sess_data1_q <= wr_data;
+          MAGLEV_ADDR: mag_addr_q <= wr_data;
+          GW_ADDR: gw_addr_q <= wr_data;
+          GW_DATA0: gw_data0_q <= wr_data;
+          GW_DATA1: gw_data1_q <= wr_data;
+          GW_DATA2: gw_data2_q <= wr_data;
+          GW_CNT_INDEX: gw_cnt_idx_q <= wr_data;
+          default: ;
+        endcase
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (sess_rd_q) begin
+      sess_rdata0_q <= sess_rentry[39:8];
+      sess_rdata1_q <= {sess_rentry[40], 23'd0, sess_rentry[7:0]};
+    end
+    if (mag_rd_q) mag_rdata_q <= mag_rword;
+    if (gw_rd_q) begin
+      gw_rdata0_q <= gw_rentry[79:48];
+      gw_rdata1_q <= gw_rentry[31:0];
+      gw_rdata2_q <= {gw_rentry[80], 15'd0, gw_rentry[47:32]};
+    end
+  end
+
+  // Read mux, registered: data is there the cycle after rd.
+  always_comb begin
+    rd_data_d = 32'd0;
+    case (rd_addr)
+      CTRL_ID: rd_data_d = CTRL_ID_VALUE;
+      CTRL_VERSION: rd_data_d = CTRL_VERSION_VALUE;
+      CTRL_REGMAP: rd_data_d = REGMAP_CRC;
+      CTRL_OWN_IPV4: rd_data_d = own_ip_q;
+      CTRL_OWN_MAC_LO: rd_data_d = own_mac_lo_q;
+      CTRL_OWN_MAC_HI: rd_data_d = {16'd0, own_mac_hi_q};
+      CTRL_PUNT_RATE: rd_data_d = punt_rate_q;
+      CTRL_PUNT_BURST: rd_data_d = {16'd0, punt_burst_q};
+      CTRL_TIME_LO: rd_data_d = timestamp_i[31:0];
+      CTRL_TIME_HI: rd_data_d = time_hi_q;
+      STATS_ID: rd_data_d = STATS_ID_VALUE;
+      STATS_VERSION: rd_data_d = STATS_VERSION_VALUE;
+      STATS_COUNT: rd_data_d = NStats;
+      SESS_ID: rd_data_d = SESS_ID_VALUE;
+      SESS_VERSION: rd_data_d = SESS_VERSION_VALUE;
+      SESS_GEOMETRY: rd_data_d = {8'd0, 8'd2, 8'(SessSlots), 8'(SessBucketsLog2)};
+      SESS_ADDR: rd_data_d = sess_addr_q;
+      SESS_DATA0: rd_data_d = sess_data0_q;
+      SESS_DATA1: rd_data_d = sess_data1_q;
+      SESS_RDATA0: rd_data_d = sess_rdata0_q;
+      SESS_RDATA1: rd_data_d = sess_rdata1_q;
+      MAGLEV_ID: rd_data_d = MAGLEV_ID_VALUE;
+      MAGLEV_VERSION: rd_data_d = MAGLEV_VERSION_VALUE;
+      MAGLEV_SIZE: rd_data_d = MAGLEV_ENTRIES;
+      MAGLEV_ADDR: rd_data_d = mag_addr_q;
+      MAGLEV_RDATA: rd_data_d = mag_rdata_q;
+      GW_ID: rd_data_d = GW_ID_VALUE;
+      GW_VERSION: rd_data_d = GW_VERSION_VALUE;
+      GW_COUNT: rd_data_d = Gateways;
+      GW_ADDR: rd_data_d = gw_addr_q;
+      GW_DATA0: rd_data_d = gw_data0_q;
+      GW_DATA1: rd_data_d = gw_data1_q;
+      GW_DATA2: rd_data_d = gw_data2_q;
+      GW_RDATA0: rd_data_d = gw_rdata0_q;
+      GW_RDATA1: rd_data_d = gw_rdata1_q;
+      GW_RDATA2: rd_data_d = gw_rdata2_q;
+      GW_CNT_INDEX: rd_data_d = gw_cnt_idx_q;
+      GW_CNT_PKTS_LO: rd_data_d = gw_snap_pkts[31:0];
+      GW_CNT_PKTS_HI: rd_data_d = gw_snap_pkts[63:32];
+      GW_CNT_BYTES_LO: rd_data_d = gw_snap_bytes[31:0];
+      GW_CNT_BYTES_HI: rd_data_d = gw_snap_bytes[63:32];
+      default: begin
+        for (int i = 0; i < NStats; i++) begin
+          if (rd_addr == STATS_LO + 16'(STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
+          if (rd_addr == STATS_HI + 16'(STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
+        end
+      end
+    endcase
+  end
+
+  always_ff @(posedge clk_i) begin
+    rd_data_q <= rd_data_d;
+  end
+
+  // Reading a LO word latches the matching HI word so a 64-bit value is read consistently.
+  always_ff @(posedge clk_i) begin
+    if (rd && rd_addr == CTRL_TIME_LO) time_hi_q <= timestamp_i[63:32];
+    for (int i = 0; i < NStats; i++) begin
+      if (rd && rd_addr == STATS_LO + 16'(STATS_LO_STRIDE * i)) stat_hi_q <= stats_q[i][63:32];
+    end
+  end
+
+  // ------------------------------------------------------------------------------------
+  // Ingress: admission, frame buffer, header window
+  // ------------------------------------------------------------------------------------
+  typedef struct packed {
+    logic [15:0] len;
+    logic        rx_err;
+    logic        oversize;
+  } end_info_t;
+
+  logic sof_q, sof_d, drop_q, drop_d;
+  logic [15:0] beats_q, beats_d, len_q, len_d;
+  logic [511:0] hdr0_q, hdr0_d;
+  logic [6:0] hdr0_len_q, hdr0_len_d;
+  logic single_q, single_d;
+  logic [LevelW-1:0] data_level, dec_level, end_level;
+  logic admit, in_frame_ok, in_beat, data_push, end_push;
+  logic [6:0] beat_bytes;
+  end_info_t end_wdata;
+  logic win_valid;
+  logic [WIN_W-1:0] win;
+  logic [7:0] win_len;
+  logic win_end;
+  logic stat_fifo_full;
+
+  assign s_axis_rx_tready = 1'b1;
+  assign in_beat = s_axis_rx_tvalid;
+  assign beat_bytes = keep_bytes(s_axis_rx_tkeep);
+  // Room for a whole maximum frame in every buffer, counted when the frame starts.
+  assign admit = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 8)) &&
+                 (dec_level < LevelW'((1 << FifoLog2) - 8)) &&
+                 (end_level < LevelW'((1 << FifoLog2) - 8));
+  assign in_frame_ok = sof_q ? admit : !drop_q;
+  assign data_push = in_beat && in_frame_ok && (beats_q < 16'(MaxBeats) || s_axis_rx_tlast);
+  assign end_push = in_beat && in_frame_ok && s_axis_rx_tlast;
+  assign stat_fifo_full = in_beat && sof_q && !admit;
+
+  always_comb begin
+    sof_d = sof_q;
+    drop_d = drop_q;
+    beats_d = beats_q;
+    len_d = len_q;
+    hdr0_d = hdr0_q;
+    hdr0_len_d = hdr0_len_q;
+    single_d = 1'b0;
+    win_valid = 1'b0;
+    win = {512'd0, hdr0_q};
+    win_len = {1'b0, hdr0_len_q};
+    win_end = 1'b1;
+    if (single_q) win_valid = 1'b1;  // a one-beat frame: its window is beat 0 alone
+    if (in_beat) begin
+      if (sof_q) drop_d = !admit;
+      if (in_frame_ok) begin
+        if (beats_q == 16'd0) begin
+          hdr0_d = s_axis_rx_tdata;
+          hdr0_len_d = beat_bytes;
+          single_d = s_axis_rx_tlast;
+        end else if (beats_q == 16'd1) begin
+          win_valid = 1'b1;
+          win = {s_axis_rx_tdata, hdr0_q};
+          win_len = {1'b0, hdr0_len_q} + {1'b0, beat_bytes};
+          win_end = s_axis_rx_tlast;
+        end
+      end
+      beats_d = (beats_q == 16'hffff) ? beats_q : beats_q + 16'd1;
+      len_d = (len_q > 16'hffff - 16'd64) ? 16'hffff : len_q + {9'd0, beat_bytes};
+      sof_d = s_axis_rx_tlast;
+      if (s_axis_rx_tlast) begin
+        beats_d = 16'd0;
+        len_d = 16'd0;
+      end
+    end
+    end_wdata.len = (len_q > 16'hffff - 16'd64) ? 16'hffff : len_q + {9'd0, beat_bytes};
+    end_wdata.rx_err = s_axis_rx_tuser[0];
+    end_wdata.oversize = (beats_q >= 16'(MaxBeats));
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sof_q <= 1'b1;
+      drop_q <= 1'b0;
+      beats_q <= '0;
+      len_q <= '0;
+      single_q <= 1'b0;
+    end else begin
+      sof_q <= sof_d;
+      drop_q <= drop_d;
+      beats_q <= beats_d;
+      len_q <= len_d;
+      single_q <= single_d;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    hdr0_q <= hdr0_d;
+    hdr0_len_q <= hdr0_len_d;
+  end
+
+  logic data_valid, data_pop;
+  logic [512+64:0] data_rdata;
+  logic end_valid, end_pop;
+  end_info_t end_rdata;
+
+  sync_fifo #(.Width(512 + 64 + 1), .DepthLog2(FifoLog2)) u_data_fifo (
+    .clk_i, .rst_ni,
+    .push_i (data_push),
+    .wdata_i({s_axis_rx_tlast, s_axis_rx_tkeep, s_axis_rx_tdata}),
+    .pop_i  (data_pop),
+    .valid_o(data_valid),
+    .rdata_o(data_rdata),
+    .level_o(data_level)
+  );
+
+  sync_fifo #(.Width($bits(end_info_t)), .DepthLog2(FifoLog2)) u_end_fifo (
+    .clk_i, .rst_ni,
+    .push_i (end_push),
+    .wdata_i(end_wdata),
+    .pop_i  (end_pop),
+    .valid_o(end_valid),
+    .rdata_o(end_rdata),
+    .level_o(end_level)
+  );
+
+  // ------------------------------------------------------------------------------------
+  // Decision pipeline: parse -> hash -> session/Maglev -> gateway -> decision
+  // ------------------------------------------------------------------------------------
+  logic p_valid;
+  hdr_meta_t p_meta;
+
+  hdr_parser #(.MaxExt(0), .TagW(1)) u_parser (
+    .clk_i, .rst_ni,
+    .valid_i  (win_valid),
+    .win_i    (win),
+    .win_len_i(win_len),
+    .win_end_i(win_end),
+    .tag_i    (1'b0),
+    .valid_o  (p_valid),
+    .meta_o   (p_meta),
+    .tag_o    ()
+  );
+
+  // Stage H: hashes (registered inside the units).
+  logic [31:0] h0, h1;
+  logic h_valid_q;
+  hdr_meta_t h_meta_q;
+
+  crc32_hash #(.KeyBytes(4), .Poly(32'h82f63b78)) u_hash0 (
+    .clk_i, .key_i(p_meta.teid), .hash_o(h0)
+  );
+  crc32_hash #(.KeyBytes(4), .Poly(32'hedb88320)) u_hash1 (
+    .clk_i, .key_i(p_meta.teid), .hash_o(h1)
+  );
+
+  // Stage L: table lookups (session: 2 cycles; Maglev: index register + RAM read).
+  logic [16:0] mag_idx_d, mag_idx_q;
+  logic [1:0] mag_sel_q, mag_sel2_q;
+  hdr_meta_t l1_meta_q, l2_meta_q;
+  logic l1_valid_q, l2_valid_q;
+  logic sess_valid, sess_hit;
+  logic [7:0] sess_val;
+  logic [31:0] mag_word;
+
+  always_comb begin
+    logic [16:0] diff;
+    // h mod 65537 = (lo - hi) mod 65537, since 65536 = -1 (mod 65537).
+    diff = {1'b0, h0[15:0]} - {1'b0, h0[31:16]};
+    mag_idx_d = diff[16] ? diff + 17'd65537 : diff;
+  end
+
+  cuckoo_table #(
+    .BucketsLog2(SessBucketsLog2), .Slots(SessSlots), .KeyW(32), .ValW(8), .TagW(1)
+  ) u_sess (
+    .clk_i, .rst_ni,
+    .lk_valid_i   (h_valid_q),
+    .lk_key_i     (h_meta_q.teid),
+    .lk_idx0_i    (h0[SessBucketsLog2-1:0]),
+    .lk_idx1_i    (h1[SessBucketsLog2-1:0]),
+    .lk_tag_i     (1'b0),
+    .lk_valid_o   (sess_valid),
+    .lk_hit_o     (sess_hit),
+    .lk_val_o     (sess_val),
+    .lk_tag_o     (),
+    .host_en_i    (sess_host_en),
+    .host_we_i    (sess_host_we),
+    .host_bank_i  (sess_addr_q[31]),
+    .host_bucket_i(sess_addr_q[8 +: SessBucketsLog2]),
+    .host_slot_i  (sess_addr_q[SlotW-1:0]),
+    .host_wentry_i({sess_data1_q[31], sess_data0_q, sess_data1_q[7:0]}),
+    .host_rentry_o(sess_rentry)
+  );
+
+  ram_2p #(.Width(32), .Depth(MagWords)) u_maglev (
+    .clk_i,
+    .a_en_i   (1'b1),
+    .a_addr_i (mag_idx_q[2 +: MagAddrW]),
+    .a_rdata_o(mag_word),
+    .b_en_i   (mag_host_en),
+    .b_we_i   (mag_host_we),
+    .b_addr_i (mag_addr_q[MagAddrW-1:0]),
+    .b_wdata_i(wr_data),
+    .b_rdata_o(mag_rword)
+  );
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      h_valid_q <= 1'b0;
+      l1_valid_q <= 1'b0;
+      l2_valid_q <= 1'b0;
+    end else begin
+      h_valid_q <= p_valid;
+      l1_valid_q <= h_valid_q;
+      l2_valid_q <= l1_valid_q;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    h_meta_q <= p_meta;
+    l1_meta_q <= h_meta_q;
+    l2_meta_q <= l1_meta_q;
+    mag_idx_q <= mag_idx_d;
+    mag_sel_q <= mag_idx_d[1:0];
+    mag_sel2_q <= mag_sel_q;
+  end
+
+  // Stage G: choose the gateway, read its entry.
+  logic [7:0] gw_idx_d;
+  logic g_valid_q, g_sess_q;
+  hdr_meta_t g_meta_q;
+  logic [80:0] gw_entry;  // {valid, ipv4, mac}
+
+  always_comb begin
+    gw_idx_d = sess_hit ? sess_val : mag_word[8 * mag_sel2_q +: 8];
+  end
+
+  ram_2p #(.Width(81), .Depth(Gateways)) u_gw (
+    .clk_i,
+    .a_en_i   (1'b1),
+    .a_addr_i (gw_idx_d[GwW-1:0]),
+    .a_rdata_o(gw_entry),
+    .b_en_i   (gw_host_en),
+    .b_we_i   (gw_host_we),
+    .b_addr_i (gw_addr_q[GwW-1:0]),
+    .b_wdata_i({gw_data2_q[31], gw_data0_q, gw_data2_q[15:0], gw_data1_q}),
+    .b_rdata_o(gw_rentry)
+  );
+
+  logic [7:0] g_idx_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) g_valid_q <= 1'b0;
+    else g_valid_q <= l2_valid_q;
+  end
+  always_ff @(posedge clk_i) begin
+    g_meta_q <= l2_meta_q;
+    g_sess_q <= sess_hit;
+    g_idx_q <= gw_idx_d;
+  end
+
+  // Stage D: the decision.
+  typedef struct packed {
+    logic [1:0]  action;       // 0 drop, 1 forward, 2 punt
+    logic [4:0]  stat;         // drop reason or hit kind (STAT_*)
+    logic [3:0]  punt_reason;
+    logic [7:0]  gw;
+    logic [15:0] need_len;     // l3_off + IPv4 total length (0: no check)
+    logic        l3_vlan;      // l3 at 18, else 14
+    logic [47:0] dmac;
+    logic [31:0] dst;
+    logic [7:0]  ttl;
+    logic [15:0] ip_csum;
+    logic        udp_wr;
+    logic [6:0]  udp_pos;
+    logic [15:0] udp_csum;
+  } decision_t;
+
+  localparam logic [1:0] ACT_DROP = 2'd0;
+  localparam logic [1:0] ACT_FWD = 2'd1;
+  localparam logic [1:0] ACT_PUNT = 2'd2;
+
+  decision_t dec_d;
+  always_comb begin
+    hdr_meta_t m;
+    logic gpdu;
+    logic [15:0] uc;
+    m = g_meta_q;
+    dec_d = '0;
+    gpdu = m.is_gtpu && m.gtp_type == GTP_GPDU && m.teid != 32'd0;
+    dec_d.gw = g_idx_q;
+    dec_d.need_len = m.is_ipv4 ? {9'd0, m.l3_off} + m.ip_total_len : 16'd0;
+    dec_d.l3_vlan = m.vlan;
+    dec_d.dmac = gw_entry[47:0];
+    dec_d.dst = gw_entry[79:48];
+    dec_d.ttl = m.ttl - 8'd1;
+    dec_d.ip_csum = csum_update32(csum_update16(m.ip_csum, {m.ttl, m.ip_proto},
+                                                {m.ttl - 8'd1, m.ip_proto}),
+                                  m.ip_dst, gw_entry[79:48]);
+    uc = csum_update32(m.udp_csum, m.ip_dst, gw_entry[79:48]);
+    dec_d.udp_wr = (m.udp_csum != 16'd0);
+    dec_d.udp_csum = (uc == 16'd0) ? 16'hffff : uc;
+    dec_d.udp_pos = m.l4_off + 7'd6;
+    if (m.truncated) begin
+      dec_d.stat = 5'(STAT_DROP_TRUNCATED);
+    end else if (m.malformed) begin
+      dec_d.stat = 5'(STAT_DROP_MALFORMED);
+    end else if (m.is_arp) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_ARP);
+    end else if (m.is_ipv6) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_IPV6);
+    end else if (!m.is_ipv4) begin
+      dec_d.stat = 5'(STAT_DROP_UNSUPPORTED);
+    end else if (m.ip_frag) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_FRAGMENT);
+    end else if (gpdu) begin
+      if (m.ttl <= 8'd1) begin
+        dec_d.action = ACT_PUNT;
+        dec_d.punt_reason = 4'(PUNT_REASON_TTL_EXPIRED);
+      end else if (!gw_entry[80]) begin
+        dec_d.stat = 5'(STAT_DROP_NO_GATEWAY);
+      end else begin
+        dec_d.action = ACT_FWD;
+        dec_d.stat = g_sess_q ? 5'(STAT_SESSION_HITS) : 5'(STAT_MAGLEV_HITS);
+      end
+    end else if (m.ip_dst == own_ip_q) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_OWN_ADDRESS);
+    end else if (m.is_gtpu && m.gtp_type != GTP_GPDU) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_GTP_SIGNALLING);
+    end else if (m.is_gtpu) begin
+      dec_d.action = ACT_PUNT;
+      dec_d.punt_reason = 4'(PUNT_REASON_TEID_ZERO);
+    end else begin
+      dec_d.stat = 5'(STAT_DROP_NOT_GTPU);
+    end
+  end
+
+  logic dec_valid, dec_pop;
+  decision_t dec_rdata;
+  // Steer reads only the TEID and outer headers; the lookup-valid flags run in lockstep
+  // with the stage valids, and the hash and Maglev index bits beyond what is used are spare.
+  logic unused_bits;
+  assign unused_bits = ^{sess_valid, h1[31:SessBucketsLog2], mag_idx_q[1:0]};
+
+  sync_fifo #(.Width($bits(decision_t)), .DepthLog2(FifoLog2)) u_dec_fifo (
+    .clk_i, .rst_ni,
+    .push_i (g_valid_q),
+    .wdata_i(dec_d),
+    .pop_i  (dec_pop),
+    .valid_o(dec_valid),
+    .rdata_o(dec_rdata),
+    .level_o(dec_level)
+  );
+
+  // ------------------------------------------------------------------------------------
+  // Egress: final verdict at the first beat, rewrite, route, count
+  // ------------------------------------------------------------------------------------
+  logic [1:0] act_q, act_d;
+  logic in_pkt_q, in_pkt_d;
+  logic [15:0] obeat_q, obeat_d;
+  decision_t cur_q, cur_d;
+  logic [7:0] preason_q, preason_d;
+  logic start;
+  logic [1:0] fin_act;
+  logic [4:0] fin_stat;
+  logic tb_ok, tb_take;
+  logic tx_can, punt_can;
+  logic [511:0] bdata;
+  logic [63:0] bkeep;
+  logic blast;
+  logic [47:0] own_mac;
+
+  assign own_mac = {own_mac_hi_q, own_mac_lo_q};
+  assign {blast, bkeep, bdata} = data_rdata;
+  assign tx_can = !m_axis_tx_tvalid || m_axis_tx_tready;
+  assign punt_can = !m_axis_punt_tvalid || m_axis_punt_tready;
+  assign start = !in_pkt_q && data_valid && dec_valid && end_valid;
+
+  token_bucket u_punt_tb (
+    .clk_i, .rst_ni,
+    .rate_i (punt_rate_q),
+    .burst_i(punt_burst_q),
+    .take_i (tb_take),
+    .ok_o   (tb_ok)
+  );
+
+  // Final verdict of a frame from its decision and its true length.
+  always_comb begin
+    fin_act = dec_rdata.action;
+    fin_stat = dec_rdata.stat;
+    if (end_rdata.rx_err) begin
+      fin_act = ACT_DROP;
+      fin_stat = 5'(STAT_DROP_RX_ERROR);
+    end else if (end_rdata.oversize) begin
+      fin_act = ACT_DROP;
+      fin_stat = 5'(STAT_DROP_OVERSIZE);
+    end else if (dec_rdata.action != ACT_DROP && end_rdata.len < dec_rdata.need_len) begin
+      fin_act = ACT_DROP;
+      fin_stat = 5'(STAT_DROP_TRUNCATED);
+    end else if (dec_rdata.action == ACT_PUNT && !tb_ok) begin
+      fin_act = ACT_DROP;
+      fin_stat = 5'(STAT_DROP_PUNT_LIMIT);
+    end else if (dec_rdata.action == ACT_PUNT && !punt_can) begin
+      fin_act = ACT_DROP;
+      fin_stat = 5'(STAT_DROP_PUNT_BUSY);
+    end
+  end
+
+  // Rewrite of a forwarded frame's first two beats.
+  function automatic logic [511:0] put8(input logic [511:0] d, input int pos,
+                                         input logic [7:0] v);
+    logic [511:0] r;
+    r = d;
+    r[8*pos +: 8] = v;
+    put8 = r;
+  endfunction
+
+  logic [511:0] rw_data;
+  always_comb begin
+    logic [6:0] up;
+    rw_data = bdata;
+    up = cur_d.udp_pos;
+    if (obeat_d == 16'd0) begin
+      for (int i = 0; i < 6; i++) begin
+        rw_data = put8(rw_data, i, cur_d.dmac[47-8*i -: 8]);
+        rw_data = put8(rw_data, 6 + i, own_mac[47-8*i -: 8]);
+      end
+      if (cur_d.l3_vlan) begin
+        rw_data = put8(rw_data, 18 + 8, cur_d.ttl);
+        rw_data = put8(rw_data, 18 + 10, cur_d.ip_csum[15:8]);
+        rw_data = put8(rw_data, 18 + 11, cur_d.ip_csum[7:0]);
+        for (int i = 0; i < 4; i++) rw_data = put8(rw_data, 18 + 16 + i, cur_d.dst[31-8*i -: 8]);
+      end else begin
+        rw_data = put8(rw_data, 14 + 8, cur_d.ttl);
+        rw_data = put8(rw_data, 14 + 10, cur_d.ip_csum[15:8]);
+        rw_data = put8(rw_data, 14 + 11, cur_d.ip_csum[7:0]);
+        for (int i = 0; i < 4; i++) rw_data = put8(rw_data, 14 + 16 + i, cur_d.dst[31-8*i -: 8]);
+      end
+    end
+    if (cur_d.udp_wr && obeat_d == {15'd0, up[6]}) begin
+      for (int p = 0; p < 64; p += 4) begin
+        if (up[5:0] == 6'(p)) begin
+          rw_data = put8(rw_data, p, cur_d.udp_csum[15:8]);
+          rw_data = put8(rw_data, p + 1, cur_d.udp_csum[7:0]);
+        end
+      end
+    end
+  end
+
+  logic tx_load, punt_load;
+  always_comb begin
+    act_d = act_q;
+    in_pkt_d = in_pkt_q;
+    obeat_d = obeat_q;
+    cur_d = cur_q;
+    preason_d = preason_q;
+    data_pop = 1'b0;
+    dec_pop = 1'b0;
+    end_pop = 1'b0;
+    tb_take = 1'b0;
+    tx_load = 1'b0;
+    punt_load = 1'b0;
+    if (start) begin
+      dec_pop = 1'b1;
+      end_pop = 1'b1;
+      act_d = fin_act;
+      cur_d = dec_rdata;
+      preason_d = {4'd0, dec_rdata.punt_reason};
+      obeat_d = 16'd0;
+      in_pkt_d = 1'b1;
+      tb_take = (fin_act == ACT_PUNT);
+    end else if (in_pkt_q) begin
+      obeat_d = obeat_q + 16'd1;
+    end
+    if (in_pkt_d && data_valid) begin
+      case (act_d)
+        ACT_FWD: begin
+          if (tx_can) begin
+            data_pop = 1'b1;
+            tx_load = 1'b1;
+          end
+        end
+        ACT_PUNT: begin
+          if (punt_can) begin
+            data_pop = 1'b1;
+            punt_load = 1'b1;
+          end
+        end
+        default: data_pop = 1'b1;
+      endcase
+    end
+    if (!data_pop && !start) obeat_d = obeat_q;  // nothing moved this cycle
+    if (data_pop && blast) in_pkt_d = 1'b0;
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      act_q <= ACT_DROP;
+      in_pkt_q <= 1'b0;
+      obeat_q <= '0;
+      m_axis_tx_tvalid <= 1'b0;
+      m_axis_punt_tvalid <= 1'b0;
+    end else begin
+      act_q <= act_d;
+      in_pkt_q <= in_pkt_d;
+      obeat_q <= obeat_d;
+      if (tx_load) m_axis_tx_tvalid <= 1'b1;
+      else if (m_axis_tx_tready) m_axis_tx_tvalid <= 1'b0;
+      if (punt_load) m_axis_punt_tvalid <= 1'b1;
+      else if (m_axis_punt_tready) m_axis_punt_tvalid <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    cur_q <= cur_d;
+    preason_q <= preason_d;
+    if (tx_load) begin
+      m_axis_tx_tdata <= rw_data;
+      m_axis_tx_tkeep <= bkeep;
+      m_axis_tx_tlast <= blast;
+    end
+    if (punt_load) begin
+      m_axis_punt_tdata <= bdata;
+      m_axis_punt_tkeep <= bkeep;
+      m_axis_punt_tlast <= blast;
+      m_axis_punt_tuser <= preason_d;
+    end
+  end
+  assign m_axis_tx_tuser = 1'b0;
+
+  // ------------------------------------------------------------------------------------
+  // Counters
+  // ------------------------------------------------------------------------------------
+  logic [63:0] stat_inc[NStats];
+  always_comb begin
+    for (int i = 0; i < NStats; i++) stat_inc[i] = 64'd0;
+    if (in_beat) stat_inc[STAT_RX_BYTES] = {57'd0, beat_bytes};
+    if (in_beat && sof_q) stat_inc[STAT_RX_FRAMES] = 64'd1;
+    if (stat_fifo_full) stat_inc[STAT_DROP_FIFO_FULL] = 64'd1;
+    if (start) begin
+      case (fin_act)
+        ACT_FWD: begin
+          stat_inc[STAT_TX_FRAMES] = 64'd1;
+          stat_inc[STAT_TX_BYTES] = {48'd0, end_rdata.len};
+          stat_inc[fin_stat] = 64'd1;
+        end
+        ACT_PUNT: stat_inc[STAT_PUNT_FRAMES] = 64'd1;
+        default: stat_inc[fin_stat] = 64'd1;
+      endcase
+    end
+  end
+
+  for (genvar i = 0; i < NStats; i++) begin : gen_stats
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) stats_q[i] <= '0;
+      else stats_q[i] <= stats_q[i] + stat_inc[i];
+    end
+  end
+
+  counter_ram #(.Depth(Gateways), .BytesW(16)) u_gw_cnt (
+    .clk_i, .rst_ni,
+    .inc_i       (start && fin_act == ACT_FWD),
+    .inc_idx_i   (dec_rdata.gw[GwW-1:0]),
+    .inc_bytes_i (end_rdata.len),
+    .snap_i      (gw_snap),
+    .snap_idx_i  (wr_data[GwW-1:0]),
+    .snap_pkts_o (gw_snap_pkts),
+    .snap_bytes_o(gw_snap_bytes)
+  );
+endmodule : steer_kernel
+`default_nettype wire

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Generates the register map of a kernel from hw/regs/<kernel>.toml.
+
+Outputs a SystemVerilog package, a C++ header and a Markdown page, so that nothing is copied
+by hand between RTL, host and documentation.
+
+usage: regs_gen.py TOML... --sv-dir D --cpp-dir D --md FILE
+"""
+import argparse
+import pathlib
+import re
+import sys
+import tomllib
+import zlib
+
+
+def upper_camel(name: str) -> str:
+    return "".join(p.capitalize() for p in name.lower().split("_"))
+
+
+def load(path: pathlib.Path) -> dict:
+    raw = path.read_bytes()
+    spec = tomllib.loads(raw.decode())
+    spec["regmap_crc"] = zlib.crc32(raw) & 0xFFFFFFFF
+    check(spec, path)
+    return spec
+
+
+def check(spec: dict, path: pathlib.Path) -> None:
+    """Refuses overlapping registers and offsets outside the 64 KiB window."""
+    seen = {}
+    for block in spec["block"]:
+        for reg in block["regs"]:
+            count = reg.get("count", 1)
+            stride = reg.get("stride", 4)
+            if reg["access"] not in ("ro", "rw", "wo"):
+                sys.exit(f"{path}: {block['name']}.{reg['name']}: bad access {reg['access']}")
+            for i in range(count):
+                addr = block["base"] + reg["offset"] + i * stride
+                if addr % 4 or addr >= 0x10000:
+                    sys.exit(f"{path}: {block['name']}.{reg['name']}: bad offset {addr:#x}")
+                if addr in seen:
+                    sys.exit(f"{path}: {block['name']}.{reg['name']} overlaps {seen[addr]}")
+                seen[addr] = f"{block['name']}.{reg['name']}"
+    for enum in spec.get("enum", []):
+        names = [v[0] for v in enum["values"]]
+        if len(set(names)) != len(names):
+            sys.exit(f"{path}: enum {enum['name']} repeats a name")
+
+
+def sv_package(spec: dict) -> str:
+    k = spec["kernel"]
+    pkg = f"{k['name']}_regs_pkg"
+    out = [
+        f"// Generated from hw/regs/{k['name']}.toml by scripts/regs_gen.py. Do not edit.",
+        "`default_nettype none",
+        f"package {pkg};",
+        f"  localparam logic [31:0] KERNEL_ID = 32'h{k['id']:08x};",
+        f"  localparam logic [31:0] KERNEL_VERSION = 32'h{k['version']:08x};",
+        f"  localparam logic [31:0] REGMAP_CRC = 32'h{spec['regmap_crc']:08x};",
+    ]
+    for p in spec.get("param", []):
+        out.append(f"  localparam int {p['name']} = {p['value']};")
+    for enum in spec.get("enum", []):
+        pre = enum["name"].upper()
+        for i, (name, _) in enumerate(enum["values"]):
+            out.append(f"  localparam int {pre}_{name} = {i};")
+        out.append(f"  localparam int {pre}_COUNT = {len(enum['values'])};")
+    for block in spec["block"]:
+        pre = block["name"].upper()
+        out.append(f"  localparam logic [15:0] {pre}_BASE = 16'h{block['base']:04x};")
+        out.append(f"  localparam logic [31:0] {pre}_ID_VALUE = 32'h{block['id']:08x};")
+        out.append(f"  localparam logic [31:0] {pre}_VERSION_VALUE = 32'h{block['version']:08x};")
+        for reg in block["regs"]:
+            addr = block["base"] + reg["offset"]
+            out.append(f"  localparam logic [15:0] {pre}_{reg['name']} = 16'h{addr:04x};")
+            if "count" in reg:
+                out.append(f"  localparam int {pre}_{reg['name']}_COUNT = {reg['count']};")
+                out.append(f"  localparam int {pre}_{reg['name']}_STRIDE = {reg['stride']};")
+    out += [f"endpackage : {pkg}", "`default_nettype wire", ""]
+    return "\n".join(out)
+
+
+def cpp_header(spec: dict) -> str:
+    k = spec["kernel"]
+    ns = k["name"]
+    out = [
+        f"// Generated from hw/regs/{ns}.toml by scripts/regs_gen.py. Do not edit.",
+        "#pragma once",
+        "",
+        "#include <array>",
+        "#include <cstdint>",
+        "#include <string_view>",
+        "",
+        f"namespace roamgate::regs::{ns} {{",
+        "",
+        f"inline constexpr uint32_t kKernelId = 0x{k['id']:08x};",
+        f"inline constexpr uint32_t kKernelVersion = 0x{k['version']:08x};",
+        f"inline constexpr uint32_t kRegmapCrc = 0x{spec['regmap_crc']:08x};",
+    ]
+    for p in spec.get("param", []):
+        out.append(f"inline constexpr uint32_t k{upper_camel(p['name'])} = {p['value']};  // {p['desc']}")
+    for enum in spec.get("enum", []):
+        typ = upper_camel(enum["name"])
+        out += ["", f"// {enum['desc']}", f"enum class {typ} : uint32_t {{"]
+        for i, (name, desc) in enumerate(enum["values"]):
+            out.append(f"  k{upper_camel(name)} = {i},  // {desc}")
+        out.append("};")
+        n = len(enum["values"])
+        out.append(f"inline constexpr uint32_t k{typ}Count = {n};")
+        names = ", ".join(f'"{v[0].lower()}"' for v in enum["values"])
+        out.append(f"inline constexpr std::array<std::string_view, {n}> k{typ}Names = {{{names}}};")
+    for block in spec["block"]:
+        out += ["", f"// {block['desc']}", f"namespace {block['name']} {{"]
+        out.append(f"inline constexpr uint32_t kBase = 0x{block['base']:04x};")
+        out.append(f"inline constexpr uint32_t kIdValue = 0x{block['id']:08x};")
+        out.append(f"inline constexpr uint32_t kVersionValue = 0x{block['version']:08x};")
+        for reg in block["regs"]:
+            addr = block["base"] + reg["offset"]
+            name = upper_camel(reg["name"])
+            out.append(f"inline constexpr uint32_t k{name} = 0x{addr:04x};  // {reg['access']}: {reg['desc']}")
+            if "count" in reg:
+                out.append(f"inline constexpr uint32_t k{name}Count = {reg['count']};")
+                out.append(f"inline constexpr uint32_t k{name}Stride = {reg['stride']};")
+        out.append(f"}}  // namespace {block['name']}")
+    out += ["", f"}}  // namespace roamgate::regs::{ns}", ""]
+    return "\n".join(out)
+
+
+def markdown(specs: list) -> str:
+    out = [
+        "# Register map",
+        "",
+        "Generated from `hw/regs/*.toml` by `scripts/regs_gen.py`; do not edit. Offsets are bytes",
+        "in the kernel's 64 KiB AXI4-Lite window; every register is 32 bits.",
+    ]
+    for spec in specs:
+        k = spec["kernel"]
+        out += ["", f"## Kernel `{k['name']}`", "",
+                f"Kernel id `0x{k['id']:08x}`, version `0x{k['version']:08x}`, "
+                f"register map CRC `0x{spec['regmap_crc']:08x}`."]
+        if spec.get("param"):
+            out += ["", "| parameter | value | meaning |", "|---|---|---|"]
+            for p in spec["param"]:
+                out.append(f"| `{p['name']}` | {p['value']} | {p['desc']} |")
+        for enum in spec.get("enum", []):
+            out += ["", f"### Enum `{enum['name']}`", "", enum["desc"], "",
+                    "| value | name | meaning |", "|---|---|---|"]
+            for i, (name, desc) in enumerate(enum["values"]):
+                out.append(f"| {i} | `{name}` | {desc} |")
+        for block in spec["block"]:
+            out += ["", f"### Block `{block['name']}` at `0x{block['base']:04x}`", "",
+                    f"{block['desc']} Block id `0x{block['id']:08x}`, version "
+                    f"`0x{block['version']:08x}`.", "",
+                    "| offset | name | access | meaning |", "|---|---|---|---|"]
+            for reg in block["regs"]:
+                addr = block["base"] + reg["offset"]
+                name = reg["name"]
+                if "count" in reg:
+                    name += f"[{reg['count']}] (stride {reg['stride']})"
+                out.append(f"| `0x{addr:04x}` | `{name}` | {reg['access']} | {reg['desc']} |")
+    out.append("")
+    return "\n".join(out)
+
+
+def write_if_changed(path: pathlib.Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("toml", nargs="+", type=pathlib.Path)
+    ap.add_argument("--sv-dir", type=pathlib.Path)
+    ap.add_argument("--cpp-dir", type=pathlib.Path)
+    ap.add_argument("--md", type=pathlib.Path)
+    args = ap.parse_args()
+    specs = [load(p) for p in args.toml]
+    for spec in specs:
+        name = spec["kernel"]["name"]
+        if args.sv_dir:
+            write_if_changed(args.sv_dir / f"{name}_regs_pkg.sv", sv_package(spec))
+        if args.cpp_dir:
+            write_if_changed(args.cpp_dir / f"{name}.h", cpp_header(spec))
+    if args.md:
+        write_if_changed(args.md, markdown(specs))
+
+
+if __name__ == "__main__":
+    main()
