@@ -264,6 +264,7 @@ module steer_kernel #(
   logic [LevelW-1:0] data_level, dec_level, end_level;
   logic admit, in_frame_ok, in_beat, data_push, end_push;
   logic [6:0] beat_bytes;
+  logic [511:0] rx_masked;  // bytes past tkeep read as zero in the header window
   end_info_t end_wdata;
   logic win_valid;
   logic [WIN_W-1:0] win;
@@ -274,6 +275,9 @@ module steer_kernel #(
   assign s_axis_rx_tready = 1'b1;
   assign in_beat = s_axis_rx_tvalid;
   assign beat_bytes = keep_bytes(s_axis_rx_tkeep);
+  for (genvar i = 0; i < 64; i++) begin : gen_mask
+    assign rx_masked[8*i +: 8] = s_axis_rx_tkeep[i] ? s_axis_rx_tdata[8*i +: 8] : 8'd0;
+  end
   // Room for a whole maximum frame in every buffer, counted when the frame starts.
   assign admit = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 8)) &&
                  (dec_level < LevelW'((1 << FifoLog2) - 8)) &&
@@ -300,12 +304,12 @@ module steer_kernel #(
       if (sof_q) drop_d = !admit;
       if (in_frame_ok) begin
         if (beats_q == 16'd0) begin
-          hdr0_d = s_axis_rx_tdata;
+          hdr0_d = rx_masked;
           hdr0_len_d = beat_bytes;
           single_d = s_axis_rx_tlast;
         end else if (beats_q == 16'd1) begin
           win_valid = 1'b1;
-          win = {s_axis_rx_tdata, hdr0_q};
+          win = {rx_masked, hdr0_q};
           win_len = {1'b0, hdr0_len_q} + {1'b0, beat_bytes};
           win_end = s_axis_rx_tlast;
         end
@@ -606,7 +610,7 @@ module steer_kernel #(
   // ------------------------------------------------------------------------------------
   logic [1:0] act_q, act_d;
   logic in_pkt_q, in_pkt_d;
-  logic [15:0] obeat_q, obeat_d;
+  logic [15:0] obeat_q, obeat_d, obeat;  // obeat: index of the beat at the buffer head
   decision_t cur_q, cur_d;
   logic [7:0] preason_q, preason_d;
   logic start;
@@ -669,7 +673,7 @@ module steer_kernel #(
     logic [6:0] up;
     rw_data = bdata;
     up = cur_d.udp_pos;
-    if (obeat_d == 16'd0) begin
+    if (obeat == 16'd0) begin
       for (int i = 0; i < 6; i++) begin
         rw_data = put8(rw_data, i, cur_d.dmac[47-8*i -: 8]);
         rw_data = put8(rw_data, 6 + i, own_mac[47-8*i -: 8]);
@@ -686,7 +690,7 @@ module steer_kernel #(
         for (int i = 0; i < 4; i++) rw_data = put8(rw_data, 14 + 16 + i, cur_d.dst[31-8*i -: 8]);
       end
     end
-    if (cur_d.udp_wr && obeat_d == {15'd0, up[6]}) begin
+    if (cur_d.udp_wr && obeat == {15'd0, up[6]}) begin
       for (int p = 0; p < 64; p += 4) begin
         if (up[5:0] == 6'(p)) begin
           rw_data = put8(rw_data, p, cur_d.udp_csum[15:8]);
@@ -697,6 +701,7 @@ module steer_kernel #(
   end
 
   logic tx_load, punt_load;
+  assign obeat = start ? 16'd0 : obeat_q;
   always_comb begin
     act_d = act_q;
     in_pkt_d = in_pkt_q;
@@ -715,11 +720,8 @@ module steer_kernel #(
       act_d = fin_act;
       cur_d = dec_rdata;
       preason_d = {4'd0, dec_rdata.punt_reason};
-      obeat_d = 16'd0;
       in_pkt_d = 1'b1;
       tb_take = (fin_act == ACT_PUNT);
-    end else if (in_pkt_q) begin
-      obeat_d = obeat_q + 16'd1;
     end
     if (in_pkt_d && data_valid) begin
       case (act_d)
@@ -738,7 +740,7 @@ module steer_kernel #(
         default: data_pop = 1'b1;
       endcase
     end
-    if (!data_pop && !start) obeat_d = obeat_q;  // nothing moved this cycle
+    obeat_d = obeat + {15'd0, data_pop};
     if (data_pop && blast) in_pkt_d = 1'b0;
   end
 

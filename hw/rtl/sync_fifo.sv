@@ -27,6 +27,7 @@ module sync_fifo #(
   logic [Width-1:0] ob0_q, ob0_d, ob1_q, ob1_d;
   logic [Width-1:0] ram_rdata;
   logic ram_full, ram_empty, do_push, do_pop, rd_issue;
+  logic [DepthLog2:0] ram_used;  // modulo 2**(DepthLog2+1), so a wrapped pointer pair is right
 
   assign ram_empty = (wptr_q == rptr_q);
   assign ram_full = (wptr_q[DepthLog2-1:0] == rptr_q[DepthLog2-1:0]) &&
@@ -88,6 +89,7 @@ module sync_fifo #(
 
   assign valid_o = (ob_cnt_q != 2'd0);
   assign rdata_o = ob0_q;
-  assign level_o = LevelW'(wptr_q - rptr_q) + LevelW'(rd_pend_q) + LevelW'(ob_cnt_q);
+  assign ram_used = wptr_q - rptr_q;
+  assign level_o = LevelW'(ram_used) + LevelW'(rd_pend_q) + LevelW'(ob_cnt_q);
 endmodule : sync_fifo
 `default_nettype wire

@@ -1,0 +1,101 @@
+// AXI4-Lite master agent: register reads and writes queued by the caller and played on the
+// bus one at a time, with valid held until ready as the protocol asks.
+#pragma once
+
+#include <verilated.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "harness.h"
+
+namespace roamgate::sim {
+
+template <class Top>
+class AxilMaster : public Agent {
+ public:
+  explicit AxilMaster(Top& t) : t_(t) {}
+
+  struct Op {
+    bool write;
+    uint32_t addr;
+    uint32_t data;
+  };
+  void queue(Op op) { q_.push_back(op); }
+  bool idle() const { return q_.empty() && state_ == kIdle; }
+  // Data of the most recent completed read.
+  uint32_t lastRead() const { return lastRead_; }
+  uint64_t completed() const { return done_; }
+
+  void drive(uint64_t) override {
+    if (clearNext_) {  // the handshake happened at the last edge: valid drops now
+      t_.s_axil_awvalid = 0;
+      t_.s_axil_wvalid = 0;
+      t_.s_axil_arvalid = 0;
+      clearNext_ = false;
+    }
+    t_.s_axil_bready = 1;
+    t_.s_axil_rready = 1;
+    if (state_ == kIdle && !q_.empty()) {
+      cur_ = q_.front();
+      q_.pop_front();
+      if (cur_.write) {
+        t_.s_axil_awaddr = uint16_t(cur_.addr);
+        t_.s_axil_wdata = cur_.data;
+        t_.s_axil_wstrb = 0xf;
+        t_.s_axil_awvalid = 1;
+        t_.s_axil_wvalid = 1;
+        state_ = kWrAddr;
+      } else {
+        t_.s_axil_araddr = uint16_t(cur_.addr);
+        t_.s_axil_arvalid = 1;
+        state_ = kRdAddr;
+      }
+    }
+  }
+  void sample(uint64_t) override {
+    switch (state_) {
+      case kWrAddr:
+        if (t_.s_axil_awready && t_.s_axil_wready) {
+          clearNext_ = true;
+          state_ = kWrResp;
+        }
+        break;
+      case kWrResp:
+        if (t_.s_axil_bvalid) {
+          state_ = kIdle;
+          ++done_;
+        }
+        break;
+      case kRdAddr:
+        if (t_.s_axil_arready) {
+          clearNext_ = true;
+          state_ = kRdData;
+        }
+        break;
+      case kRdData:
+        if (t_.s_axil_rvalid) {
+          lastRead_ = t_.s_axil_rdata;
+          state_ = kIdle;
+          ++done_;
+        }
+        break;
+      default: break;
+    }
+  }
+
+
+ private:
+  enum State { kIdle, kWrAddr, kWrResp, kRdAddr, kRdData };
+  Top& t_;
+  std::deque<Op> q_;
+  Op cur_{};
+  State state_ = kIdle;
+  bool clearNext_ = false;
+  uint32_t lastRead_ = 0;
+  uint64_t done_ = 0;
+
+};
+
+}  // namespace roamgate::sim

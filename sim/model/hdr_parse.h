@@ -1,0 +1,36 @@
+// Bit-exact software model of hw/rtl/hdr_parser.sv: the same fields, flags and corner cases.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace roamgate::model {
+
+inline constexpr size_t kWinBytes = 128;
+
+struct HdrMeta {
+  bool vlan = false, isIpv4 = false, isArp = false, isIpv6 = false;
+  uint8_t l3Off = 14, ihl = 0;
+  uint16_t ipTotalLen = 0;
+  uint8_t ttl = 0, ipProto = 0;
+  bool ipFrag = false;
+  uint32_t ipDst = 0;
+  uint16_t ipCsum = 0;
+  uint8_t l4Off = 0;
+  bool isUdp = false;
+  uint16_t udpDport = 0, udpLen = 0, udpCsum = 0;
+  bool isGtpu = false;
+  uint8_t gtpType = 0;
+  uint16_t gtpLen = 0;
+  uint32_t teid = 0;
+  uint8_t innerOff = 0;
+  bool qfiValid = false;
+  uint8_t qfi = 0;
+  bool extOverflow = false, truncated = false, malformed = false;
+};
+
+// win: the frame's first bytes (at most 128; the rest reads as zero). winEnd: the frame ends
+// inside the window. maxExt: extension headers walked, as the RTL's MaxExt parameter.
+HdrMeta parseHeaders(std::span<const uint8_t> win, bool winEnd, int maxExt);
+
+}  // namespace roamgate::model

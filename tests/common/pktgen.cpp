@@ -1,0 +1,223 @@
+#include "pktgen.h"
+
+#include "roamgate/checksum.h"
+
+namespace roamgate::test {
+
+namespace {
+
+void put16(std::vector<uint8_t>& f, size_t at, uint32_t v) {
+  f[at] = uint8_t(v >> 8);
+  f[at + 1] = uint8_t(v);
+}
+void put32(std::vector<uint8_t>& f, size_t at, uint32_t v) {
+  put16(f, at, v >> 16);
+  put16(f, at + 2, v);
+}
+
+}  // namespace
+
+std::vector<uint8_t> buildGtp(const GtpShape& s) {
+  // Inner packet first.
+  std::vector<uint8_t> inner(20, 0);
+  size_t l4len = s.innerProto == 6 ? 20 : 8;
+  inner.resize(20 + l4len + s.payload);
+  inner[0] = 0x45;
+  put16(inner, 2, uint32_t(inner.size()));
+  inner[8] = 63;
+  inner[9] = s.innerProto;
+  put32(inner, 12, 0xc6130000 | (s.teid & 0xffff));  // 198.19.x.y terminal
+  put32(inner, 16, 0xc6120364);                       // 198.18.3.100 service
+  put16(inner, 10, internetChecksum({inner.data(), 20}));
+  for (size_t i = 20 + l4len; i < inner.size(); ++i) inner[i] = uint8_t(i * 7);
+  if (s.innerProto == 6) {
+    put16(inner, 20, 40000);
+    put16(inner, 22, 443);
+    inner[32] = 0x50;
+    inner[33] = 0x18;
+  } else if (s.innerProto == 17) {
+    put16(inner, 20, 40000);
+    put16(inner, 22, 53);
+    put16(inner, 24, uint32_t(8 + s.payload));
+  } else {
+    inner[20] = 8;
+    put16(inner, 24, s.teid & 0xffff);
+  }
+
+  // GTP-U header.
+  std::vector<uint8_t> gtp(8, 0);
+  bool opt = s.seq || s.npdu || !s.ext.empty();
+  gtp[0] = uint8_t(0x30 | (s.ext.empty() ? 0 : 4) | (s.seq ? 2 : 0) | (s.npdu ? 1 : 0));
+  gtp[1] = s.gtpType;
+  put32(gtp, 4, s.teid);
+  if (opt) {
+    gtp.push_back(0x12);
+    gtp.push_back(0x34);
+    gtp.push_back(0x00);
+    gtp.push_back(s.ext.empty() ? 0 : s.ext[0].first);
+    for (size_t e = 0; e < s.ext.size(); ++e) {
+      size_t at = gtp.size();
+      int len = s.ext[e].second;
+      gtp.resize(at + 4 * len, 0);
+      gtp[at] = uint8_t(len);
+      if (s.ext[e].first == 0x85) {
+        gtp[at + 1] = 0x10;  // UL PDU session information
+        gtp[at + 2] = uint8_t(s.qfi & 0x3f);
+      }
+      gtp[at + 4 * len - 1] = e + 1 < s.ext.size() ? s.ext[e + 1].first : 0;
+    }
+  }
+  put16(gtp, 2, uint32_t(gtp.size() - 8 + inner.size()));
+
+  // Outer headers.
+  size_t l2 = s.vlan ? 18 : 14;
+  size_t ihl = 5 + s.ipOptionsWords;
+  std::vector<uint8_t> f(l2 + 4 * ihl + 8, 0);
+  for (int i = 0; i < 6; ++i) {
+    f[i] = uint8_t(0x02 + i);
+    f[6 + i] = uint8_t(0x12 + i);
+  }
+  if (s.vlan) {
+    put16(f, 12, 0x8100);
+    put16(f, 14, 0x0064);
+    put16(f, 16, 0x0800);
+  } else {
+    put16(f, 12, 0x0800);
+  }
+  f[l2] = uint8_t(0x40 | ihl);
+  size_t total = 4 * ihl + 8 + gtp.size() + inner.size();
+  put16(f, l2 + 2, uint32_t(total));
+  put16(f, l2 + 4, 0x1234);
+  f[l2 + 6] = 0x40;  // DF
+  f[l2 + 8] = s.ttl;
+  f[l2 + 9] = 17;
+  put32(f, l2 + 12, s.srcIp);
+  put32(f, l2 + 16, s.dstIp);
+  for (size_t i = 20; i < 4 * ihl; ++i) f[l2 + i] = 0x01;  // NOP options
+  put16(f, l2 + 10, internetChecksum({f.data() + l2, 4 * ihl}));
+  size_t u = l2 + 4 * ihl;
+  put16(f, u, 2152);
+  put16(f, u + 2, 2152);
+  put16(f, u + 4, uint32_t(8 + gtp.size() + inner.size()));
+  f.insert(f.end(), gtp.begin(), gtp.end());
+  f.insert(f.end(), inner.begin(), inner.end());
+  if (s.udpChecksum) {
+    // Pseudo-header: src, dst, proto, UDP length.
+    uint32_t sum = (s.srcIp >> 16) + (s.srcIp & 0xffff) + (s.dstIp >> 16) + (s.dstIp & 0xffff) +
+                   17 + uint32_t(8 + gtp.size() + inner.size());
+    uint16_t c = internetChecksum({f.data() + u, f.size() - u}, sum);
+    put16(f, u + 6, c == 0 ? 0xffff : c);
+  }
+  while (f.size() < 60) f.push_back(0);  // Ethernet minimum (FCS not carried)
+  return f;
+}
+
+GtpShape FrameGen::randomShape(const std::vector<uint32_t>& pool) {
+  auto pick = [&](int n) { return int(rng_() % uint64_t(n)); };
+  GtpShape s;
+  s.vlan = pick(4) == 0;
+  s.ipOptionsWords = pick(5) == 0 ? pick(11) : 0;
+  s.udpChecksum = pick(3) != 0;
+  s.teid = (!pool.empty() && pick(8) != 0) ? pool[size_t(pick(int(pool.size())))]
+                                           : uint32_t(rng_() | 1);
+  s.seq = pick(4) == 0;
+  s.npdu = pick(8) == 0;
+  int next = pick(4);
+  for (int e = 0; e < next; ++e) {
+    bool pdu = e == 0 ? pick(3) != 0 : pick(4) == 0;
+    s.ext.push_back({pdu ? uint8_t(0x85) : uint8_t(0x40 + pick(32)), 1 + pick(3)});
+  }
+  s.qfi = pick(64);
+  int proto = pick(3);
+  s.innerProto = proto == 0 ? 6 : (proto == 1 ? 17 : 1);
+  int sz = pick(10);
+  s.payload = sz < 4 ? size_t(pick(16)) : (sz < 8 ? size_t(pick(400)) : size_t(pick(1400)));
+  s.ttl = pick(50) == 0 ? uint8_t(pick(2)) : uint8_t(2 + pick(250));
+  s.srcIp = 0xc6120100 | uint32_t(1 + pick(200));
+  return s;
+}
+
+std::vector<uint8_t> FrameGen::next(const std::vector<uint32_t>& pool, std::string* kind) {
+  auto pick = [&](int n) { return int(rng_() % uint64_t(n)); };
+  auto say = [&](const char* k) {
+    if (kind) *kind = k;
+  };
+  int k = pick(100);
+  GtpShape s = randomShape(pool);
+  if (k < 70) {
+    say("gpdu");
+    return buildGtp(s);
+  }
+  if (k < 73) {
+    say("signalling");
+    s.gtpType = uint8_t(pick(2) ? 1 : 26);
+    return buildGtp(s);
+  }
+  if (k < 75) {
+    say("teid0");
+    s.teid = 0;
+    return buildGtp(s);
+  }
+  if (k < 78) {
+    say("arp");
+    std::vector<uint8_t> f(60, 0);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    return f;
+  }
+  if (k < 80) {
+    say("ipv6");
+    std::vector<uint8_t> f(94, 0);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    f[14] = 0x60;
+    return f;
+  }
+  if (k < 82) {
+    say("unsupported");
+    std::vector<uint8_t> f(64, 0);
+    f[12] = 0x88;
+    f[13] = 0xcc;
+    return f;
+  }
+  std::vector<uint8_t> f = buildGtp(s);
+  size_t l3 = s.vlan ? 18 : 14;
+  size_t l4 = l3 + 4 * (5 + s.ipOptionsWords);
+  if (k < 85) {
+    say("not-gtpu");
+    f[l4 + 3] = uint8_t(f[l4 + 3] ^ 0x10);  // other UDP port
+    return f;
+  }
+  if (k < 87) {
+    say("own-address");
+    f[l4 + 3] = uint8_t(f[l4 + 3] ^ 0x10);
+    f[l3 + 16] = 198; f[l3 + 17] = 18; f[l3 + 18] = 1; f[l3 + 19] = 100;
+    return f;
+  }
+  if (k < 89) {
+    say("fragment");
+    f[l3 + 6] = 0x20;
+    return f;
+  }
+  if (k < 94) {
+    say("malformed");
+    switch (pick(5)) {
+      case 0: f[l3] = 0x65; break;                    // IPv6 version in an IPv4 header
+      case 1: f[l3] = 0x43; break;                    // IHL 3
+      case 2: f[l4 + 4] = 0; f[l4 + 5] = 4; break;    // UDP length 4
+      case 3: f[l4 + 8] = 0x50; break;                // GTP version 2
+      default: f[l4 + 10] = 0xff; break;              // GTP length past UDP
+    }
+    return f;
+  }
+  if (k < 99) {
+    say("truncated");
+    size_t cut = 1 + size_t(pick(int(f.size() - 1)));
+    f.resize(cut);
+    return f;
+  }
+  say("rx-error");
+  return f;
+}
+
+}  // namespace roamgate::test
