@@ -1,0 +1,419 @@
+// roamctl: the operator's command-line tool for a Roamgate appliance.
+#include <arpa/inet.h>
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "roamgate/dataplane/steer_tables.h"
+#include "roamgate/hal/device.h"
+#include "roamgate/hash.h"
+#include "roamgate/regs/steer.h"
+
+namespace po = boost::program_options;
+using nlohmann::json;
+using namespace roamgate;
+using dataplane::GatewayEntry;
+using dataplane::SteerTables;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr double kDefaultClockHz = 322.265625e6;
+
+const char* kUsage = R"(usage: roamctl [--device sim:SOCKET] [--json] COMMAND [ARGS]
+
+Programs and inspects a steer appliance (tier 1).
+
+commands:
+  info                               kernel identity, register map, geometry
+  config [--own-ip A] [--own-mac M] [--punt-pps N] [--punt-burst N]
+                                     show or set the appliance's addresses and punt limit
+  gateway add --ip A --mac M [--id N]  add or replace a gateway, rebuild the Maglev table
+  gateway del (--id N | --ip A)      remove a gateway, rebuild the Maglev table
+  gateway list                       gateways with their packet and byte counters
+  session add --teid T --gateway N   pin a TEID to gateway id N (explicit session entry)
+  session del --teid T               remove a pinned TEID
+  session get --teid T               where a TEID goes: its pinned gateway, or Maglev's
+  session list                       every pinned TEID
+  maglev                             Maglev table entries per gateway
+  stats                              kernel counters
+
+options:
+  --device SPEC   sim:SOCKET for a roamsim instance (default: $ROAMGATE_DEVICE)
+  --json          print JSON for scripts
+  -h, --help      this text
+
+TEIDs and ids accept decimal or 0x hex. Exit status: 0 done, 1 the operation failed,
+2 the command line is wrong.
+)";
+
+struct UsageError {
+  std::string msg;
+};
+
+std::optional<uint64_t> parseNumber(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  uint64_t v = std::strtoull(s.c_str(), &end, 0);
+  if (errno || *end || s[0] == '-') return std::nullopt;
+  return v;
+}
+
+uint32_t parseIp(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) throw UsageError{"not an IPv4 address: '" + s + "'"};
+  return ntohl(a.s_addr);
+}
+
+std::string ipStr(uint32_t ip) {
+  char b[16];
+  std::snprintf(b, sizeof b, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+  return b;
+}
+
+uint64_t parseMac(const std::string& s) {
+  unsigned b[6];
+  char tail;
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6) {
+    throw UsageError{"not a MAC address (aa:bb:cc:dd:ee:ff): '" + s + "'"};
+  }
+  uint64_t m = 0;
+  for (unsigned x : b) m = (m << 8) | x;
+  return m;
+}
+
+std::string macStr(uint64_t m) {
+  char b[18];
+  std::snprintf(b, sizeof b, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(m >> 40) & 255,
+                unsigned(m >> 32) & 255, unsigned(m >> 24) & 255, unsigned(m >> 16) & 255,
+                unsigned(m >> 8) & 255, unsigned(m) & 255);
+  return b;
+}
+
+uint32_t parseU32(const std::string& what, const std::string& s, uint64_t max = 0xffffffffull) {
+  auto v = parseNumber(s);
+  if (!v || *v > max) throw UsageError{what + " must be a number 0.." + std::to_string(max) + ": '" + s + "'"};
+  return uint32_t(*v);
+}
+
+// Parses a sub-command's options; throws UsageError on anything unknown or missing.
+po::variables_map subOptions(const po::options_description& desc, const std::vector<std::string>& args) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError{e.what()};
+  }
+  return vm;
+}
+
+class Cli {
+ public:
+  Cli(SteerTables& t, bool json) : t_(t), json_(json) {}
+
+  int run(const std::string& cmd, const std::vector<std::string>& args) {
+    std::string sub = args.empty() ? "" : args[0];
+    std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+    if (cmd == "info") return info();
+    if (cmd == "config") return config(args);
+    if (cmd == "gateway" && sub == "add") return gatewayAdd(rest);
+    if (cmd == "gateway" && sub == "del") return gatewayDel(rest);
+    if (cmd == "gateway" && sub == "list") return gatewayList();
+    if (cmd == "session" && sub == "add") return sessionAdd(rest);
+    if (cmd == "session" && sub == "del") return sessionDel(rest);
+    if (cmd == "session" && sub == "get") return sessionGet(rest);
+    if (cmd == "session" && sub == "list") return sessionList();
+    if (cmd == "maglev") return maglev();
+    if (cmd == "stats") return stats();
+    throw UsageError{"unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'"};
+  }
+
+ private:
+  int fail(const Status& s) {
+    std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
+    return kExitFailed;
+  }
+  void print(const json& j, const std::string& text) {
+    if (json_) std::cout << j.dump(2) << "\n";
+    else std::cout << text;
+  }
+
+  int info() {
+    // Reaching here means checkKernel passed: id, register map and geometry are as built.
+    json j = {{"kernel", "steer"},
+              {"version", regs::steer::kKernelVersion},
+              {"regmap_crc", regs::steer::kRegmapCrc},
+              {"session_capacity", 2u * regs::steer::kSessionSlots << regs::steer::kSessionBucketsLog2},
+              {"maglev_entries", regs::steer::kMaglevEntries},
+              {"gateways", regs::steer::kGateways}};
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "kernel steer, register map 0x%08x\nsession table %u entries (2 banks x %u buckets x %u slots)\n"
+                  "maglev table %u entries\ngateway table %u entries\n",
+                  regs::steer::kRegmapCrc, 2u * regs::steer::kSessionSlots << regs::steer::kSessionBucketsLog2,
+                  1u << regs::steer::kSessionBucketsLog2, regs::steer::kSessionSlots, regs::steer::kMaglevEntries,
+                  regs::steer::kGateways);
+    print(j, text);
+    return kExitOk;
+  }
+
+  int config(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("own-ip", po::value<std::string>())("own-mac", po::value<std::string>())(
+        "punt-pps", po::value<std::string>())("punt-burst", po::value<std::string>())(
+        "clock-mhz", po::value<double>()->default_value(kDefaultClockHz / 1e6));
+    auto vm = subOptions(d, args);
+    dataplane::SteerConfig c;
+    if (Status s = t_.readConfig(c); !s) return fail(s);
+    double hz = vm["clock-mhz"].as<double>() * 1e6;
+    bool change = false;
+    if (vm.count("own-ip")) { c.ownIp = parseIp(vm["own-ip"].as<std::string>()); change = true; }
+    if (vm.count("own-mac")) { c.ownMac = parseMac(vm["own-mac"].as<std::string>()); change = true; }
+    if (vm.count("punt-pps")) {
+      double pps = double(parseU32("--punt-pps", vm["punt-pps"].as<std::string>()));
+      double rate = pps / hz * double(1 << 24);
+      if (rate >= double(0xffffffffu)) throw UsageError{"--punt-pps is beyond one frame per cycle"};
+      c.puntRate = uint32_t(rate);
+      change = true;
+    }
+    if (vm.count("punt-burst")) { c.puntBurst = parseU32("--punt-burst", vm["punt-burst"].as<std::string>(), 65535); change = true; }
+    if (change) {
+      if (Status s = t_.writeConfig(c); !s) return fail(s);
+    }
+    double pps = double(c.puntRate) / double(1 << 24) * hz;
+    json j = {{"own_ip", ipStr(c.ownIp)}, {"own_mac", macStr(c.ownMac)}, {"punt_pps", uint64_t(pps + 0.5)},
+              {"punt_burst", c.puntBurst}};
+    print(j, "own-ip " + ipStr(c.ownIp) + "\nown-mac " + macStr(c.ownMac) + "\npunt-pps " +
+                 std::to_string(uint64_t(pps + 0.5)) + "\npunt-burst " + std::to_string(c.puntBurst) + "\n");
+    return kExitOk;
+  }
+
+  int gatewayAdd(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("ip", po::value<std::string>()->required())("mac", po::value<std::string>()->required())(
+        "id", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    GatewayEntry g{0, true, parseIp(vm["ip"].as<std::string>()), parseMac(vm["mac"].as<std::string>())};
+    std::array<GatewayEntry, SteerTables::kGateways> gws;
+    if (Status s = t_.readGateways(gws); !s) return fail(s);
+    std::optional<uint32_t> id;
+    if (vm.count("id")) id = parseU32("--id", vm["id"].as<std::string>(), SteerTables::kGateways - 1);
+    for (const GatewayEntry& e : gws) {
+      if (e.valid && e.ip == g.ip && (!id || *id != e.id)) {
+        std::fprintf(stderr, "roamctl: gateway %s already exists as id %u\n", ipStr(g.ip).c_str(), e.id);
+        return kExitFailed;
+      }
+    }
+    if (!id) {
+      for (const GatewayEntry& e : gws) {
+        if (!e.valid) { id = e.id; break; }
+      }
+      if (!id) return fail(Status::error("gateway table full (" + std::to_string(SteerTables::kGateways) + " entries)"));
+    }
+    g.id = *id;
+    if (Status s = t_.writeGateway(g); !s) return fail(s);
+    if (Status s = t_.rebuildMaglev(); !s) return fail(s);
+    print({{"id", g.id}, {"ip", ipStr(g.ip)}, {"mac", macStr(g.mac)}},
+          "gateway " + std::to_string(g.id) + " " + ipStr(g.ip) + " " + macStr(g.mac) + "\n");
+    return kExitOk;
+  }
+
+  int gatewayDel(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("id", po::value<std::string>())("ip", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    if (vm.count("id") == vm.count("ip")) throw UsageError{"gateway del takes exactly one of --id, --ip"};
+    std::array<GatewayEntry, SteerTables::kGateways> gws;
+    if (Status s = t_.readGateways(gws); !s) return fail(s);
+    std::optional<uint32_t> id;
+    if (vm.count("id")) {
+      id = parseU32("--id", vm["id"].as<std::string>(), SteerTables::kGateways - 1);
+      if (!gws[*id].valid) return fail(Status::error("no gateway with id " + std::to_string(*id)));
+    } else {
+      uint32_t ip = parseIp(vm["ip"].as<std::string>());
+      for (const GatewayEntry& e : gws) if (e.valid && e.ip == ip) id = e.id;
+      if (!id) return fail(Status::error("no gateway with address " + ipStr(ip)));
+    }
+    GatewayEntry g = gws[*id];
+    g.valid = false;
+    // Maglev stops naming the gateway first, then its entry goes: hashed traffic never meets
+    // an invalid gateway. TEIDs pinned to it are dropped (no_gateway) until re-pinned.
+    if (Status s = t_.rebuildMaglev(nullptr, g.id); !s) return fail(s);
+    if (Status s = t_.writeGateway(g); !s) return fail(s);
+    print({{"removed", g.id}}, "removed gateway " + std::to_string(g.id) + " " + ipStr(g.ip) + "\n");
+    return kExitOk;
+  }
+
+  int gatewayList() {
+    std::array<GatewayEntry, SteerTables::kGateways> gws;
+    if (Status s = t_.readGateways(gws); !s) return fail(s);
+    std::vector<uint32_t> share;
+    std::vector<uint8_t> table;
+    if (Status s = t_.readMaglev(table); !s) return fail(s);
+    share.assign(SteerTables::kGateways, 0);
+    for (uint8_t v : table) share[v]++;
+    json arr = json::array();
+    std::string text = "id  ip               mac                maglev_entries  packets  bytes\n";
+    for (const GatewayEntry& g : gws) {
+      if (!g.valid) continue;
+      uint64_t p = 0, b = 0;
+      if (Status s = t_.readGatewayCounters(g.id, p, b); !s) return fail(s);
+      arr.push_back({{"id", g.id}, {"ip", ipStr(g.ip)}, {"mac", macStr(g.mac)}, {"maglev_entries", share[g.id]},
+                     {"packets", p}, {"bytes", b}});
+      char line[160];
+      std::snprintf(line, sizeof line, "%-3u %-16s %-18s %-15u %-8llu %llu\n", g.id, ipStr(g.ip).c_str(),
+                    macStr(g.mac).c_str(), share[g.id], (unsigned long long)p, (unsigned long long)b);
+      text += line;
+    }
+    print(arr, text);
+    return kExitOk;
+  }
+
+  int sessionAdd(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("teid", po::value<std::string>()->required())("gateway", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    uint32_t teid = parseU32("--teid", vm["teid"].as<std::string>());
+    uint32_t gw = parseU32("--gateway", vm["gateway"].as<std::string>(), SteerTables::kGateways - 1);
+    std::array<GatewayEntry, SteerTables::kGateways> gws;
+    if (Status s = t_.readGateways(gws); !s) return fail(s);
+    if (!gws[gw].valid) return fail(Status::error("no gateway with id " + std::to_string(gw) + "; add it first"));
+    if (Status s = t_.insertSession(teid, gw); !s) return fail(s);
+    print({{"teid", teid}, {"gateway", gw}}, "session " + std::to_string(teid) + " -> gateway " + std::to_string(gw) + "\n");
+    return kExitOk;
+  }
+
+  int sessionDel(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("teid", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    uint32_t teid = parseU32("--teid", vm["teid"].as<std::string>());
+    if (Status s = t_.removeSession(teid); !s) return fail(s);
+    print({{"removed", teid}}, "removed session " + std::to_string(teid) + "\n");
+    return kExitOk;
+  }
+
+  int sessionGet(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("teid", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    uint32_t teid = parseU32("--teid", vm["teid"].as<std::string>());
+    std::optional<uint32_t> gw;
+    if (Status s = t_.findSession(teid, gw); !s) return fail(s);
+    std::string via = gw ? "session" : "maglev";
+    if (!gw) {
+      std::vector<uint8_t> table;
+      if (Status s = t_.readMaglev(table); !s) return fail(s);
+      gw = table[maglevIndex(teidHash0(teid))];
+    }
+    print({{"teid", teid}, {"gateway", *gw}, {"via", via}},
+          "teid " + std::to_string(teid) + " -> gateway " + std::to_string(*gw) + " (" + via + ")\n");
+    return kExitOk;
+  }
+
+  int sessionList() {
+    std::vector<dataplane::SessionEntry> all;
+    if (Status s = t_.listSessions(all); !s) return fail(s);
+    json arr = json::array();
+    std::string text;
+    for (const auto& e : all) {
+      arr.push_back({{"teid", e.teid}, {"gateway", e.gateway}});
+      text += std::to_string(e.teid) + " " + std::to_string(e.gateway) + "\n";
+    }
+    print(arr, text);
+    return kExitOk;
+  }
+
+  int maglev() {
+    std::vector<uint8_t> table;
+    if (Status s = t_.readMaglev(table); !s) return fail(s);
+    std::map<uint32_t, uint32_t> share;
+    for (uint8_t v : table) share[v]++;
+    json j = json::object();
+    std::string text;
+    for (auto [id, n] : share) {
+      j[std::to_string(id)] = n;
+      text += "gateway " + std::to_string(id) + " " + std::to_string(n) + "\n";
+    }
+    print({{"entries", table.size()}, {"per_gateway", j}}, text);
+    return kExitOk;
+  }
+
+  int stats() {
+    std::array<uint64_t, regs::steer::kStatCount> st;
+    if (Status s = t_.readStats(st); !s) return fail(s);
+    json j = json::object();
+    std::string text;
+    for (uint32_t i = 0; i < regs::steer::kStatCount; ++i) {
+      std::string name(regs::steer::kStatNames[i]);
+      j[name] = st[i];
+      text += name + " " + std::to_string(st[i]) + "\n";
+    }
+    print(j, text);
+    return kExitOk;
+  }
+
+  SteerTables& t_;
+  bool json_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string device;
+  bool jsonOut = false;
+  std::vector<std::string> words;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (words.empty() && (a == "-h" || a == "--help")) {
+      std::fputs(kUsage, stdout);
+      return kExitOk;
+    } else if (words.empty() && a == "--device" && i + 1 < argc) {
+      device = argv[++i];
+    } else if (words.empty() && a.rfind("--device=", 0) == 0) {
+      device = a.substr(9);
+    } else if (a == "--json") {
+      jsonOut = true;
+    } else {
+      words.push_back(a);
+    }
+  }
+  if (words.empty()) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  if (device.empty() && std::getenv("ROAMGATE_DEVICE")) device = std::getenv("ROAMGATE_DEVICE");
+  if (device.empty()) {
+    std::fprintf(stderr, "roamctl: no device: pass --device sim:SOCKET or set ROAMGATE_DEVICE\n");
+    return kExitUsage;
+  }
+  try {
+    std::string err;
+    auto dev = hal::openDevice(device, err);
+    if (!dev) {
+      std::fprintf(stderr, "roamctl: %s\n", err.c_str());
+      return kExitFailed;
+    }
+    SteerTables tables(*dev);
+    if (Status s = tables.checkKernel(); !s) {
+      std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
+      return kExitFailed;
+    }
+    Cli cli(tables, jsonOut);
+    return cli.run(words[0], std::vector<std::string>(words.begin() + 1, words.end()));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "roamctl: %s (see roamctl --help)\n", e.msg.c_str());
+    return kExitUsage;
+  }
+}

@@ -1,0 +1,28 @@
+// The wire format between a SimDevice and roamsim's register server (Unix stream socket,
+// little-endian). Request: u32 magic, u32 count, then count x {u8 op, u32 addr, u32 value}.
+// Response: u32 magic, u32 status (0 ok), u32 nreads, then nreads x u32 in request order.
+// Control ops (kOpSim*) address the simulator itself rather than the kernel.
+#pragma once
+
+#include <cstdint>
+
+namespace roamgate::hal::simproto {
+
+inline constexpr uint32_t kMagic = 0x4b534752;  // "RGSK"
+inline constexpr uint32_t kMaxOps = 1u << 16;
+inline constexpr uint8_t kOpRead = 0;
+inline constexpr uint8_t kOpWrite = 1;
+inline constexpr uint8_t kOpSimStatus = 0x10;  // addr: field (see SimField); value read back
+inline constexpr uint8_t kOpSimPlay = 0x11;    // start the attached input captures
+inline constexpr uint8_t kOpSimStop = 0x12;    // flush outputs and end the simulation
+
+enum SimField : uint32_t {
+  kFieldCycleLo = 0,
+  kFieldCycleHi = 1,
+  kFieldInputDone = 2,    // 1 when every input capture has been sent
+  kFieldFramesIn = 3,
+  kFieldFramesOut = 4,    // all output ports together
+  kFieldIdleCycles = 5,   // cycles since the last beat moved on any port
+};
+
+}  // namespace roamgate::hal::simproto

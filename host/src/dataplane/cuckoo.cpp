@@ -1,0 +1,132 @@
+#include "roamgate/dataplane/cuckoo.h"
+
+#include <deque>
+#include <string>
+
+namespace roamgate::dataplane {
+
+CuckooMirror::CuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash, Loader loader,
+                           int maxPath)
+    : mask_((1u << bucketsLog2) - 1),
+      slots_(slots),
+      hash_(std::move(hash)),
+      loader_(std::move(loader)),
+      maxPath_(maxPath) {
+  for (int b = 0; b < 2; ++b) {
+    banks_[b].resize(size_t(mask_) + 1);
+    loaded_[b].assign(size_t(mask_) + 1, false);
+  }
+}
+
+Status CuckooMirror::bucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot>*& out) {
+  if (!loaded_[bank][b]) {
+    std::vector<CuckooSlot> slots(slots_);
+    if (Status s = loader_(bank, b, slots); !s) return s;
+    banks_[bank][b] = std::move(slots);
+    loaded_[bank][b] = true;
+  }
+  out = &banks_[bank][b];
+  return {};
+}
+
+std::optional<CuckooMirror::Pos> CuckooMirror::locate(uint32_t key, Status& st) {
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    uint32_t b = bucketOf(bank, key);
+    std::vector<CuckooSlot>* slots;
+    if (st = bucket(bank, b, slots); !st) return std::nullopt;
+    for (uint32_t s = 0; s < slots_; ++s) {
+      if ((*slots)[s].valid && (*slots)[s].key == key) return Pos{bank, b, s};
+    }
+  }
+  return std::nullopt;
+}
+
+Status CuckooMirror::find(uint32_t key, std::optional<CuckooSlot>& out) {
+  Status st;
+  out.reset();
+  if (auto p = locate(key, st)) out = banks_[p->bank][p->bucket][p->slot];
+  return st;
+}
+
+Status CuckooMirror::insert(uint32_t key, uint32_t value, std::vector<CuckooWrite>& writes) {
+  Status st;
+  CuckooSlot entry{true, key, value};
+  if (auto p = locate(key, st)) {  // update in place: one atomic slot write
+    banks_[p->bank][p->bucket][p->slot] = entry;
+    writes.push_back({p->bank, p->bucket, p->slot, entry});
+    return {};
+  }
+  if (!st) return st;
+
+  // Breadth-first search for a path of moves ending in an empty slot.
+  struct Node {
+    Pos pos;
+    int parent;  // index into nodes, -1 for a candidate slot of the new key
+    int depth;
+  };
+  std::vector<Node> nodes;
+  std::deque<int> queue;
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    uint32_t b = bucketOf(bank, key);
+    for (uint32_t s = 0; s < slots_; ++s) {
+      nodes.push_back({{bank, b, s}, -1, 1});
+      queue.push_back(int(nodes.size() - 1));
+    }
+  }
+  int found = -1;
+  while (!queue.empty() && found < 0) {
+    int i = queue.front();
+    queue.pop_front();
+    Pos p = nodes[size_t(i)].pos;
+    std::vector<CuckooSlot>* slots;
+    if (st = bucket(p.bank, p.bucket, slots); !st) return st;
+    const CuckooSlot& occ = (*slots)[p.slot];
+    if (!occ.valid) {
+      found = i;
+      break;
+    }
+    if (nodes[size_t(i)].depth >= maxPath_) continue;
+    uint32_t ob = 1 - p.bank;
+    uint32_t obk = bucketOf(ob, occ.key);
+    for (uint32_t s = 0; s < slots_; ++s) {
+      bool onPath = false;  // a path must not visit a slot twice
+      for (int a = i; a >= 0 && !onPath; a = nodes[size_t(a)].parent) {
+        const Pos& q = nodes[size_t(a)].pos;
+        onPath = q.bank == ob && q.bucket == obk && q.slot == s;
+      }
+      if (onPath) continue;
+      nodes.push_back({{ob, obk, s}, i, nodes[size_t(i)].depth + 1});
+      queue.push_back(int(nodes.size() - 1));
+    }
+  }
+  if (found < 0) {
+    return Status::error("table full: no cuckoo path of at most " + std::to_string(maxPath_) +
+                         " moves frees a slot for key " + std::to_string(key));
+  }
+  // Walk back from the empty slot: each occupant of the parent slot moves into the child.
+  int child = found;
+  while (nodes[size_t(child)].parent >= 0) {
+    int parent = nodes[size_t(child)].parent;
+    Pos from = nodes[size_t(parent)].pos, to = nodes[size_t(child)].pos;
+    CuckooSlot moving = banks_[from.bank][from.bucket][from.slot];
+    banks_[to.bank][to.bucket][to.slot] = moving;
+    writes.push_back({to.bank, to.bucket, to.slot, moving});  // new place first
+    child = parent;
+  }
+  Pos at = nodes[size_t(child)].pos;  // a candidate slot of the new key, now free to take
+  banks_[at.bank][at.bucket][at.slot] = entry;
+  writes.push_back({at.bank, at.bucket, at.slot, entry});
+  return {};
+}
+
+Status CuckooMirror::remove(uint32_t key, std::vector<CuckooWrite>& writes) {
+  Status st;
+  auto p = locate(key, st);
+  if (!st) return st;
+  if (!p) return Status::error("no entry for key " + std::to_string(key));
+  banks_[p->bank][p->bucket][p->slot] = {};
+  writes.push_back({p->bank, p->bucket, p->slot, {}});
+  return {};
+}
+
+}  // namespace roamgate::dataplane

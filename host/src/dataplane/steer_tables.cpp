@@ -1,0 +1,227 @@
+#include "roamgate/dataplane/steer_tables.h"
+
+#include <cstdio>
+
+#include "roamgate/dataplane/maglev.h"
+#include "roamgate/hash.h"
+
+namespace roamgate::dataplane {
+
+namespace r = regs::steer;
+using hal::RegOp;
+
+namespace {
+
+RegOp wr(uint32_t a, uint32_t v) { return {true, a, v}; }
+RegOp rd(uint32_t a) { return {false, a, 0}; }
+
+std::string hex(uint32_t v) {
+  char b[16];
+  std::snprintf(b, sizeof b, "0x%08x", v);
+  return b;
+}
+
+}  // namespace
+
+SteerTables::SteerTables(hal::Device& dev)
+    : dev_(dev),
+      sess_(
+          r::kSessionBucketsLog2, r::kSessionSlots,
+          [](uint32_t bank, uint32_t key) { return bank ? teidHash1(key) : teidHash0(key); },
+          [this](uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>& out) {
+            return loadBucket(bank, bucket, out);
+          }) {}
+
+Status SteerTables::checkKernel() {
+  std::vector<RegOp> ops = {rd(r::ctrl::kId), rd(r::ctrl::kRegmap), rd(r::sess::kGeometry)};
+  if (Status s = dev_.transact(ops); !s) return s;
+  if (ops[0].value != r::kKernelId) {
+    return Status::error(dev_.describe() + " is not a steer kernel (id " + hex(ops[0].value) + ")");
+  }
+  if (ops[1].value != r::kRegmapCrc) {
+    return Status::error(dev_.describe() + " has register map " + hex(ops[1].value) +
+                         ", this program was built for " + hex(r::kRegmapCrc));
+  }
+  uint32_t geo = (2u << 16) | (r::kSessionSlots << 8) | r::kSessionBucketsLog2;
+  if (ops[2].value != geo) {
+    return Status::error("session table geometry " + hex(ops[2].value) + " differs from " + hex(geo));
+  }
+  return {};
+}
+
+Status SteerTables::readConfig(SteerConfig& c) {
+  std::vector<RegOp> ops = {rd(r::ctrl::kOwnIpv4), rd(r::ctrl::kOwnMacLo), rd(r::ctrl::kOwnMacHi),
+                            rd(r::ctrl::kPuntRate), rd(r::ctrl::kPuntBurst)};
+  if (Status s = dev_.transact(ops); !s) return s;
+  c.ownIp = ops[0].value;
+  c.ownMac = (uint64_t(ops[2].value & 0xffff) << 32) | ops[1].value;
+  c.puntRate = ops[3].value;
+  c.puntBurst = ops[4].value;
+  return {};
+}
+
+Status SteerTables::writeConfig(const SteerConfig& c) {
+  std::vector<RegOp> ops = {wr(r::ctrl::kOwnIpv4, c.ownIp), wr(r::ctrl::kOwnMacLo, uint32_t(c.ownMac)),
+                            wr(r::ctrl::kOwnMacHi, uint32_t(c.ownMac >> 32) & 0xffff),
+                            wr(r::ctrl::kPuntRate, c.puntRate), wr(r::ctrl::kPuntBurst, c.puntBurst)};
+  return dev_.transact(ops);
+}
+
+Status SteerTables::readGateways(std::array<GatewayEntry, kGateways>& out) {
+  std::vector<RegOp> ops;
+  for (uint32_t g = 0; g < kGateways; ++g) {
+    ops.push_back(wr(r::gw::kAddr, g));
+    ops.push_back(wr(r::gw::kCmd, 2));
+    ops.push_back(rd(r::gw::kRdata0));
+    ops.push_back(rd(r::gw::kRdata1));
+    ops.push_back(rd(r::gw::kRdata2));
+  }
+  if (Status s = dev_.transact(ops); !s) return s;
+  for (uint32_t g = 0; g < kGateways; ++g) {
+    const RegOp* o = &ops[5 * g];
+    out[g] = {g, bool(o[4].value >> 31), o[2].value,
+              (uint64_t(o[4].value & 0xffff) << 32) | o[3].value};
+  }
+  return {};
+}
+
+Status SteerTables::writeGateway(const GatewayEntry& g) {
+  if (g.id >= kGateways) return Status::error("gateway id " + std::to_string(g.id) + " out of range 0.." + std::to_string(kGateways - 1));
+  std::vector<RegOp> ops = {wr(r::gw::kAddr, g.id), wr(r::gw::kData0, g.ip),
+                            wr(r::gw::kData1, uint32_t(g.mac)),
+                            wr(r::gw::kData2, (g.valid ? 0x80000000u : 0) | (uint32_t(g.mac >> 32) & 0xffff)),
+                            wr(r::gw::kCmd, 1)};
+  return dev_.transact(ops);
+}
+
+Status SteerTables::rebuildMaglev(std::vector<uint32_t>* share, std::optional<uint32_t> exclude) {
+  std::array<GatewayEntry, kGateways> gws;
+  if (Status s = readGateways(gws); !s) return s;
+  std::vector<MaglevBackend> backends;
+  for (const GatewayEntry& g : gws) {
+    if (g.valid && g.id != exclude) backends.push_back({g.ip, uint8_t(g.id)});
+  }
+  std::vector<uint8_t> table = buildMaglev(backends, r::kMaglevEntries);
+  if (table.empty()) table.assign(r::kMaglevEntries, 0);  // no gateway: entry 0 (invalid)
+  if (share) {
+    share->assign(kGateways, 0);
+    if (!backends.empty()) for (uint8_t v : table) (*share)[v]++;
+  }
+  std::vector<RegOp> ops;
+  ops.reserve(1 + r::kMaglevEntries / 4 + 1);
+  ops.push_back(wr(r::maglev::kAddr, 0));
+  for (uint32_t i = 0; i < r::kMaglevEntries; i += 4) {
+    uint32_t w = 0;
+    for (uint32_t k = 0; k < 4 && i + k < r::kMaglevEntries; ++k) w |= uint32_t(table[i + k]) << (8 * k);
+    ops.push_back(wr(r::maglev::kWdataInc, w));
+  }
+  return dev_.transact(ops);
+}
+
+Status SteerTables::readMaglev(std::vector<uint8_t>& table) {
+  std::vector<RegOp> ops;
+  uint32_t words = (r::kMaglevEntries + 3) / 4;
+  for (uint32_t w = 0; w < words; ++w) {
+    ops.push_back(wr(r::maglev::kAddr, w));
+    ops.push_back(wr(r::maglev::kCmd, 2));
+    ops.push_back(rd(r::maglev::kRdata));
+  }
+  if (Status s = dev_.transact(ops); !s) return s;
+  table.assign(r::kMaglevEntries, 0);
+  for (uint32_t i = 0; i < r::kMaglevEntries; ++i) table[i] = uint8_t(ops[3 * (i / 4) + 2].value >> (8 * (i % 4)));
+  return {};
+}
+
+Status SteerTables::loadBucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>& out) {
+  std::vector<RegOp> ops;
+  for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
+    ops.push_back(wr(r::sess::kAddr, (bank << 31) | (bucket << 8) | s));
+    ops.push_back(wr(r::sess::kCmd, 2));
+    ops.push_back(rd(r::sess::kRdata0));
+    ops.push_back(rd(r::sess::kRdata1));
+  }
+  if (Status s = dev_.transact(ops); !s) return s;
+  out.resize(r::kSessionSlots);
+  for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
+    out[s] = {bool(ops[4 * s + 3].value >> 31), ops[4 * s + 2].value, ops[4 * s + 3].value & 0xff};
+  }
+  return {};
+}
+
+Status SteerTables::apply(const std::vector<CuckooWrite>& writes) {
+  std::vector<RegOp> ops;
+  for (const CuckooWrite& w : writes) {
+    ops.push_back(wr(r::sess::kAddr, (w.bank << 31) | (w.bucket << 8) | w.slot));
+    ops.push_back(wr(r::sess::kData0, w.entry.key));
+    ops.push_back(wr(r::sess::kData1, (w.entry.valid ? 0x80000000u : 0) | (w.entry.value & 0xff)));
+    ops.push_back(wr(r::sess::kCmd, 1));
+  }
+  return dev_.transact(ops);
+}
+
+Status SteerTables::insertSession(uint32_t teid, uint32_t gateway) {
+  if (teid == 0) return Status::error("TEID 0 is reserved (GTP-U signalling); it cannot be a session");
+  if (gateway >= kGateways) return Status::error("gateway id " + std::to_string(gateway) + " out of range");
+  std::vector<CuckooWrite> writes;
+  if (Status s = sess_.insert(teid, gateway, writes); !s) return Status::error("session table: " + s.message());
+  return apply(writes);
+}
+
+Status SteerTables::removeSession(uint32_t teid) {
+  std::vector<CuckooWrite> writes;
+  if (Status s = sess_.remove(teid, writes); !s) return Status::error("session " + std::to_string(teid) + ": " + s.message());
+  return apply(writes);
+}
+
+Status SteerTables::findSession(uint32_t teid, std::optional<uint32_t>& gateway) {
+  std::optional<CuckooSlot> slot;
+  Status s = sess_.find(teid, slot);
+  gateway.reset();
+  if (slot) gateway = slot->value;
+  return s;
+}
+
+Status SteerTables::listSessions(std::vector<SessionEntry>& out) {
+  out.clear();
+  // Read whole banks in batches of 256 buckets.
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    for (uint32_t b0 = 0; b0 < sess_.buckets(); b0 += 256) {
+      std::vector<RegOp> ops;
+      for (uint32_t b = b0; b < b0 + 256 && b < sess_.buckets(); ++b) {
+        for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
+          ops.push_back(wr(r::sess::kAddr, (bank << 31) | (b << 8) | s));
+          ops.push_back(wr(r::sess::kCmd, 2));
+          ops.push_back(rd(r::sess::kRdata0));
+          ops.push_back(rd(r::sess::kRdata1));
+        }
+      }
+      if (Status s = dev_.transact(ops); !s) return s;
+      for (size_t i = 0; i < ops.size(); i += 4) {
+        if (ops[i + 3].value >> 31) out.push_back({ops[i + 2].value, ops[i + 3].value & 0xff});
+      }
+    }
+  }
+  return {};
+}
+
+Status SteerTables::readStats(std::array<uint64_t, r::kStatCount>& out) {
+  std::vector<RegOp> ops;
+  for (uint32_t i = 0; i < r::kStatCount; ++i) {
+    ops.push_back(rd(r::stats::kLo + r::stats::kLoStride * i));
+    ops.push_back(rd(r::stats::kHi + r::stats::kHiStride * i));
+  }
+  if (Status s = dev_.transact(ops); !s) return s;
+  for (uint32_t i = 0; i < r::kStatCount; ++i) out[i] = (uint64_t(ops[2 * i + 1].value) << 32) | ops[2 * i].value;
+  return {};
+}
+
+Status SteerTables::readGatewayCounters(uint32_t id, uint64_t& pkts, uint64_t& bytes) {
+  std::vector<RegOp> ops = {wr(r::gw::kCntIndex, id), rd(r::gw::kCntPktsLo), rd(r::gw::kCntPktsHi),
+                            rd(r::gw::kCntBytesLo), rd(r::gw::kCntBytesHi)};
+  if (Status s = dev_.transact(ops); !s) return s;
+  pkts = (uint64_t(ops[2].value) << 32) | ops[1].value;
+  bytes = (uint64_t(ops[4].value) << 32) | ops[3].value;
+  return {};
+}
+
+}  // namespace roamgate::dataplane

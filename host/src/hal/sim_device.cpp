@@ -1,0 +1,125 @@
+// SimDevice: the hal::Device of the simulator, spoken over roamsim's Unix socket.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "roamgate/hal/device.h"
+#include "roamgate/hal/sim_protocol.h"
+
+namespace roamgate::hal {
+
+namespace {
+
+bool sendAll(int fd, const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    ssize_t k = ::send(fd, c, n, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    c += k;
+    n -= size_t(k);
+  }
+  return true;
+}
+
+bool recvAll(int fd, void* p, size_t n) {
+  char* c = static_cast<char*>(p);
+  while (n > 0) {
+    ssize_t k = ::recv(fd, c, n, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return false;
+    c += k;
+    n -= size_t(k);
+  }
+  return true;
+}
+
+void put32(std::vector<uint8_t>& b, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i)));
+}
+
+class SimDevice : public Device {
+ public:
+  SimDevice(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~SimDevice() override { ::close(fd_); }
+
+  Status transact(std::span<RegOp> ops) override {
+    size_t done = 0;
+    while (done < ops.size()) {
+      size_t n = std::min<size_t>(ops.size() - done, simproto::kMaxOps);
+      Status s = chunk(ops.subspan(done, n));
+      if (!s) return s;
+      done += n;
+    }
+    return {};
+  }
+  std::string describe() const override { return "sim:" + path_; }
+
+ private:
+  Status chunk(std::span<RegOp> ops) {
+    std::vector<uint8_t> req;
+    req.reserve(8 + 9 * ops.size());
+    put32(req, simproto::kMagic);
+    put32(req, uint32_t(ops.size()));
+    size_t nreads = 0;
+    for (const RegOp& op : ops) {
+      req.push_back(op.write ? simproto::kOpWrite : simproto::kOpRead);
+      put32(req, op.addr);
+      put32(req, op.value);
+      nreads += op.write ? 0 : 1;
+    }
+    if (!sendAll(fd_, req.data(), req.size())) return Status::error("simulator at " + path_ + " closed the connection");
+    uint32_t hdr[3];
+    if (!recvAll(fd_, hdr, sizeof hdr)) return Status::error("simulator at " + path_ + " closed the connection");
+    if (hdr[0] != simproto::kMagic) return Status::error("simulator sent a bad reply");
+    if (hdr[1] != 0) return Status::error("simulator refused the request (status " + std::to_string(hdr[1]) + ")");
+    if (hdr[2] != nreads) return Status::error("simulator returned the wrong number of reads");
+    std::vector<uint32_t> vals(nreads);
+    if (nreads && !recvAll(fd_, vals.data(), 4 * nreads)) return Status::error("simulator closed mid-reply");
+    size_t k = 0;
+    for (RegOp& op : ops) {
+      if (!op.write) op.value = vals[k++];
+    }
+    return {};
+  }
+
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::unique_ptr<Device> openSimDevice(const std::string& path, std::string& error) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) {
+    ::close(fd);
+    error = "socket path too long: " + path;
+    return nullptr;
+  }
+  std::strcpy(sa.sun_path, path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    error = "cannot connect to simulator at " + path + ": " + std::strerror(errno) +
+            " (is roamsim running with --socket " + path + "?)";
+    ::close(fd);
+    return nullptr;
+  }
+  return std::make_unique<SimDevice>(fd, path);
+}
+
+std::unique_ptr<Device> openDevice(const std::string& spec, std::string& error) {
+  if (spec.rfind("sim:", 0) == 0) return openSimDevice(spec.substr(4), error);
+  error = "unknown device '" + spec + "': expected sim:SOCKET";
+  return nullptr;
+}
+
+}  // namespace roamgate::hal
