@@ -1,0 +1,34 @@
+// Wire-rate pacing of a MAC port: a frame of L bytes occupies L + 4 (FCS) + 8 (preamble and
+// start delimiter) + 12 (inter-frame gap) bytes of wire time. Credit is kept in exact integer
+// units (bits x clock Hz), so runs are deterministic.
+#pragma once
+
+#include <cstdint>
+
+namespace roamgate::sim {
+
+class WirePacer {
+ public:
+  // bitsPerSecond 0: saturate (no pacing, a beat every cycle).
+  WirePacer(uint64_t bitsPerSecond, uint64_t clockHz) : rate_(bitsPerSecond), clk_(clockHz) {}
+  // Called once per cycle; returns true when a frame of `bytes` may start now (and spends it).
+  bool mayStart(uint64_t bytes) {
+    if (rate_ == 0) return true;
+    credit_ += rate_;
+    uint64_t cost = (bytes + 24) * 8 * clk_;
+    if (credit_ > cost) credit_ = cost;  // an idle port banks at most one frame
+    if (credit_ < cost) return false;
+    credit_ -= cost;
+    return true;
+  }
+  // Called on cycles where the port is busy sending beats (credit still accrues).
+  void tick() {
+    if (rate_) credit_ += rate_;
+  }
+
+ private:
+  uint64_t rate_, clk_;
+  uint64_t credit_ = 0;
+};
+
+}  // namespace roamgate::sim

@@ -1,0 +1,612 @@
+// roamsim: the platform model. The Verilated steer kernel (SystemC) inside models of what the
+// card's shell gives it: MAC ports paced at 100 GbE wire rate (or saturating), the AXI4-Lite
+// register bus served over a Unix socket to the unchanged host software, the timestamp.
+// Ports attach to pcap files. `roamsim ctl SOCKET play|wait|stop|status` drives a running one.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <systemc>
+#include <thread>
+#include <vector>
+
+#include "Vsteer_sc.h"
+#include "pacer.h"
+#include "pcap_io.h"
+#include "roamgate/hal/sim_protocol.h"
+#include "verilated.h"
+#include "verilated_fst_sc.h"
+
+namespace po = boost::program_options;
+namespace proto = roamgate::hal::simproto;
+using namespace sc_core;
+using roamgate::sim::PcapWriter;
+using roamgate::sim::WirePacer;
+
+namespace {
+
+struct Options {
+  std::string socket;
+  std::string in, out, punt;
+  std::string pace = "wire";
+  double clockMhz = 322.265625;
+  bool hold = false;
+  bool exitWhenDone = false;
+  std::string trace;
+  uint64_t maxCycles = 0;
+  bool json = false;
+};
+
+// A frame in flight on a port: bytes plus the cycle its first beat moved.
+struct Frame {
+  std::vector<uint8_t> bytes;
+  uint64_t cycle = 0;
+};
+
+// The shell: one method at every rising edge samples the handshakes that the edge completes
+// (signal values read here are the pre-edge ones) and drives the inputs for the next cycle.
+SC_MODULE(Shell) {
+  sc_in<bool> clk;
+  sc_signal<bool> rst_n;
+  sc_signal<uint64_t> timestamp;
+  sc_signal<uint32_t> awaddr, wdata, wstrb, araddr, bresp, rdata, rresp;
+  sc_signal<bool> awvalid, awready, wvalid, wready, bvalid, bready, arvalid, arready, rvalid, rready;
+  sc_signal<sc_dt::sc_bv<512>> rx_data, tx_data, punt_data;
+  sc_signal<uint64_t> rx_keep, tx_keep, punt_keep;
+  sc_signal<bool> rx_last, rx_user, rx_valid, rx_ready, tx_last, tx_user, tx_valid, tx_ready;
+  sc_signal<bool> punt_last, punt_valid, punt_ready;
+  sc_signal<uint32_t> punt_user;
+
+  // Input frames and pacing.
+  std::vector<std::vector<uint8_t>> input;
+  size_t nextFrame = 0, beat = 0;
+  bool playing = false, sending = false;
+  std::unique_ptr<WirePacer> pacer;
+  // Outputs.
+  PcapWriter txPcap, puntPcap;
+  Frame txCur, puntCur;
+  uint64_t framesIn = 0, framesOut = 0, puntOut = 0, lastMove = 0;
+  double nsPerCycle = 1.0;
+  // Register bus: queue of operations from the socket client.
+  struct Op {
+    bool write;
+    uint32_t addr, value;
+  };
+  std::deque<Op> ops;
+  std::vector<uint32_t> readResults;
+  enum { kIdle, kWrAddr, kWrResp, kRdAddr, kRdData } busState = kIdle;
+  uint64_t cycle = 0;
+  int resetCycles = 8;
+
+  SC_CTOR(Shell) {
+    SC_METHOD(edge);
+    sensitive << clk.pos();
+    dont_initialize();
+  }
+
+  static void putBeat(sc_dt::sc_bv<512>& bv, const uint8_t* p, size_t n) {
+    for (int w = 0; w < 16; ++w) {
+      uint32_t v = 0;
+      for (int b = 0; b < 4; ++b) {
+        size_t i = size_t(4 * w + b);
+        if (i < n) v |= uint32_t(p[i]) << (8 * b);
+      }
+      bv.set_word(w, v);
+    }
+  }
+  static void getBeat(const sc_dt::sc_bv<512>& bv, uint64_t keep, std::vector<uint8_t>& out) {
+    for (int i = 0; i < 64; ++i) {
+      if (keep >> i & 1) out.push_back(uint8_t(bv.get_word(i / 4) >> (8 * (i % 4))));
+    }
+  }
+
+  void edge() {
+    ++cycle;
+    timestamp.write(cycle);
+    if (resetCycles > 0) {
+      rst_n.write(--resetCycles == 0);
+      return;
+    }
+    sampleOutputs();
+    driveRx();
+    driveBus();
+    tx_ready.write(true);
+    punt_ready.write(true);
+  }
+
+  void sampleOutputs() {
+    uint64_t now = uint64_t(double(cycle) * nsPerCycle);
+    if (tx_valid.read() && tx_ready.read()) {
+      if (txCur.bytes.empty()) txCur.cycle = cycle;
+      getBeat(tx_data.read(), tx_keep.read(), txCur.bytes);
+      lastMove = cycle;
+      if (tx_last.read()) {
+        txPcap.write(txCur.bytes, now);
+        ++framesOut;
+        txCur = {};
+      }
+    }
+    if (punt_valid.read() && punt_ready.read()) {
+      if (puntCur.bytes.empty()) puntCur.cycle = cycle;
+      getBeat(punt_data.read(), punt_keep.read(), puntCur.bytes);
+      lastMove = cycle;
+      if (punt_last.read()) {
+        puntPcap.write(puntCur.bytes, now);
+        ++puntOut;
+        puntCur = {};
+      }
+    }
+  }
+
+  void driveRx() {
+    rx_valid.write(false);
+    if (!playing || nextFrame >= input.size()) return;
+    const std::vector<uint8_t>& f = input[nextFrame];
+    if (!sending) {
+      if (!pacer->mayStart(f.size())) return;
+      sending = true;
+      beat = 0;
+    } else {
+      pacer->tick();
+    }
+    size_t off = 64 * beat;
+    size_t n = std::min<size_t>(64, f.size() - off);
+    sc_dt::sc_bv<512> bv;
+    putBeat(bv, f.data() + off, n);
+    rx_data.write(bv);
+    rx_keep.write(n == 64 ? ~0ull : (1ull << n) - 1);
+    bool last = off + n >= f.size();
+    rx_last.write(last);
+    rx_user.write(false);
+    rx_valid.write(true);
+    lastMove = cycle;
+    ++beat;
+    if (last) {
+      sending = false;
+      ++nextFrame;
+      ++framesIn;
+    }
+  }
+
+  // AXI4-Lite master: one operation at a time, valid held until ready.
+  void driveBus() {
+    bready.write(true);
+    rready.write(true);
+    switch (busState) {
+      case kWrAddr:
+        if (awready.read() && wready.read()) {
+          awvalid.write(false);
+          wvalid.write(false);
+          busState = kWrResp;
+        }
+        return;
+      case kWrResp:
+        if (bvalid.read()) busState = kIdle;
+        return;
+      case kRdAddr:
+        if (arready.read()) {
+          arvalid.write(false);
+          busState = kRdData;
+        }
+        return;
+      case kRdData:
+        if (rvalid.read()) {
+          readResults.push_back(rdata.read());
+          busState = kIdle;
+        }
+        return;
+      case kIdle:
+        break;
+    }
+  }
+  // Issues the next queued operation if the bus is idle (after driveBus of this cycle).
+  bool startNext() {
+    if (busState != kIdle || ops.empty()) return false;
+    Op op = ops.front();
+    ops.pop_front();
+    if (op.write) {
+      awaddr.write(op.addr);
+      wdata.write(op.value);
+      wstrb.write(0xf);
+      awvalid.write(true);
+      wvalid.write(true);
+      busState = kWrAddr;
+    } else {
+      araddr.write(op.addr);
+      arvalid.write(true);
+      busState = kRdAddr;
+    }
+    return true;
+  }
+  bool busIdle() const { return ops.empty() && busState == kIdle; }
+  bool inputDone() const { return nextFrame >= input.size() && !sending; }
+};
+
+// The register socket: one client at a time, one request in flight.
+class RegServer {
+ public:
+  bool listen(const std::string& path, std::string& err) {
+    path_ = path;
+    ::unlink(path.c_str());
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (path.size() >= sizeof sa.sun_path) {
+      err = "socket path too long";
+      return false;
+    }
+    std::strcpy(sa.sun_path, path.c_str());
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 4) != 0) {
+      err = "cannot listen on " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    return true;
+  }
+  ~RegServer() {
+    if (client_ >= 0) ::close(client_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+      ::unlink(path_.c_str());
+    }
+  }
+
+  // Polls for a new request; fills `shell.ops`. Sim-control operations are answered at once.
+  // Returns true when a request is now being served.
+  bool poll(Shell& shell, int timeoutMs, bool& stop) {
+    if (busy_) return true;
+    if (client_ < 0) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, timeoutMs) <= 0) return false;
+      client_ = ::accept(fd_, nullptr, nullptr);
+      if (client_ < 0) return false;
+      timeoutMs = 0;
+    }
+    pollfd p{client_, POLLIN, 0};
+    if (::poll(&p, 1, timeoutMs) <= 0) return false;
+    uint32_t hdr[2];
+    if (!recvAll(hdr, sizeof hdr) || hdr[0] != proto::kMagic || hdr[1] > proto::kMaxOps) {
+      drop();
+      return false;
+    }
+    std::vector<uint8_t> body(size_t(hdr[1]) * 9);
+    if (!recvAll(body.data(), body.size())) {
+      drop();
+      return false;
+    }
+    order_.clear();
+    simValues_.clear();
+    shell.readResults.clear();
+    for (uint32_t i = 0; i < hdr[1]; ++i) {
+      const uint8_t* b = &body[9 * i];
+      uint32_t addr, value;
+      std::memcpy(&addr, b + 1, 4);
+      std::memcpy(&value, b + 5, 4);
+      switch (b[0]) {
+        case proto::kOpRead: shell.ops.push_back({false, addr, 0}); order_.push_back(0); break;
+        case proto::kOpWrite: shell.ops.push_back({true, addr, value}); break;
+        case proto::kOpSimPlay: shell.playing = true; break;
+        case proto::kOpSimStop: stop = true; break;
+        case proto::kOpSimStatus: {
+          uint32_t v = 0;
+          switch (addr) {
+            case proto::kFieldCycleLo: v = uint32_t(shell.cycle); break;
+            case proto::kFieldCycleHi: v = uint32_t(shell.cycle >> 32); break;
+            case proto::kFieldInputDone: v = shell.inputDone(); break;
+            case proto::kFieldFramesIn: v = uint32_t(shell.framesIn); break;
+            case proto::kFieldFramesOut: v = uint32_t(shell.framesOut + shell.puntOut); break;
+            case proto::kFieldIdleCycles: v = uint32_t(std::min<uint64_t>(shell.cycle - shell.lastMove, 0xffffffffu)); break;
+            default: break;
+          }
+          order_.push_back(1);
+          simValues_.push_back(v);
+          break;
+        }
+        default: drop(); return false;
+      }
+    }
+    busy_ = true;
+    return true;
+  }
+
+  // When the shell has finished the queued operations, sends the reply.
+  void finishIfDone(Shell& shell) {
+    if (!busy_ || !shell.busIdle()) return;
+    std::vector<uint32_t> reply = {proto::kMagic, 0, uint32_t(order_.size())};
+    size_t ri = 0, si = 0;
+    for (int kind : order_) reply.push_back(kind == 0 ? shell.readResults[ri++] : simValues_[si++]);
+    if (!sendAll(reply.data(), 4 * reply.size())) drop();
+    busy_ = false;
+  }
+
+ private:
+  bool recvAll(void* p, size_t n) {
+    char* c = static_cast<char*>(p);
+    while (n) {
+      ssize_t k = ::recv(client_, c, n, 0);
+      if (k < 0 && (errno == EINTR || errno == EAGAIN)) {
+        pollfd q{client_, POLLIN, 0};
+        ::poll(&q, 1, 1000);
+        continue;
+      }
+      if (k <= 0) return false;
+      c += k;
+      n -= size_t(k);
+    }
+    return true;
+  }
+  bool sendAll(const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n) {
+      ssize_t k = ::send(client_, c, n, MSG_NOSIGNAL);
+      if (k < 0 && errno == EINTR) continue;
+      if (k <= 0) return false;
+      c += k;
+      n -= size_t(k);
+    }
+    return true;
+  }
+  void drop() {
+    if (client_ >= 0) ::close(client_);
+    client_ = -1;
+    busy_ = false;
+  }
+
+  std::string path_;
+  int fd_ = -1, client_ = -1;
+  bool busy_ = false;
+  std::vector<int> order_;  // per read-like op: 0 kernel read, 1 sim status
+  std::vector<uint32_t> simValues_;
+};
+
+int ctlMain(int argc, char** argv);
+
+}  // namespace
+
+// Our own entry point: `ctl` never starts SystemC, and the library's banner stays quiet.
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "ctl") return ctlMain(argc - 1, argv + 1);
+  ::setenv("SC_COPYRIGHT_MESSAGE", "DISABLE", 0);
+  return sc_core::sc_elab_and_sim(argc, argv);
+}
+
+int sc_main(int argc, char** argv) {
+  Options o;
+  po::options_description d("usage: roamsim [options]\n       roamsim ctl SOCKET play|wait|stop|status\n\noptions");
+  d.add_options()("help,h", "this text")(
+      "kernel", po::value<std::string>()->default_value("steer"), "kernel to simulate (steer)")(
+      "socket", po::value<std::string>(&o.socket), "serve the register bus on this Unix socket")(
+      "in", po::value<std::string>(&o.in), "access-port input: access=FILE.pcap")(
+      "out", po::value<std::string>(&o.out), "steering-port output: steer=FILE.pcap")(
+      "punt", po::value<std::string>(&o.punt), "host-port (punted frames) output capture")(
+      "pace", po::value<std::string>(&o.pace)->default_value("wire"), "wire (100 GbE wire rate) or saturate")(
+      "clock-mhz", po::value<double>(&o.clockMhz)->default_value(322.265625), "kernel clock")(
+      "hold", po::bool_switch(&o.hold), "wait for `roamsim ctl SOCKET play` before sending input")(
+      "exit-when-done", po::bool_switch(&o.exitWhenDone), "exit once the input is sent and the kernel idle")(
+      "trace", po::value<std::string>(&o.trace), "write an FST waveform here")(
+      "max-cycles", po::value<uint64_t>(&o.maxCycles)->default_value(0), "stop after this many cycles (0: none)")(
+      "json", po::bool_switch(&o.json), "print the final report as JSON");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, d), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "roamsim: %s\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << d << "\n";
+    return 0;
+  }
+  if (vm["kernel"].as<std::string>() != "steer") {
+    std::fprintf(stderr, "roamsim: unknown kernel '%s' (this build has: steer)\n", vm["kernel"].as<std::string>().c_str());
+    return 2;
+  }
+  auto portFile = [](const std::string& spec, const std::string& port) -> std::string {
+    if (spec.empty()) return "";
+    if (spec.rfind(port + "=", 0) == 0) return spec.substr(port.size() + 1);
+    return "\x01";
+  };
+  std::string inFile = portFile(o.in, "access"), outFile = portFile(o.out, "steer");
+  if (inFile == "\x01" || outFile == "\x01") {
+    std::fprintf(stderr, "roamsim: ports are named: --in access=FILE --out steer=FILE\n");
+    return 2;
+  }
+  if (o.pace != "wire" && o.pace != "saturate") {
+    std::fprintf(stderr, "roamsim: --pace is wire or saturate\n");
+    return 2;
+  }
+  if (o.socket.empty() && o.hold) {
+    std::fprintf(stderr, "roamsim: --hold needs --socket (play comes through it)\n");
+    return 2;
+  }
+
+  // A SystemC-Verilated model lives in the default context (its constructor takes none).
+  Verilated::defaultContextp()->randReset(0);
+  if (!o.trace.empty()) Verilated::defaultContextp()->traceEverOn(true);
+  double periodNs = 1000.0 / o.clockMhz;
+  sc_clock clk("clk", sc_time(periodNs, SC_NS));
+  Shell shell("shell");
+  shell.nsPerCycle = periodNs;
+  shell.pacer = std::make_unique<WirePacer>(o.pace == "wire" ? 100'000'000'000ull : 0,
+                                            uint64_t(o.clockMhz * 1e6 + 0.5));
+  std::string err;
+  if (!inFile.empty() && !roamgate::sim::readPcap(inFile, shell.input, err)) {
+    std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+    return 1;
+  }
+  if (!outFile.empty() && !shell.txPcap.open(outFile, err)) {
+    std::fprintf(stderr, "roamsim: %s: %s\n", outFile.c_str(), err.c_str());
+    return 1;
+  }
+  if (!o.punt.empty() && !shell.puntPcap.open(o.punt, err)) {
+    std::fprintf(stderr, "roamsim: %s: %s\n", o.punt.c_str(), err.c_str());
+    return 1;
+  }
+  shell.playing = !o.hold;
+
+  auto dut = std::make_unique<Vsteer_sc>("steer");
+  shell.clk(clk);
+  dut->clk_i(clk);
+  dut->rst_ni(shell.rst_n);
+  dut->timestamp_i(shell.timestamp);
+  dut->s_axil_awaddr(shell.awaddr);
+  dut->s_axil_awvalid(shell.awvalid);
+  dut->s_axil_awready(shell.awready);
+  dut->s_axil_wdata(shell.wdata);
+  dut->s_axil_wstrb(shell.wstrb);
+  dut->s_axil_wvalid(shell.wvalid);
+  dut->s_axil_wready(shell.wready);
+  dut->s_axil_bresp(shell.bresp);
+  dut->s_axil_bvalid(shell.bvalid);
+  dut->s_axil_bready(shell.bready);
+  dut->s_axil_araddr(shell.araddr);
+  dut->s_axil_arvalid(shell.arvalid);
+  dut->s_axil_arready(shell.arready);
+  dut->s_axil_rdata(shell.rdata);
+  dut->s_axil_rresp(shell.rresp);
+  dut->s_axil_rvalid(shell.rvalid);
+  dut->s_axil_rready(shell.rready);
+  dut->s_axis_rx_tdata(shell.rx_data);
+  dut->s_axis_rx_tkeep(shell.rx_keep);
+  dut->s_axis_rx_tlast(shell.rx_last);
+  dut->s_axis_rx_tuser(shell.rx_user);
+  dut->s_axis_rx_tvalid(shell.rx_valid);
+  dut->s_axis_rx_tready(shell.rx_ready);
+  dut->m_axis_tx_tdata(shell.tx_data);
+  dut->m_axis_tx_tkeep(shell.tx_keep);
+  dut->m_axis_tx_tlast(shell.tx_last);
+  dut->m_axis_tx_tuser(shell.tx_user);
+  dut->m_axis_tx_tvalid(shell.tx_valid);
+  dut->m_axis_tx_tready(shell.tx_ready);
+  dut->m_axis_punt_tdata(shell.punt_data);
+  dut->m_axis_punt_tkeep(shell.punt_keep);
+  dut->m_axis_punt_tlast(shell.punt_last);
+  dut->m_axis_punt_tuser(shell.punt_user);
+  dut->m_axis_punt_tvalid(shell.punt_valid);
+  dut->m_axis_punt_tready(shell.punt_ready);
+
+  RegServer server;
+  if (!o.socket.empty() && !server.listen(o.socket, err)) {
+    std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+    return 1;
+  }
+  sc_start(SC_ZERO_TIME);
+  std::unique_ptr<VerilatedFstSc> trace;
+  if (!o.trace.empty()) {
+    trace = std::make_unique<VerilatedFstSc>();
+    dut->trace(trace.get(), 99);
+    trace->open(o.trace.c_str());
+  }
+  std::fprintf(stderr, "roamsim: steer kernel at %.3f MHz, %zu input frames, %s pacing%s\n", o.clockMhz,
+               shell.input.size(), o.pace.c_str(), o.socket.empty() ? "" : (", registers on " + o.socket).c_str());
+
+  auto wall0 = std::chrono::steady_clock::now();
+  bool stop = false;
+  sc_time period(periodNs, SC_NS);
+  while (!stop) {
+    bool active = shell.playing && !shell.inputDone();
+    bool serving = !o.socket.empty() && server.poll(shell, active || !shell.busIdle() ? 0 : 1, stop);
+    // Run in small steps while serving registers (each op takes a few cycles), larger when only traffic flows.
+    uint64_t steps = serving ? 1 : (active ? 256 : 64);
+    for (uint64_t i = 0; i < steps; ++i) {
+      shell.startNext();
+      sc_start(period);
+    }
+    server.finishIfDone(shell);
+    if (o.exitWhenDone && shell.playing && shell.inputDone() && shell.busIdle() &&
+        shell.cycle - shell.lastMove > 2000) {
+      break;
+    }
+    if (o.maxCycles && shell.cycle >= o.maxCycles) break;
+  }
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (trace) trace->close();
+  dut->final();
+  nlohmann::json rep = {{"cycles", shell.cycle}, {"frames_in", shell.framesIn}, {"frames_out", shell.framesOut},
+                        {"frames_punted", shell.puntOut}, {"wall_seconds", wall},
+                        {"cycles_per_second", wall > 0 ? double(shell.cycle) / wall : 0.0}};
+  if (o.json) std::printf("%s\n", rep.dump().c_str());
+  else std::fprintf(stderr, "roamsim: %llu cycles, %llu frames in, %llu out, %llu punted, %.0f cycles/s\n",
+                    (unsigned long long)shell.cycle, (unsigned long long)shell.framesIn,
+                    (unsigned long long)shell.framesOut, (unsigned long long)shell.puntOut,
+                    rep["cycles_per_second"].get<double>());
+  return 0;
+}
+
+namespace {
+
+// `roamsim ctl SOCKET CMD`: play, wait (until the input is sent and the kernel idle), stop,
+// status (JSON).
+int ctlMain(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: roamsim ctl SOCKET play|wait|stop|status\n");
+    return 2;
+  }
+  std::string path = argv[1], cmd = argv[2];
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::strncpy(sa.sun_path, path.c_str(), sizeof sa.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    std::fprintf(stderr, "roamsim ctl: cannot connect to %s: %s\n", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  auto request = [&](std::vector<std::pair<uint8_t, uint32_t>> ops, std::vector<uint32_t>& out) -> bool {
+    std::vector<uint8_t> b;
+    auto put = [&](uint32_t v) { for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i))); };
+    put(proto::kMagic);
+    put(uint32_t(ops.size()));
+    for (auto [op, addr] : ops) {
+      b.push_back(op);
+      put(addr);
+      put(0);
+    }
+    if (::send(fd, b.data(), b.size(), MSG_NOSIGNAL) != ssize_t(b.size())) return false;
+    uint32_t hdr[3];
+    if (::recv(fd, hdr, sizeof hdr, MSG_WAITALL) != ssize_t(sizeof hdr)) return false;
+    out.resize(hdr[2]);
+    return hdr[2] == 0 || ::recv(fd, out.data(), 4 * hdr[2], MSG_WAITALL) == ssize_t(4 * hdr[2]);
+  };
+  std::vector<uint32_t> v;
+  auto status = [&]() {
+    return request({{proto::kOpSimStatus, proto::kFieldCycleLo}, {proto::kOpSimStatus, proto::kFieldCycleHi},
+                    {proto::kOpSimStatus, proto::kFieldInputDone}, {proto::kOpSimStatus, proto::kFieldFramesIn},
+                    {proto::kOpSimStatus, proto::kFieldFramesOut}, {proto::kOpSimStatus, proto::kFieldIdleCycles}},
+                   v);
+  };
+  if (cmd == "play") return request({{proto::kOpSimPlay, 0}}, v) ? 0 : 1;
+  if (cmd == "stop") {
+    request({{proto::kOpSimStop, 0}}, v);
+    return 0;
+  }
+  if (cmd == "status") {
+    if (!status()) return 1;
+    std::printf("{\"cycles\": %llu, \"input_done\": %u, \"frames_in\": %u, \"frames_out\": %u, \"idle_cycles\": %u}\n",
+                (unsigned long long)((uint64_t(v[1]) << 32) | v[0]), v[2], v[3], v[4], v[5]);
+    return 0;
+  }
+  if (cmd == "wait") {
+    // Simulated-time condition, polled: input all sent and no beat moved for 2000 cycles.
+    for (int i = 0; i < 600000; ++i) {
+      if (!status()) return 1;
+      if (v[2] && v[5] >= 2000) return 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::fprintf(stderr, "roamsim ctl: gave up waiting\n");
+    return 1;
+  }
+  std::fprintf(stderr, "roamsim ctl: unknown command '%s'\n", cmd.c_str());
+  return 2;
+}
+
+}  // namespace
