@@ -45,6 +45,9 @@ package rg_pkg;
     logic        truncated;     // headers extend past the end of the frame
     logic        malformed;     // impossible header fields
   } hdr_meta_t;
+  // Width of hdr_meta_t, for ports (Yosys 0.23 takes no package types on ports); every
+  // module that carries it checks the two agree.
+  localparam int HDR_META_W = 227;
 
   // One's complement sum of two 16-bit words with end-around carry.
   function automatic logic [15:0] ones_add(input logic [15:0] a, input logic [15:0] b);

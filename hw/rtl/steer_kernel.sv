@@ -59,16 +59,14 @@ module steer_kernel #(
   output logic                   m_axis_punt_tvalid,
   input  wire logic              m_axis_punt_tready
 );
-  import rg_pkg::*;
-  import steer_regs_pkg::*;
 
   localparam int MaxBeats = (MaxFrameBytes + 63) / 64;
   localparam int GwW = $clog2(Gateways);
-  localparam int MagWords = (MAGLEV_ENTRIES + 3) / 4;
+  localparam int MagWords = (steer_regs_pkg::MAGLEV_ENTRIES + 3) / 4;
   localparam int MagAddrW = $clog2(MagWords);
   localparam int SlotW = (SessSlots > 1) ? $clog2(SessSlots) : 1;
   localparam int LevelW = FifoLog2 + 2;
-  localparam int NStats = STAT_COUNT;
+  localparam int NStats = steer_regs_pkg::STAT_COUNT;
 
   if (Gateways < 2 || Gateways > 256 || (1 << GwW) != Gateways) begin : gen_bad_gw
     $error("steer_kernel: Gateways must be a power of two, 2..256");
@@ -114,13 +112,13 @@ module steer_kernel #(
   logic gw_snap;
   logic [63:0] gw_snap_pkts, gw_snap_bytes;
 
-  assign sess_host_en = wr && (wr_addr == SESS_CMD) && (wr_data[1:0] != 2'd0);
+  assign sess_host_en = wr && (wr_addr == steer_regs_pkg::SESS_CMD) && (wr_data[1:0] != 2'd0);
   assign sess_host_we = (wr_data[1:0] == 2'd1);
-  assign mag_host_we = wr && (wr_addr == MAGLEV_WDATA_INC);
-  assign mag_host_en = mag_host_we || (wr && (wr_addr == MAGLEV_CMD) && wr_data[1]);
-  assign gw_host_en = wr && (wr_addr == GW_CMD) && (wr_data[1:0] != 2'd0);
+  assign mag_host_we = wr && (wr_addr == steer_regs_pkg::MAGLEV_WDATA_INC);
+  assign mag_host_en = mag_host_we || (wr && (wr_addr == steer_regs_pkg::MAGLEV_CMD) && wr_data[1]);
+  assign gw_host_en = wr && (wr_addr == steer_regs_pkg::GW_CMD) && (wr_data[1:0] != 2'd0);
   assign gw_host_we = (wr_data[1:0] == 2'd1);
-  assign gw_snap = wr && (wr_addr == GW_CNT_INDEX);
+  assign gw_snap = wr && (wr_addr == steer_regs_pkg::GW_CNT_INDEX);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -148,20 +146,20 @@ module steer_kernel #(
       if (mag_host_we) mag_addr_q <= mag_addr_q + 32'd1;
       if (wr) begin
         case (wr_addr)
-          CTRL_OWN_IPV4: own_ip_q <= wr_data;
-          CTRL_OWN_MAC_LO: own_mac_lo_q <= wr_data;
-          CTRL_OWN_MAC_HI: own_mac_hi_q <= wr_data[15:0];
-          CTRL_PUNT_RATE: punt_rate_q <= wr_data;
-          CTRL_PUNT_BURST: punt_burst_q <= wr_data[15:0];
-          SESS_ADDR: sess_addr_q <= wr_data;
-          SESS_DATA0: sess_data0_q <= wr_data;
-          SESS_DATA1: sess_data1_q <= wr_data;
-          MAGLEV_ADDR: mag_addr_q <= wr_data;
-          GW_ADDR: gw_addr_q <= wr_data;
-          GW_DATA0: gw_data0_q <= wr_data;
-          GW_DATA1: gw_data1_q <= wr_data;
-          GW_DATA2: gw_data2_q <= wr_data;
-          GW_CNT_INDEX: gw_cnt_idx_q <= wr_data;
+          steer_regs_pkg::CTRL_OWN_IPV4: own_ip_q <= wr_data;
+          steer_regs_pkg::CTRL_OWN_MAC_LO: own_mac_lo_q <= wr_data;
+          steer_regs_pkg::CTRL_OWN_MAC_HI: own_mac_hi_q <= wr_data[15:0];
+          steer_regs_pkg::CTRL_PUNT_RATE: punt_rate_q <= wr_data;
+          steer_regs_pkg::CTRL_PUNT_BURST: punt_burst_q <= wr_data[15:0];
+          steer_regs_pkg::SESS_ADDR: sess_addr_q <= wr_data;
+          steer_regs_pkg::SESS_DATA0: sess_data0_q <= wr_data;
+          steer_regs_pkg::SESS_DATA1: sess_data1_q <= wr_data;
+          steer_regs_pkg::MAGLEV_ADDR: mag_addr_q <= wr_data;
+          steer_regs_pkg::GW_ADDR: gw_addr_q <= wr_data;
+          steer_regs_pkg::GW_DATA0: gw_data0_q <= wr_data;
+          steer_regs_pkg::GW_DATA1: gw_data1_q <= wr_data;
+          steer_regs_pkg::GW_DATA2: gw_data2_q <= wr_data;
+          steer_regs_pkg::GW_CNT_INDEX: gw_cnt_idx_q <= wr_data;
           default: ;
         endcase
       end
@@ -185,51 +183,51 @@ module steer_kernel #(
   always_comb begin
     rd_data_d = 32'd0;
     case (rd_addr)
-      CTRL_ID: rd_data_d = CTRL_ID_VALUE;
-      CTRL_VERSION: rd_data_d = CTRL_VERSION_VALUE;
-      CTRL_REGMAP: rd_data_d = REGMAP_CRC;
-      CTRL_OWN_IPV4: rd_data_d = own_ip_q;
-      CTRL_OWN_MAC_LO: rd_data_d = own_mac_lo_q;
-      CTRL_OWN_MAC_HI: rd_data_d = {16'd0, own_mac_hi_q};
-      CTRL_PUNT_RATE: rd_data_d = punt_rate_q;
-      CTRL_PUNT_BURST: rd_data_d = {16'd0, punt_burst_q};
-      CTRL_TIME_LO: rd_data_d = timestamp_i[31:0];
-      CTRL_TIME_HI: rd_data_d = time_hi_q;
-      STATS_ID: rd_data_d = STATS_ID_VALUE;
-      STATS_VERSION: rd_data_d = STATS_VERSION_VALUE;
-      STATS_COUNT: rd_data_d = NStats;
-      SESS_ID: rd_data_d = SESS_ID_VALUE;
-      SESS_VERSION: rd_data_d = SESS_VERSION_VALUE;
-      SESS_GEOMETRY: rd_data_d = {8'd0, 8'd2, 8'(SessSlots), 8'(SessBucketsLog2)};
-      SESS_ADDR: rd_data_d = sess_addr_q;
-      SESS_DATA0: rd_data_d = sess_data0_q;
-      SESS_DATA1: rd_data_d = sess_data1_q;
-      SESS_RDATA0: rd_data_d = sess_rdata0_q;
-      SESS_RDATA1: rd_data_d = sess_rdata1_q;
-      MAGLEV_ID: rd_data_d = MAGLEV_ID_VALUE;
-      MAGLEV_VERSION: rd_data_d = MAGLEV_VERSION_VALUE;
-      MAGLEV_SIZE: rd_data_d = MAGLEV_ENTRIES;
-      MAGLEV_ADDR: rd_data_d = mag_addr_q;
-      MAGLEV_RDATA: rd_data_d = mag_rdata_q;
-      GW_ID: rd_data_d = GW_ID_VALUE;
-      GW_VERSION: rd_data_d = GW_VERSION_VALUE;
-      GW_COUNT: rd_data_d = Gateways;
-      GW_ADDR: rd_data_d = gw_addr_q;
-      GW_DATA0: rd_data_d = gw_data0_q;
-      GW_DATA1: rd_data_d = gw_data1_q;
-      GW_DATA2: rd_data_d = gw_data2_q;
-      GW_RDATA0: rd_data_d = gw_rdata0_q;
-      GW_RDATA1: rd_data_d = gw_rdata1_q;
-      GW_RDATA2: rd_data_d = gw_rdata2_q;
-      GW_CNT_INDEX: rd_data_d = gw_cnt_idx_q;
-      GW_CNT_PKTS_LO: rd_data_d = gw_snap_pkts[31:0];
-      GW_CNT_PKTS_HI: rd_data_d = gw_snap_pkts[63:32];
-      GW_CNT_BYTES_LO: rd_data_d = gw_snap_bytes[31:0];
-      GW_CNT_BYTES_HI: rd_data_d = gw_snap_bytes[63:32];
+      steer_regs_pkg::CTRL_ID: rd_data_d = steer_regs_pkg::CTRL_ID_VALUE;
+      steer_regs_pkg::CTRL_VERSION: rd_data_d = steer_regs_pkg::CTRL_VERSION_VALUE;
+      steer_regs_pkg::CTRL_REGMAP: rd_data_d = steer_regs_pkg::REGMAP_CRC;
+      steer_regs_pkg::CTRL_OWN_IPV4: rd_data_d = own_ip_q;
+      steer_regs_pkg::CTRL_OWN_MAC_LO: rd_data_d = own_mac_lo_q;
+      steer_regs_pkg::CTRL_OWN_MAC_HI: rd_data_d = {16'd0, own_mac_hi_q};
+      steer_regs_pkg::CTRL_PUNT_RATE: rd_data_d = punt_rate_q;
+      steer_regs_pkg::CTRL_PUNT_BURST: rd_data_d = {16'd0, punt_burst_q};
+      steer_regs_pkg::CTRL_TIME_LO: rd_data_d = timestamp_i[31:0];
+      steer_regs_pkg::CTRL_TIME_HI: rd_data_d = time_hi_q;
+      steer_regs_pkg::STATS_ID: rd_data_d = steer_regs_pkg::STATS_ID_VALUE;
+      steer_regs_pkg::STATS_VERSION: rd_data_d = steer_regs_pkg::STATS_VERSION_VALUE;
+      steer_regs_pkg::STATS_COUNT: rd_data_d = NStats;
+      steer_regs_pkg::SESS_ID: rd_data_d = steer_regs_pkg::SESS_ID_VALUE;
+      steer_regs_pkg::SESS_VERSION: rd_data_d = steer_regs_pkg::SESS_VERSION_VALUE;
+      steer_regs_pkg::SESS_GEOMETRY: rd_data_d = {8'd0, 8'd2, 8'(SessSlots), 8'(SessBucketsLog2)};
+      steer_regs_pkg::SESS_ADDR: rd_data_d = sess_addr_q;
+      steer_regs_pkg::SESS_DATA0: rd_data_d = sess_data0_q;
+      steer_regs_pkg::SESS_DATA1: rd_data_d = sess_data1_q;
+      steer_regs_pkg::SESS_RDATA0: rd_data_d = sess_rdata0_q;
+      steer_regs_pkg::SESS_RDATA1: rd_data_d = sess_rdata1_q;
+      steer_regs_pkg::MAGLEV_ID: rd_data_d = steer_regs_pkg::MAGLEV_ID_VALUE;
+      steer_regs_pkg::MAGLEV_VERSION: rd_data_d = steer_regs_pkg::MAGLEV_VERSION_VALUE;
+      steer_regs_pkg::MAGLEV_SIZE: rd_data_d = steer_regs_pkg::MAGLEV_ENTRIES;
+      steer_regs_pkg::MAGLEV_ADDR: rd_data_d = mag_addr_q;
+      steer_regs_pkg::MAGLEV_RDATA: rd_data_d = mag_rdata_q;
+      steer_regs_pkg::GW_ID: rd_data_d = steer_regs_pkg::GW_ID_VALUE;
+      steer_regs_pkg::GW_VERSION: rd_data_d = steer_regs_pkg::GW_VERSION_VALUE;
+      steer_regs_pkg::GW_COUNT: rd_data_d = Gateways;
+      steer_regs_pkg::GW_ADDR: rd_data_d = gw_addr_q;
+      steer_regs_pkg::GW_DATA0: rd_data_d = gw_data0_q;
+      steer_regs_pkg::GW_DATA1: rd_data_d = gw_data1_q;
+      steer_regs_pkg::GW_DATA2: rd_data_d = gw_data2_q;
+      steer_regs_pkg::GW_RDATA0: rd_data_d = gw_rdata0_q;
+      steer_regs_pkg::GW_RDATA1: rd_data_d = gw_rdata1_q;
+      steer_regs_pkg::GW_RDATA2: rd_data_d = gw_rdata2_q;
+      steer_regs_pkg::GW_CNT_INDEX: rd_data_d = gw_cnt_idx_q;
+      steer_regs_pkg::GW_CNT_PKTS_LO: rd_data_d = gw_snap_pkts[31:0];
+      steer_regs_pkg::GW_CNT_PKTS_HI: rd_data_d = gw_snap_pkts[63:32];
+      steer_regs_pkg::GW_CNT_BYTES_LO: rd_data_d = gw_snap_bytes[31:0];
+      steer_regs_pkg::GW_CNT_BYTES_HI: rd_data_d = gw_snap_bytes[63:32];
       default: begin
         for (int i = 0; i < NStats; i++) begin
-          if (rd_addr == STATS_LO + 16'(STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
-          if (rd_addr == STATS_HI + 16'(STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
+          if (rd_addr == steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
+          if (rd_addr == steer_regs_pkg::STATS_HI + 16'(steer_regs_pkg::STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
         end
       end
     endcase
@@ -241,9 +239,9 @@ module steer_kernel #(
 
   // Reading a LO word latches the matching HI word so a 64-bit value is read consistently.
   always_ff @(posedge clk_i) begin
-    if (rd && rd_addr == CTRL_TIME_LO) time_hi_q <= timestamp_i[63:32];
+    if (rd && rd_addr == steer_regs_pkg::CTRL_TIME_LO) time_hi_q <= timestamp_i[63:32];
     for (int i = 0; i < NStats; i++) begin
-      if (rd && rd_addr == STATS_LO + 16'(STATS_LO_STRIDE * i)) stat_hi_q <= stats_q[i][63:32];
+      if (rd && rd_addr == steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * i)) stat_hi_q <= stats_q[i][63:32];
     end
   end
 
@@ -267,14 +265,14 @@ module steer_kernel #(
   logic [511:0] rx_masked;  // bytes past tkeep read as zero in the header window
   end_info_t end_wdata;
   logic win_valid;
-  logic [WIN_W-1:0] win;
+  logic [rg_pkg::WIN_W-1:0] win;
   logic [7:0] win_len;
   logic win_end;
   logic stat_fifo_full;
 
   assign s_axis_rx_tready = 1'b1;
   assign in_beat = s_axis_rx_tvalid;
-  assign beat_bytes = keep_bytes(s_axis_rx_tkeep);
+  assign beat_bytes = rg_pkg::keep_bytes(s_axis_rx_tkeep);
   for (genvar i = 0; i < 64; i++) begin : gen_mask
     assign rx_masked[8*i +: 8] = s_axis_rx_tkeep[i] ? s_axis_rx_tdata[8*i +: 8] : 8'd0;
   end
@@ -377,7 +375,7 @@ module steer_kernel #(
   // Decision pipeline: parse -> hash -> session/Maglev -> gateway -> decision
   // ------------------------------------------------------------------------------------
   logic p_valid;
-  hdr_meta_t p_meta;
+  rg_pkg::hdr_meta_t p_meta;
 
   hdr_parser #(.MaxExt(0), .TagW(1)) u_parser (
     .clk_i, .rst_ni,
@@ -394,7 +392,7 @@ module steer_kernel #(
   // Stage H: hashes (registered inside the units).
   logic [31:0] h0, h1;
   logic h_valid_q;
-  hdr_meta_t h_meta_q;
+  rg_pkg::hdr_meta_t h_meta_q;
 
   crc32_hash #(.KeyBytes(4), .Poly(32'h82f63b78)) u_hash0 (
     .clk_i, .key_i(p_meta.teid), .hash_o(h0)
@@ -406,7 +404,7 @@ module steer_kernel #(
   // Stage L: table lookups (session: 2 cycles; Maglev: index register + RAM read).
   logic [16:0] mag_idx_d, mag_idx_q;
   logic [1:0] mag_sel_q, mag_sel2_q;
-  hdr_meta_t l1_meta_q, l2_meta_q;
+  rg_pkg::hdr_meta_t l1_meta_q, l2_meta_q;
   logic l1_valid_q, l2_valid_q;
   logic sess_valid, sess_hit;
   logic [7:0] sess_val;
@@ -477,7 +475,7 @@ module steer_kernel #(
   // Stage G: choose the gateway, read its entry.
   logic [7:0] gw_idx_d;
   logic g_valid_q, g_sess_q;
-  hdr_meta_t g_meta_q;
+  rg_pkg::hdr_meta_t g_meta_q;
   logic [80:0] gw_entry;  // {valid, ipv4, mac}
 
   always_comb begin
@@ -530,61 +528,61 @@ module steer_kernel #(
 
   decision_t dec_d;
   always_comb begin
-    hdr_meta_t m;
+    rg_pkg::hdr_meta_t m;
     logic gpdu;
     logic [15:0] uc;
     m = g_meta_q;
     dec_d = '0;
-    gpdu = m.is_gtpu && m.gtp_type == GTP_GPDU && m.teid != 32'd0;
+    gpdu = m.is_gtpu && m.gtp_type == rg_pkg::GTP_GPDU && m.teid != 32'd0;
     dec_d.gw = g_idx_q;
     dec_d.need_len = m.is_ipv4 ? {9'd0, m.l3_off} + m.ip_total_len : 16'd0;
     dec_d.l3_vlan = m.vlan;
     dec_d.dmac = gw_entry[47:0];
     dec_d.dst = gw_entry[79:48];
     dec_d.ttl = m.ttl - 8'd1;
-    dec_d.ip_csum = csum_update32(csum_update16(m.ip_csum, {m.ttl, m.ip_proto},
+    dec_d.ip_csum = rg_pkg::csum_update32(rg_pkg::csum_update16(m.ip_csum, {m.ttl, m.ip_proto},
                                                 {m.ttl - 8'd1, m.ip_proto}),
                                   m.ip_dst, gw_entry[79:48]);
-    uc = csum_update32(m.udp_csum, m.ip_dst, gw_entry[79:48]);
+    uc = rg_pkg::csum_update32(m.udp_csum, m.ip_dst, gw_entry[79:48]);
     dec_d.udp_wr = (m.udp_csum != 16'd0);
     dec_d.udp_csum = (uc == 16'd0) ? 16'hffff : uc;
     dec_d.udp_pos = m.l4_off + 7'd6;
     if (m.truncated) begin
-      dec_d.stat = 5'(STAT_DROP_TRUNCATED);
+      dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_TRUNCATED);
     end else if (m.malformed) begin
-      dec_d.stat = 5'(STAT_DROP_MALFORMED);
+      dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_MALFORMED);
     end else if (m.is_arp) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_ARP);
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_ARP);
     end else if (m.is_ipv6) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_IPV6);
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_IPV6);
     end else if (!m.is_ipv4) begin
-      dec_d.stat = 5'(STAT_DROP_UNSUPPORTED);
+      dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_UNSUPPORTED);
     end else if (m.ip_frag) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_FRAGMENT);
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_FRAGMENT);
     end else if (gpdu) begin
       if (m.ttl <= 8'd1) begin
         dec_d.action = ACT_PUNT;
-        dec_d.punt_reason = 4'(PUNT_REASON_TTL_EXPIRED);
+        dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_TTL_EXPIRED);
       end else if (!gw_entry[80]) begin
-        dec_d.stat = 5'(STAT_DROP_NO_GATEWAY);
+        dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_NO_GATEWAY);
       end else begin
         dec_d.action = ACT_FWD;
-        dec_d.stat = g_sess_q ? 5'(STAT_SESSION_HITS) : 5'(STAT_MAGLEV_HITS);
+        dec_d.stat = g_sess_q ? 5'(steer_regs_pkg::STAT_SESSION_HITS) : 5'(steer_regs_pkg::STAT_MAGLEV_HITS);
       end
     end else if (m.ip_dst == own_ip_q) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_OWN_ADDRESS);
-    end else if (m.is_gtpu && m.gtp_type != GTP_GPDU) begin
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_OWN_ADDRESS);
+    end else if (m.is_gtpu && m.gtp_type != rg_pkg::GTP_GPDU) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_GTP_SIGNALLING);
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_GTP_SIGNALLING);
     end else if (m.is_gtpu) begin
       dec_d.action = ACT_PUNT;
-      dec_d.punt_reason = 4'(PUNT_REASON_TEID_ZERO);
+      dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_TEID_ZERO);
     end else begin
-      dec_d.stat = 5'(STAT_DROP_NOT_GTPU);
+      dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_NOT_GTPU);
     end
   end
 
@@ -643,19 +641,19 @@ module steer_kernel #(
     fin_stat = dec_rdata.stat;
     if (end_rdata.rx_err) begin
       fin_act = ACT_DROP;
-      fin_stat = 5'(STAT_DROP_RX_ERROR);
+      fin_stat = 5'(steer_regs_pkg::STAT_DROP_RX_ERROR);
     end else if (end_rdata.oversize) begin
       fin_act = ACT_DROP;
-      fin_stat = 5'(STAT_DROP_OVERSIZE);
+      fin_stat = 5'(steer_regs_pkg::STAT_DROP_OVERSIZE);
     end else if (dec_rdata.action != ACT_DROP && end_rdata.len < dec_rdata.need_len) begin
       fin_act = ACT_DROP;
-      fin_stat = 5'(STAT_DROP_TRUNCATED);
+      fin_stat = 5'(steer_regs_pkg::STAT_DROP_TRUNCATED);
     end else if (dec_rdata.action == ACT_PUNT && !tb_ok) begin
       fin_act = ACT_DROP;
-      fin_stat = 5'(STAT_DROP_PUNT_LIMIT);
+      fin_stat = 5'(steer_regs_pkg::STAT_DROP_PUNT_LIMIT);
     end else if (dec_rdata.action == ACT_PUNT && !punt_can) begin
       fin_act = ACT_DROP;
-      fin_stat = 5'(STAT_DROP_PUNT_BUSY);
+      fin_stat = 5'(steer_regs_pkg::STAT_DROP_PUNT_BUSY);
     end
   end
 
@@ -785,17 +783,17 @@ module steer_kernel #(
   logic [63:0] stat_inc[NStats];
   always_comb begin
     for (int i = 0; i < NStats; i++) stat_inc[i] = 64'd0;
-    if (in_beat) stat_inc[STAT_RX_BYTES] = {57'd0, beat_bytes};
-    if (in_beat && sof_q) stat_inc[STAT_RX_FRAMES] = 64'd1;
-    if (stat_fifo_full) stat_inc[STAT_DROP_FIFO_FULL] = 64'd1;
+    if (in_beat) stat_inc[steer_regs_pkg::STAT_RX_BYTES] = {57'd0, beat_bytes};
+    if (in_beat && sof_q) stat_inc[steer_regs_pkg::STAT_RX_FRAMES] = 64'd1;
+    if (stat_fifo_full) stat_inc[steer_regs_pkg::STAT_DROP_FIFO_FULL] = 64'd1;
     if (start) begin
       case (fin_act)
         ACT_FWD: begin
-          stat_inc[STAT_TX_FRAMES] = 64'd1;
-          stat_inc[STAT_TX_BYTES] = {48'd0, end_rdata.len};
+          stat_inc[steer_regs_pkg::STAT_TX_FRAMES] = 64'd1;
+          stat_inc[steer_regs_pkg::STAT_TX_BYTES] = {48'd0, end_rdata.len};
           stat_inc[fin_stat] = 64'd1;
         end
-        ACT_PUNT: stat_inc[STAT_PUNT_FRAMES] = 64'd1;
+        ACT_PUNT: stat_inc[steer_regs_pkg::STAT_PUNT_FRAMES] = 64'd1;
         default: stat_inc[fin_stat] = 64'd1;
       endcase
     end
