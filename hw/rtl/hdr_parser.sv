@@ -31,23 +31,16 @@ module hdr_parser #(
   end
 `endif
 
-  // Per-stage state: the window travels with the partial metadata.
-  typedef struct packed {
-    logic [rg_pkg::WIN_W-1:0]  win;
-    logic [7:0]        win_len;
-    logic              win_end;
-    logic [TagW-1:0]   tag;
-    logic [7:0]        gtp_flags;
-    logic [7:0]        ext_off;    // next extension header's first byte
-    logic [7:0]        ext_type;   // its type; 0 = no more
-  } st_t;
-
-  // The metadata travels beside the stage state (Yosys 0.23 takes no package type inside a
-  // local struct).
-  st_t st_q[Stages];
-  st_t st_d[Stages];
-  rg_pkg::hdr_meta_t m_q[Stages];
-  rg_pkg::hdr_meta_t m_d[Stages];
+  // Per-stage state in flat vectors, stage s at [s*W +: W] (Yosys 0.23 takes neither unpacked
+  // arrays of structs nor packed multi-dimensional arrays): the window travels with the
+  // partial metadata; each stage edits local struct copies.
+  localparam int WinW = rg_pkg::WIN_W;
+  localparam int MetaW = rg_pkg::HDR_META_W;
+  logic [Stages*WinW-1:0] win_q, win_d;
+  logic [Stages*8-1:0] win_len_q, win_len_d, ext_off_q, ext_off_d, ext_type_q, ext_type_d;
+  logic [Stages-1:0] win_end_q, win_end_d;
+  logic [Stages*TagW-1:0] tag_q, tag_d;
+  logic [Stages*MetaW-1:0] m_q, m_d;
   logic [Stages-1:0] vld_q;
 
   function automatic logic [7:0] b8(input logic [rg_pkg::WIN_W-1:0] w, input int i);
@@ -68,55 +61,58 @@ module hdr_parser #(
     logic [15:0] et;
     logic [7:0] l3;
     logic [7:0] l4;
+    rg_pkg::hdr_meta_t m;
     w = win_i;
-    st_d[0] = '0;
-    m_d[0] = '0;
-    st_d[0].win = w;
-    st_d[0].win_len = win_len_i;
-    st_d[0].win_end = win_end_i;
-    st_d[0].tag = tag_i;
-    m_d[0].vlan = (b16(w, 12) == rg_pkg::ETH_VLAN);
-    et = m_d[0].vlan ? b16(w, 16) : b16(w, 12);
-    l3 = m_d[0].vlan ? 8'd18 : 8'd14;
-    m_d[0].l3_off = l3[6:0];
-    m_d[0].is_arp = (et == rg_pkg::ETH_ARP);
-    m_d[0].is_ipv6 = (et == rg_pkg::ETH_IPV6);
-    m_d[0].is_ipv4 = (et == rg_pkg::ETH_IPV4);
-    if (win_len_i < 8'd14 || (m_d[0].vlan && win_len_i < 8'd18)) begin
-      m_d[0].truncated = 1'b1;
-      m_d[0].is_arp = 1'b0;
-      m_d[0].is_ipv6 = 1'b0;
-      m_d[0].is_ipv4 = 1'b0;
+    m = '0;
+    m.vlan = (b16(w, 12) == rg_pkg::ETH_VLAN);
+    et = m.vlan ? b16(w, 16) : b16(w, 12);
+    l3 = m.vlan ? 8'd18 : 8'd14;
+    m.l3_off = l3[6:0];
+    m.is_arp = (et == rg_pkg::ETH_ARP);
+    m.is_ipv6 = (et == rg_pkg::ETH_IPV6);
+    m.is_ipv4 = (et == rg_pkg::ETH_IPV4);
+    if (win_len_i < 8'd14 || (m.vlan && win_len_i < 8'd18)) begin
+      m.truncated = 1'b1;
+      m.is_arp = 1'b0;
+      m.is_ipv6 = 1'b0;
+      m.is_ipv4 = 1'b0;
     end
-    if (m_d[0].vlan) begin
-      m_d[0].ihl = w[8*18 +: 4];
-      m_d[0].ip_total_len = b16(w, 20);
-      m_d[0].ip_frag = w[8*24+5] || (b16(w, 24) & 16'h1fff) != 16'd0;
-      m_d[0].ttl = b8(w, 26);
-      m_d[0].ip_proto = b8(w, 27);
-      m_d[0].ip_csum = b16(w, 28);
-      m_d[0].ip_dst = {b16(w, 34), b16(w, 36)};
+    if (m.vlan) begin
+      m.ihl = w[8*18 +: 4];
+      m.ip_total_len = b16(w, 20);
+      m.ip_frag = w[8*24+5] || (b16(w, 24) & 16'h1fff) != 16'd0;
+      m.ttl = b8(w, 26);
+      m.ip_proto = b8(w, 27);
+      m.ip_csum = b16(w, 28);
+      m.ip_dst = {b16(w, 34), b16(w, 36)};
     end else begin
-      m_d[0].ihl = w[8*14 +: 4];
-      m_d[0].ip_total_len = b16(w, 16);
-      m_d[0].ip_frag = w[8*20+5] || (b16(w, 20) & 16'h1fff) != 16'd0;
-      m_d[0].ttl = b8(w, 22);
-      m_d[0].ip_proto = b8(w, 23);
-      m_d[0].ip_csum = b16(w, 24);
-      m_d[0].ip_dst = {b16(w, 30), b16(w, 32)};
+      m.ihl = w[8*14 +: 4];
+      m.ip_total_len = b16(w, 16);
+      m.ip_frag = w[8*20+5] || (b16(w, 20) & 16'h1fff) != 16'd0;
+      m.ttl = b8(w, 22);
+      m.ip_proto = b8(w, 23);
+      m.ip_csum = b16(w, 24);
+      m.ip_dst = {b16(w, 30), b16(w, 32)};
     end
-    l4 = l3 + {2'b00, m_d[0].ihl, 2'b00};
-    m_d[0].l4_off = l4[6:0];
-    if (m_d[0].is_ipv4) begin
+    l4 = l3 + {2'b00, m.ihl, 2'b00};
+    m.l4_off = l4[6:0];
+    if (m.is_ipv4) begin
       if (win_len_i < l3 + 8'd20) begin
-        m_d[0].truncated = 1'b1;
-      end else if (w[8*l3 + 4 +: 4] != 4'd4 || m_d[0].ihl < 4'd5 ||
-                   m_d[0].ip_total_len < {10'd0, m_d[0].ihl, 2'b00}) begin
-        m_d[0].malformed = 1'b1;
+        m.truncated = 1'b1;
+      end else if (w[8*l3 + 4 +: 4] != 4'd4 || m.ihl < 4'd5 ||
+                   m.ip_total_len < {10'd0, m.ihl, 2'b00}) begin
+        m.malformed = 1'b1;
       end else if (win_len_i < l4) begin
-        m_d[0].truncated = 1'b1;
+        m.truncated = 1'b1;
       end
     end
+    win_d[(0)*WinW +: WinW] = w;
+    win_len_d[(0)*8 +: 8] = win_len_i;
+    win_end_d[0] = win_end_i;
+    tag_d[(0)*TagW +: TagW] = tag_i;
+    ext_off_d[(0)*8 +: 8] = 8'd0;
+    ext_type_d[(0)*8 +: 8] = 8'd0;
+    m_d[(0)*MetaW +: MetaW] = m;
   end
 
   // Stage 1: UDP and the fixed GTP-U header (l4_off takes one of 12 values).
@@ -125,106 +121,129 @@ module hdr_parser #(
     logic [7:0] l4;
     logic [15:0] l4_len;
     logic opt;
-    st_d[1] = st_q[0];
-    m_d[1] = m_q[0];
+    rg_pkg::hdr_meta_t m;
+    m = m_q[(0)*MetaW +: MetaW];
     h = '0;
     for (int k = 0; k < 12; k++) begin
-      if (m_q[0].l4_off == 7'(34 + 4 * k)) begin
-        for (int j = 0; j < 20; j++) h[159-8*j -: 8] = b8(st_q[0].win, 34 + 4 * k + j);
+      if (m.l4_off == 7'(34 + 4 * k)) begin
+        for (int j = 0; j < 20; j++) h[159-8*j -: 8] = b8(win_q[(0)*WinW +: WinW], 34 + 4 * k + j);
       end
     end
-    l4 = {1'b0, m_q[0].l4_off};
-    l4_len = m_q[0].ip_total_len - {10'd0, m_q[0].ihl, 2'b00};
+    l4 = {1'b0, m.l4_off};
+    l4_len = m.ip_total_len - {10'd0, m.ihl, 2'b00};
     // h: UDP sport, dport, len, csum; GTP flags, type, len, TEID; seq, N-PDU, next ext.
-    m_d[1].udp_dport = h[143:128];
-    m_d[1].udp_len = h[127:112];
-    m_d[1].udp_csum = h[111:96];
-    st_d[1].gtp_flags = h[95:88];
-    m_d[1].gtp_type = h[87:80];
-    m_d[1].gtp_len = h[79:64];
-    m_d[1].teid = h[63:32];
+    m.udp_dport = h[143:128];
+    m.udp_len = h[127:112];
+    m.udp_csum = h[111:96];
+    m.gtp_type = h[87:80];
+    m.gtp_len = h[79:64];
+    m.teid = h[63:32];
     opt = (h[90:88] != 3'b000);
-    st_d[1].ext_type = h[90] ? h[7:0] : 8'd0;
-    st_d[1].ext_off = l4 + 8'd20;
-    m_d[1].inner_off = l4 + (opt ? 8'd20 : 8'd16);
-    m_d[1].is_udp = m_q[0].is_ipv4 && !m_q[0].truncated && !m_q[0].malformed &&
-                       m_q[0].ip_proto == 8'd17 && !m_q[0].ip_frag;
-    if (m_d[1].is_udp) begin
-      if (st_q[0].win_len < l4 + 8'd8) begin
-        m_d[1].truncated = 1'b1;
+    ext_type_d[(1)*8 +: 8] = h[90] ? h[7:0] : 8'd0;
+    ext_off_d[(1)*8 +: 8] = l4 + 8'd20;
+    m.inner_off = l4 + (opt ? 8'd20 : 8'd16);
+    m.is_udp = m.is_ipv4 && !m.truncated && !m.malformed && m.ip_proto == 8'd17 && !m.ip_frag;
+    if (m.is_udp) begin
+      if (win_len_q[(0)*8 +: 8] < l4 + 8'd8) begin
+        m.truncated = 1'b1;
       end else if (h[127:112] < 16'd8 || h[127:112] > l4_len) begin
-        m_d[1].malformed = 1'b1;
+        m.malformed = 1'b1;
       end else if (h[143:128] == rg_pkg::UDP_GTPU) begin
-        if (st_q[0].win_len < l4 + (opt ? 8'd20 : 8'd16)) begin
-          m_d[1].truncated = 1'b1;
+        if (win_len_q[(0)*8 +: 8] < l4 + (opt ? 8'd20 : 8'd16)) begin
+          m.truncated = 1'b1;
         end else if (h[95:93] != 3'd1 || !h[92] ||
                      {1'b0, h[79:64]} + 17'd16 > {1'b0, h[127:112]} ||
                      (opt && h[79:64] < 16'd4)) begin
-          m_d[1].malformed = 1'b1;
+          m.malformed = 1'b1;
         end else begin
-          m_d[1].is_gtpu = 1'b1;
+          m.is_gtpu = 1'b1;
         end
       end
     end
-    if (!m_d[1].is_gtpu) st_d[1].ext_type = 8'd0;
+    if (!m.is_gtpu) ext_type_d[(1)*8 +: 8] = 8'd0;
+    win_d[(1)*WinW +: WinW] = win_q[(0)*WinW +: WinW];
+    win_len_d[(1)*8 +: 8] = win_len_q[(0)*8 +: 8];
+    win_end_d[1] = win_end_q[0];
+    tag_d[(1)*TagW +: TagW] = tag_q[(0)*TagW +: TagW];
+    m_d[(1)*MetaW +: MetaW] = m;
   end
 
-  // Stages 2 .. 1+MaxExt: one extension header each.
-  for (genvar e = 0; e < MaxExt; e++) begin : gen_ext
-    always_comb begin
-      logic [7:0] len;
-      logic [9:0] ext_end;
-      logic [7:0] qb;
+  // Stages 2 .. 1+MaxExt: one extension header each (a loop of independent stages).
+  always_comb begin
+    logic [7:0] len;
+    logic [9:0] ext_end;
+    logic [7:0] qb;
+    logic [7:0] off, typ;
+    rg_pkg::hdr_meta_t m;
+    for (int e = 0; e < MaxExt; e++) begin
       len = 8'd0;
       ext_end = 10'd0;
       qb = 8'd0;
-      st_d[2+e] = st_q[1+e];
-      m_d[2+e] = m_q[1+e];
-      if (st_q[1+e].ext_type != 8'd0) begin
-        len = bvar(st_q[1+e].win, st_q[1+e].ext_off);
-        ext_end = {2'b0, st_q[1+e].ext_off} + {len, 2'b00};
-        if (st_q[1+e].ext_off >= st_q[1+e].win_len) begin
-          if (st_q[1+e].win_end) m_d[2+e].truncated = 1'b1;
-          else m_d[2+e].ext_overflow = 1'b1;
-          st_d[2+e].ext_type = 8'd0;
+      m = m_q[(1+e)*MetaW +: MetaW];
+      off = ext_off_q[(1+e)*8 +: 8];
+      typ = ext_type_q[(1+e)*8 +: 8];
+      if (typ != 8'd0) begin
+        len = bvar(win_q[(1+e)*WinW +: WinW], off);
+        ext_end = {2'b0, off} + {len, 2'b00};
+        if (off >= win_len_q[(1+e)*8 +: 8]) begin
+          if (win_end_q[1+e]) m.truncated = 1'b1;
+          else m.ext_overflow = 1'b1;
+          typ = 8'd0;
         end else if (len == 8'd0) begin
-          m_d[2+e].malformed = 1'b1;
-          m_d[2+e].is_gtpu = 1'b0;
-          st_d[2+e].ext_type = 8'd0;
-        end else if (ext_end > {2'b0, st_q[1+e].win_len}) begin
-          if (st_q[1+e].win_end) begin
-            m_d[2+e].truncated = 1'b1;
-            m_d[2+e].is_gtpu = 1'b0;
+          m.malformed = 1'b1;
+          m.is_gtpu = 1'b0;
+          typ = 8'd0;
+        end else if (ext_end > {2'b0, win_len_q[(1+e)*8 +: 8]}) begin
+          if (win_end_q[1+e]) begin
+            m.truncated = 1'b1;
+            m.is_gtpu = 1'b0;
           end else begin
-            m_d[2+e].ext_overflow = 1'b1;
+            m.ext_overflow = 1'b1;
           end
-          st_d[2+e].ext_type = 8'd0;
+          typ = 8'd0;
         end else begin
-          if (st_q[1+e].ext_type == rg_pkg::GTP_EXT_PDU_SESSION && len >= 8'd1) begin
-            m_d[2+e].qfi_valid = 1'b1;
-            qb = bvar(st_q[1+e].win, st_q[1+e].ext_off + 8'd2);
-            m_d[2+e].qfi = qb[5:0];
+          if (typ == rg_pkg::GTP_EXT_PDU_SESSION) begin
+            qb = bvar(win_q[(1+e)*WinW +: WinW], off + 8'd2);
+            m.qfi_valid = 1'b1;
+            m.qfi = qb[5:0];
           end
-          st_d[2+e].ext_type = bvar(st_q[1+e].win, ext_end[7:0] - 8'd1);
-          st_d[2+e].ext_off = ext_end[7:0];
-          m_d[2+e].inner_off = ext_end[7:0];
+          typ = bvar(win_q[(1+e)*WinW +: WinW], ext_end[7:0] - 8'd1);
+          off = ext_end[7:0];
+          m.inner_off = ext_end[7:0];
         end
       end
+      win_d[(2+e)*WinW +: WinW] = win_q[(1+e)*WinW +: WinW];
+      win_len_d[(2+e)*8 +: 8] = win_len_q[(1+e)*8 +: 8];
+      win_end_d[2+e] = win_end_q[1+e];
+      tag_d[(2+e)*TagW +: TagW] = tag_q[(1+e)*TagW +: TagW];
+      ext_off_d[(2+e)*8 +: 8] = off;
+      ext_type_d[(2+e)*8 +: 8] = typ;
+      m_d[(2+e)*MetaW +: MetaW] = m;
     end
   end
 
   // Last stage: an unfinished chain is an overflow.
   always_comb begin
-    st_d[Stages-1] = st_q[Stages-2];
-    m_d[Stages-1] = m_q[Stages-2];
-    if (st_q[Stages-2].ext_type != 8'd0) m_d[Stages-1].ext_overflow = 1'b1;
+    rg_pkg::hdr_meta_t m;
+    m = m_q[(Stages-2)*MetaW +: MetaW];
+    if (ext_type_q[(Stages-2)*8 +: 8] != 8'd0) m.ext_overflow = 1'b1;
+    win_d[(Stages-1)*WinW +: WinW] = win_q[(Stages-2)*WinW +: WinW];
+    win_len_d[(Stages-1)*8 +: 8] = win_len_q[(Stages-2)*8 +: 8];
+    win_end_d[Stages-1] = win_end_q[Stages-2];
+    tag_d[(Stages-1)*TagW +: TagW] = tag_q[(Stages-2)*TagW +: TagW];
+    ext_off_d[(Stages-1)*8 +: 8] = ext_off_q[(Stages-2)*8 +: 8];
+    ext_type_d[(Stages-1)*8 +: 8] = 8'd0;
+    m_d[(Stages-1)*MetaW +: MetaW] = m;
   end
 
-  for (genvar s = 0; s < Stages; s++) begin : gen_regs
-    always_ff @(posedge clk_i) begin
-      st_q[s] <= st_d[s];
-      m_q[s] <= m_d[s];
-    end
+  always_ff @(posedge clk_i) begin
+    win_q <= win_d;
+    win_len_q <= win_len_d;
+    win_end_q <= win_end_d;
+    tag_q <= tag_d;
+    ext_off_q <= ext_off_d;
+    ext_type_q <= ext_type_d;
+    m_q <= m_d;
   end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -233,7 +252,7 @@ module hdr_parser #(
   end
 
   assign valid_o = vld_q[Stages-1];
-  assign meta_o = m_q[Stages-1];
-  assign tag_o = st_q[Stages-1].tag;
+  assign meta_o = m_q[(Stages-1)*MetaW +: MetaW];
+  assign tag_o = tag_q[(Stages-1)*TagW +: TagW];
 endmodule : hdr_parser
 `default_nettype wire

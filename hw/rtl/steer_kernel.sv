@@ -253,6 +253,7 @@ module steer_kernel #(
     logic        rx_err;
     logic        oversize;
   } end_info_t;
+  localparam int EndInfoW = 18;  // $bits(end_info_t), spelled out for Yosys 0.23
 
   logic sof_q, sof_d, drop_q, drop_d;
   logic [15:0] beats_q, beats_d, len_q, len_d;
@@ -361,7 +362,7 @@ module steer_kernel #(
     .level_o(data_level)
   );
 
-  sync_fifo #(.Width($bits(end_info_t)), .DepthLog2(FifoLog2)) u_end_fifo (
+  sync_fifo #(.Width(EndInfoW), .DepthLog2(FifoLog2)) u_end_fifo (
     .clk_i, .rst_ni,
     .push_i (end_push),
     .wdata_i(end_wdata),
@@ -521,6 +522,12 @@ module steer_kernel #(
     logic [6:0]  udp_pos;
     logic [15:0] udp_csum;
   } decision_t;
+  localparam int DecisionW = 164;  // $bits(decision_t), spelled out for Yosys 0.23
+`ifndef SYNTHESIS
+  if ($bits(end_info_t) != EndInfoW || $bits(decision_t) != DecisionW) begin : gen_bad_w
+    $error("steer_kernel: EndInfoW or DecisionW does not match its struct");
+  end
+`endif
 
   localparam logic [1:0] ACT_DROP = 2'd0;
   localparam logic [1:0] ACT_FWD = 2'd1;
@@ -593,7 +600,7 @@ module steer_kernel #(
   logic unused_bits;
   assign unused_bits = ^{sess_valid, h1[31:SessBucketsLog2], mag_idx_q[1:0]};
 
-  sync_fifo #(.Width($bits(decision_t)), .DepthLog2(FifoLog2)) u_dec_fifo (
+  sync_fifo #(.Width(DecisionW), .DepthLog2(FifoLog2)) u_dec_fifo (
     .clk_i, .rst_ni,
     .push_i (g_valid_q),
     .wdata_i(dec_d),

@@ -44,10 +44,15 @@ inline void getBeat(const VlWide<16>& w, uint64_t keep, std::vector<uint8_t>& ou
   }
 }
 
+// Frame-level pacing: asked every cycle the source has a beat to offer; `first` says it would
+// start a frame of `bytes`. Returning false idles the bus for that cycle.
+using Pacer = std::function<bool(uint64_t cycle, size_t bytes, bool first)>;
+
 class AxisSource : public Agent {
  public:
   AxisSource(AxisPins pins, CData* user, Pattern gaps = always())
       : p_(pins), user_(user), gaps_(std::move(gaps)) {}
+  void setPacer(Pacer p) { pacer_ = std::move(p); }
   void push(AxisFrame f) { q_.push_back(std::move(f)); }
   bool idle() const { return q_.empty() && !*p_.valid; }
   size_t queued() const { return q_.size(); }
@@ -61,6 +66,7 @@ class AxisSource : public Agent {
     *p_.valid = 0;
     if (q_.empty() || !gaps_(cycle)) return;
     const AxisFrame& f = q_.front();
+    if (pacer_ && !pacer_(cycle, f.bytes.size(), beat_ == 0)) return;
     size_t off = size_t(beat_) * 64;
     size_t n = std::min<size_t>(64, f.bytes.size() - off);
     putBeat(*p_.data, f.bytes.data() + off, n);
@@ -87,6 +93,7 @@ class AxisSource : public Agent {
   AxisPins p_;
   CData* user_;
   Pattern gaps_;
+  Pacer pacer_;
   std::deque<AxisFrame> q_;
   uint32_t beat_ = 0;
   bool accepted_ = false;

@@ -1,6 +1,7 @@
-// Wire-rate pacing of a MAC port: a frame of L bytes occupies L + 4 (FCS) + 8 (preamble and
-// start delimiter) + 12 (inter-frame gap) bytes of wire time. Credit is kept in exact integer
-// units (bits x clock Hz), so runs are deterministic.
+// Wire-rate pacing of a MAC port: a frame of L bytes occupies L + overhead bytes of wire time:
+// 8 (preamble and start delimiter) + 12 (inter-frame gap), + 4 more when L does not count
+// the FCS (pcap captures). Credit is kept in exact integer units (bits x clock Hz), so runs
+// are deterministic.
 #pragma once
 
 #include <cstdint>
@@ -10,12 +11,13 @@ namespace roamgate::sim {
 class WirePacer {
  public:
   // bitsPerSecond 0: saturate (no pacing, a beat every cycle).
-  WirePacer(uint64_t bitsPerSecond, uint64_t clockHz) : rate_(bitsPerSecond), clk_(clockHz) {}
+  WirePacer(uint64_t bitsPerSecond, uint64_t clockHz, uint64_t overheadBytes = 24)
+      : rate_(bitsPerSecond), clk_(clockHz), overhead_(overheadBytes) {}
   // Called once per cycle; returns true when a frame of `bytes` may start now (and spends it).
   bool mayStart(uint64_t bytes) {
     if (rate_ == 0) return true;
     credit_ += rate_;
-    uint64_t cost = (bytes + 24) * 8 * clk_;
+    uint64_t cost = (bytes + overhead_) * 8 * clk_;
     if (credit_ > cost) credit_ = cost;  // an idle port banks at most one frame
     if (credit_ < cost) return false;
     credit_ -= cost;
@@ -27,7 +29,7 @@ class WirePacer {
   }
 
  private:
-  uint64_t rate_, clk_;
+  uint64_t rate_, clk_, overhead_;
   uint64_t credit_ = 0;
 };
 
