@@ -51,6 +51,7 @@ class PcapWriter {
     h.ts.tv_usec = long(ns % 1'000'000'000ull / 1000);
     h.caplen = h.len = uint32_t(f.size());
     pcap_dump(reinterpret_cast<u_char*>(dump_), &h, f.data());
+    pcap_dump_flush(dump_);  // readers may look while the simulation runs
   }
   ~PcapWriter() {
     if (dump_) pcap_dump_close(dump_);
