@@ -42,6 +42,9 @@ module hdr_parser #(
   logic [Stages*TagW-1:0] tag_q, tag_d;
   logic [Stages*MetaW-1:0] m_q, m_d;
   logic [Stages-1:0] vld_q;
+  // Each stage's working copy of the metadata, at module scope: Yosys 0.23 infers latches
+  // for member writes to a struct declared inside an always_comb.
+  rg_pkg::hdr_meta_t m0, m1, mx, ml;
 
   function automatic logic [7:0] b8(input logic [rg_pkg::WIN_W-1:0] w, input int i);
     b8 = w[8*i +: 8];
@@ -61,49 +64,48 @@ module hdr_parser #(
     logic [15:0] et;
     logic [7:0] l3;
     logic [7:0] l4;
-    rg_pkg::hdr_meta_t m;
     w = win_i;
-    m = '0;
-    m.vlan = (b16(w, 12) == rg_pkg::ETH_VLAN);
-    et = m.vlan ? b16(w, 16) : b16(w, 12);
-    l3 = m.vlan ? 8'd18 : 8'd14;
-    m.l3_off = l3[6:0];
-    m.is_arp = (et == rg_pkg::ETH_ARP);
-    m.is_ipv6 = (et == rg_pkg::ETH_IPV6);
-    m.is_ipv4 = (et == rg_pkg::ETH_IPV4);
-    if (win_len_i < 8'd14 || (m.vlan && win_len_i < 8'd18)) begin
-      m.truncated = 1'b1;
-      m.is_arp = 1'b0;
-      m.is_ipv6 = 1'b0;
-      m.is_ipv4 = 1'b0;
+    m0 = '0;
+    m0.vlan = (b16(w, 12) == rg_pkg::ETH_VLAN);
+    et = m0.vlan ? b16(w, 16) : b16(w, 12);
+    l3 = m0.vlan ? 8'd18 : 8'd14;
+    m0.l3_off = l3[6:0];
+    m0.is_arp = (et == rg_pkg::ETH_ARP);
+    m0.is_ipv6 = (et == rg_pkg::ETH_IPV6);
+    m0.is_ipv4 = (et == rg_pkg::ETH_IPV4);
+    if (win_len_i < 8'd14 || (m0.vlan && win_len_i < 8'd18)) begin
+      m0.truncated = 1'b1;
+      m0.is_arp = 1'b0;
+      m0.is_ipv6 = 1'b0;
+      m0.is_ipv4 = 1'b0;
     end
-    if (m.vlan) begin
-      m.ihl = w[8*18 +: 4];
-      m.ip_total_len = b16(w, 20);
-      m.ip_frag = w[8*24+5] || (b16(w, 24) & 16'h1fff) != 16'd0;
-      m.ttl = b8(w, 26);
-      m.ip_proto = b8(w, 27);
-      m.ip_csum = b16(w, 28);
-      m.ip_dst = {b16(w, 34), b16(w, 36)};
+    if (m0.vlan) begin
+      m0.ihl = w[8*18 +: 4];
+      m0.ip_total_len = b16(w, 20);
+      m0.ip_frag = w[8*24+5] || (b16(w, 24) & 16'h1fff) != 16'd0;
+      m0.ttl = b8(w, 26);
+      m0.ip_proto = b8(w, 27);
+      m0.ip_csum = b16(w, 28);
+      m0.ip_dst = {b16(w, 34), b16(w, 36)};
     end else begin
-      m.ihl = w[8*14 +: 4];
-      m.ip_total_len = b16(w, 16);
-      m.ip_frag = w[8*20+5] || (b16(w, 20) & 16'h1fff) != 16'd0;
-      m.ttl = b8(w, 22);
-      m.ip_proto = b8(w, 23);
-      m.ip_csum = b16(w, 24);
-      m.ip_dst = {b16(w, 30), b16(w, 32)};
+      m0.ihl = w[8*14 +: 4];
+      m0.ip_total_len = b16(w, 16);
+      m0.ip_frag = w[8*20+5] || (b16(w, 20) & 16'h1fff) != 16'd0;
+      m0.ttl = b8(w, 22);
+      m0.ip_proto = b8(w, 23);
+      m0.ip_csum = b16(w, 24);
+      m0.ip_dst = {b16(w, 30), b16(w, 32)};
     end
-    l4 = l3 + {2'b00, m.ihl, 2'b00};
-    m.l4_off = l4[6:0];
-    if (m.is_ipv4) begin
+    l4 = l3 + {2'b00, m0.ihl, 2'b00};
+    m0.l4_off = l4[6:0];
+    if (m0.is_ipv4) begin
       if (win_len_i < l3 + 8'd20) begin
-        m.truncated = 1'b1;
-      end else if (w[8*l3 + 4 +: 4] != 4'd4 || m.ihl < 4'd5 ||
-                   m.ip_total_len < {10'd0, m.ihl, 2'b00}) begin
-        m.malformed = 1'b1;
+        m0.truncated = 1'b1;
+      end else if (w[8*l3 + 4 +: 4] != 4'd4 || m0.ihl < 4'd5 ||
+                   m0.ip_total_len < {10'd0, m0.ihl, 2'b00}) begin
+        m0.malformed = 1'b1;
       end else if (win_len_i < l4) begin
-        m.truncated = 1'b1;
+        m0.truncated = 1'b1;
       end
     end
     win_d[(0)*WinW +: WinW] = w;
@@ -112,7 +114,7 @@ module hdr_parser #(
     tag_d[(0)*TagW +: TagW] = tag_i;
     ext_off_d[(0)*8 +: 8] = 8'd0;
     ext_type_d[(0)*8 +: 8] = 8'd0;
-    m_d[(0)*MetaW +: MetaW] = m;
+    m_d[(0)*MetaW +: MetaW] = m0;
   end
 
   // Stage 1: UDP and the fixed GTP-U header (l4_off takes one of 12 values).
@@ -121,51 +123,50 @@ module hdr_parser #(
     logic [7:0] l4;
     logic [15:0] l4_len;
     logic opt;
-    rg_pkg::hdr_meta_t m;
-    m = m_q[(0)*MetaW +: MetaW];
+    m1 = m_q[(0)*MetaW +: MetaW];
     h = '0;
     for (int k = 0; k < 12; k++) begin
-      if (m.l4_off == 7'(34 + 4 * k)) begin
+      if (m1.l4_off == 7'(34 + 4 * k)) begin
         for (int j = 0; j < 20; j++) h[159-8*j -: 8] = b8(win_q[(0)*WinW +: WinW], 34 + 4 * k + j);
       end
     end
-    l4 = {1'b0, m.l4_off};
-    l4_len = m.ip_total_len - {10'd0, m.ihl, 2'b00};
+    l4 = {1'b0, m1.l4_off};
+    l4_len = m1.ip_total_len - {10'd0, m1.ihl, 2'b00};
     // h: UDP sport, dport, len, csum; GTP flags, type, len, TEID; seq, N-PDU, next ext.
-    m.udp_dport = h[143:128];
-    m.udp_len = h[127:112];
-    m.udp_csum = h[111:96];
-    m.gtp_type = h[87:80];
-    m.gtp_len = h[79:64];
-    m.teid = h[63:32];
+    m1.udp_dport = h[143:128];
+    m1.udp_len = h[127:112];
+    m1.udp_csum = h[111:96];
+    m1.gtp_type = h[87:80];
+    m1.gtp_len = h[79:64];
+    m1.teid = h[63:32];
     opt = (h[90:88] != 3'b000);
     ext_type_d[(1)*8 +: 8] = h[90] ? h[7:0] : 8'd0;
     ext_off_d[(1)*8 +: 8] = l4 + 8'd20;
-    m.inner_off = l4 + (opt ? 8'd20 : 8'd16);
-    m.is_udp = m.is_ipv4 && !m.truncated && !m.malformed && m.ip_proto == 8'd17 && !m.ip_frag;
-    if (m.is_udp) begin
+    m1.inner_off = l4 + (opt ? 8'd20 : 8'd16);
+    m1.is_udp = m1.is_ipv4 && !m1.truncated && !m1.malformed && m1.ip_proto == 8'd17 && !m1.ip_frag;
+    if (m1.is_udp) begin
       if (win_len_q[(0)*8 +: 8] < l4 + 8'd8) begin
-        m.truncated = 1'b1;
+        m1.truncated = 1'b1;
       end else if (h[127:112] < 16'd8 || h[127:112] > l4_len) begin
-        m.malformed = 1'b1;
+        m1.malformed = 1'b1;
       end else if (h[143:128] == rg_pkg::UDP_GTPU) begin
         if (win_len_q[(0)*8 +: 8] < l4 + (opt ? 8'd20 : 8'd16)) begin
-          m.truncated = 1'b1;
+          m1.truncated = 1'b1;
         end else if (h[95:93] != 3'd1 || !h[92] ||
                      {1'b0, h[79:64]} + 17'd16 > {1'b0, h[127:112]} ||
                      (opt && h[79:64] < 16'd4)) begin
-          m.malformed = 1'b1;
+          m1.malformed = 1'b1;
         end else begin
-          m.is_gtpu = 1'b1;
+          m1.is_gtpu = 1'b1;
         end
       end
     end
-    if (!m.is_gtpu) ext_type_d[(1)*8 +: 8] = 8'd0;
+    if (!m1.is_gtpu) ext_type_d[(1)*8 +: 8] = 8'd0;
     win_d[(1)*WinW +: WinW] = win_q[(0)*WinW +: WinW];
     win_len_d[(1)*8 +: 8] = win_len_q[(0)*8 +: 8];
     win_end_d[1] = win_end_q[0];
     tag_d[(1)*TagW +: TagW] = tag_q[(0)*TagW +: TagW];
-    m_d[(1)*MetaW +: MetaW] = m;
+    m_d[(1)*MetaW +: MetaW] = m1;
   end
 
   // Stages 2 .. 1+MaxExt: one extension header each (a loop of independent stages).
@@ -174,42 +175,41 @@ module hdr_parser #(
     logic [9:0] ext_end;
     logic [7:0] qb;
     logic [7:0] off, typ;
-    rg_pkg::hdr_meta_t m;
     for (int e = 0; e < MaxExt; e++) begin
       len = 8'd0;
       ext_end = 10'd0;
       qb = 8'd0;
-      m = m_q[(1+e)*MetaW +: MetaW];
+      mx = m_q[(1+e)*MetaW +: MetaW];
       off = ext_off_q[(1+e)*8 +: 8];
       typ = ext_type_q[(1+e)*8 +: 8];
       if (typ != 8'd0) begin
         len = bvar(win_q[(1+e)*WinW +: WinW], off);
         ext_end = {2'b0, off} + {len, 2'b00};
         if (off >= win_len_q[(1+e)*8 +: 8]) begin
-          if (win_end_q[1+e]) m.truncated = 1'b1;
-          else m.ext_overflow = 1'b1;
+          if (win_end_q[1+e]) mx.truncated = 1'b1;
+          else mx.ext_overflow = 1'b1;
           typ = 8'd0;
         end else if (len == 8'd0) begin
-          m.malformed = 1'b1;
-          m.is_gtpu = 1'b0;
+          mx.malformed = 1'b1;
+          mx.is_gtpu = 1'b0;
           typ = 8'd0;
         end else if (ext_end > {2'b0, win_len_q[(1+e)*8 +: 8]}) begin
           if (win_end_q[1+e]) begin
-            m.truncated = 1'b1;
-            m.is_gtpu = 1'b0;
+            mx.truncated = 1'b1;
+            mx.is_gtpu = 1'b0;
           end else begin
-            m.ext_overflow = 1'b1;
+            mx.ext_overflow = 1'b1;
           end
           typ = 8'd0;
         end else begin
           if (typ == rg_pkg::GTP_EXT_PDU_SESSION) begin
             qb = bvar(win_q[(1+e)*WinW +: WinW], off + 8'd2);
-            m.qfi_valid = 1'b1;
-            m.qfi = qb[5:0];
+            mx.qfi_valid = 1'b1;
+            mx.qfi = qb[5:0];
           end
           typ = bvar(win_q[(1+e)*WinW +: WinW], ext_end[7:0] - 8'd1);
           off = ext_end[7:0];
-          m.inner_off = ext_end[7:0];
+          mx.inner_off = ext_end[7:0];
         end
       end
       win_d[(2+e)*WinW +: WinW] = win_q[(1+e)*WinW +: WinW];
@@ -218,22 +218,21 @@ module hdr_parser #(
       tag_d[(2+e)*TagW +: TagW] = tag_q[(1+e)*TagW +: TagW];
       ext_off_d[(2+e)*8 +: 8] = off;
       ext_type_d[(2+e)*8 +: 8] = typ;
-      m_d[(2+e)*MetaW +: MetaW] = m;
+      m_d[(2+e)*MetaW +: MetaW] = mx;
     end
   end
 
   // Last stage: an unfinished chain is an overflow.
   always_comb begin
-    rg_pkg::hdr_meta_t m;
-    m = m_q[(Stages-2)*MetaW +: MetaW];
-    if (ext_type_q[(Stages-2)*8 +: 8] != 8'd0) m.ext_overflow = 1'b1;
+    ml = m_q[(Stages-2)*MetaW +: MetaW];
+    if (ext_type_q[(Stages-2)*8 +: 8] != 8'd0) ml.ext_overflow = 1'b1;
     win_d[(Stages-1)*WinW +: WinW] = win_q[(Stages-2)*WinW +: WinW];
     win_len_d[(Stages-1)*8 +: 8] = win_len_q[(Stages-2)*8 +: 8];
     win_end_d[Stages-1] = win_end_q[Stages-2];
     tag_d[(Stages-1)*TagW +: TagW] = tag_q[(Stages-2)*TagW +: TagW];
     ext_off_d[(Stages-1)*8 +: 8] = ext_off_q[(Stages-2)*8 +: 8];
     ext_type_d[(Stages-1)*8 +: 8] = 8'd0;
-    m_d[(Stages-1)*MetaW +: MetaW] = m;
+    m_d[(Stages-1)*MetaW +: MetaW] = ml;
   end
 
   always_ff @(posedge clk_i) begin

@@ -534,10 +534,10 @@ module steer_kernel #(
   localparam logic [1:0] ACT_PUNT = 2'd2;
 
   decision_t dec_d;
+  rg_pkg::hdr_meta_t m;  // the metadata being judged (module scope: see hdr_parser)
+  logic gpdu;
+  logic [15:0] uc;
   always_comb begin
-    rg_pkg::hdr_meta_t m;
-    logic gpdu;
-    logic [15:0] uc;
     m = g_meta_q;
     dec_d = '0;
     gpdu = m.is_gtpu && m.gtp_type == rg_pkg::GTP_GPDU && m.teid != 32'd0;
