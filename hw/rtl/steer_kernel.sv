@@ -51,13 +51,32 @@ module steer_kernel #(
   output logic      [0:0]        m_axis_tx_tuser,
   output logic                   m_axis_tx_tvalid,
   input  wire logic              m_axis_tx_tready,
-  // host port: punted frames; tuser carries the punt reason on every beat
-  output logic      [511:0]      m_axis_punt_tdata,
-  output logic      [63:0]       m_axis_punt_tkeep,
-  output logic                   m_axis_punt_tlast,
-  output logic      [7:0]        m_axis_punt_tuser,
-  output logic                   m_axis_punt_tvalid,
-  input  wire logic              m_axis_punt_tready
+  // AXI4 master to device memory: the host port's punt and inject rings
+  output logic      [63:0]       m_axi_awaddr,
+  output logic      [7:0]        m_axi_awlen,
+  output logic      [2:0]        m_axi_awsize,
+  output logic      [1:0]        m_axi_awburst,
+  output logic                   m_axi_awvalid,
+  input  wire logic              m_axi_awready,
+  output logic      [511:0]      m_axi_wdata,
+  output logic      [63:0]       m_axi_wstrb,
+  output logic                   m_axi_wlast,
+  output logic                   m_axi_wvalid,
+  input  wire logic              m_axi_wready,
+  input  wire logic [1:0]        m_axi_bresp,
+  input  wire logic              m_axi_bvalid,
+  output logic                   m_axi_bready,
+  output logic      [63:0]       m_axi_araddr,
+  output logic      [7:0]        m_axi_arlen,
+  output logic      [2:0]        m_axi_arsize,
+  output logic      [1:0]        m_axi_arburst,
+  output logic                   m_axi_arvalid,
+  input  wire logic              m_axi_arready,
+  input  wire logic [511:0]      m_axi_rdata,
+  input  wire logic [1:0]        m_axi_rresp,
+  input  wire logic              m_axi_rlast,
+  input  wire logic              m_axi_rvalid,
+  output logic                   m_axi_rready
 );
 
   localparam int MaxBeats = (MaxFrameBytes + 63) / 64;
@@ -103,6 +122,8 @@ module steer_kernel #(
   logic [31:0] stat_hi_q;
   logic sess_rd_q, mag_rd_q, gw_rd_q;
   logic [63:0] stats_q[NStats];
+  logic [31:0] host_rdata;
+  logic host_hit;
 
   // Table host ports driven from register writes.
   logic sess_host_en, sess_host_we, mag_host_en, mag_host_we, gw_host_en, gw_host_we;
@@ -225,6 +246,7 @@ module steer_kernel #(
       steer_regs_pkg::GW_CNT_BYTES_LO: rd_data_d = gw_snap_bytes[31:0];
       steer_regs_pkg::GW_CNT_BYTES_HI: rd_data_d = gw_snap_bytes[63:32];
       default: begin
+        if (host_hit) rd_data_d = host_rdata;
         for (int i = 0; i < NStats; i++) begin
           if (rd_addr == steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
           if (rd_addr == steer_regs_pkg::STATS_HI + 16'(steer_regs_pkg::STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
@@ -622,7 +644,15 @@ module steer_kernel #(
   logic [1:0] fin_act;
   logic [4:0] fin_stat;
   logic tb_ok, tb_take;
-  logic tx_can, punt_can;
+  logic tx_can, punt_can, punt_room;
+  // The punt stream to the host port (tuser: punt reason) and the inject stream from it.
+  logic [511:0] m_axis_punt_tdata, inj_tdata;
+  logic [63:0] m_axis_punt_tkeep, inj_tkeep;
+  logic m_axis_punt_tlast, m_axis_punt_tvalid, m_axis_punt_tready;
+  logic [7:0] m_axis_punt_tuser;
+  logic inj_tlast, inj_tvalid, inj_tready;
+  logic host_punt_room;
+  logic fwd_ready, inj_pick, inj_q, inj_d, last_inj_q, last_inj_d;
   logic [511:0] bdata;
   logic [63:0] bkeep;
   logic blast;
@@ -632,7 +662,13 @@ module steer_kernel #(
   assign {blast, bkeep, bdata} = data_rdata;
   assign tx_can = !m_axis_tx_tvalid || m_axis_tx_tready;
   assign punt_can = !m_axis_punt_tvalid || m_axis_punt_tready;
-  assign start = !in_pkt_q && data_valid && dec_valid && end_valid;
+  // A punt starts only when the host port has room for the whole frame behind any other.
+  assign punt_room = host_punt_room && punt_can;
+  // Between frames the steering port takes a forwarded or an injected frame, alternating
+  // when both wait.
+  assign fwd_ready = data_valid && dec_valid && end_valid;
+  assign inj_pick = !in_pkt_q && !inj_q && inj_tvalid && (!fwd_ready || !last_inj_q);
+  assign start = !in_pkt_q && !inj_q && fwd_ready && !inj_pick;
 
   token_bucket u_punt_tb (
     .clk_i, .rst_ni,
@@ -658,7 +694,7 @@ module steer_kernel #(
     end else if (dec_rdata.action == ACT_PUNT && !tb_ok) begin
       fin_act = ACT_DROP;
       fin_stat = 5'(steer_regs_pkg::STAT_DROP_PUNT_LIMIT);
-    end else if (dec_rdata.action == ACT_PUNT && !punt_can) begin
+    end else if (dec_rdata.action == ACT_PUNT && !punt_room) begin
       fin_act = ACT_DROP;
       fin_stat = 5'(steer_regs_pkg::STAT_DROP_PUNT_BUSY);
     end
@@ -719,7 +755,19 @@ module steer_kernel #(
     tb_take = 1'b0;
     tx_load = 1'b0;
     punt_load = 1'b0;
+    inj_d = inj_q || inj_pick;
+    last_inj_d = last_inj_q;
+    inj_tready = 1'b0;
+    if (inj_d && inj_tvalid && tx_can) begin
+      inj_tready = 1'b1;
+      tx_load = 1'b1;
+      if (inj_tlast) begin
+        inj_d = 1'b0;
+        last_inj_d = 1'b1;
+      end
+    end
     if (start) begin
+      last_inj_d = 1'b0;
       dec_pop = 1'b1;
       end_pop = 1'b1;
       act_d = fin_act;
@@ -753,12 +801,16 @@ module steer_kernel #(
     if (!rst_ni) begin
       act_q <= ACT_DROP;
       in_pkt_q <= 1'b0;
+      inj_q <= 1'b0;
+      last_inj_q <= 1'b0;
       obeat_q <= '0;
       m_axis_tx_tvalid <= 1'b0;
       m_axis_punt_tvalid <= 1'b0;
     end else begin
       act_q <= act_d;
       in_pkt_q <= in_pkt_d;
+      inj_q <= inj_d;
+      last_inj_q <= last_inj_d;
       obeat_q <= obeat_d;
       if (tx_load) m_axis_tx_tvalid <= 1'b1;
       else if (m_axis_tx_tready) m_axis_tx_tvalid <= 1'b0;
@@ -771,9 +823,9 @@ module steer_kernel #(
     cur_q <= cur_d;
     preason_q <= preason_d;
     if (tx_load) begin
-      m_axis_tx_tdata <= rw_data;
-      m_axis_tx_tkeep <= bkeep;
-      m_axis_tx_tlast <= blast;
+      m_axis_tx_tdata <= inj_tready ? inj_tdata : rw_data;
+      m_axis_tx_tkeep <= inj_tready ? inj_tkeep : bkeep;
+      m_axis_tx_tlast <= inj_tready ? inj_tlast : blast;
     end
     if (punt_load) begin
       m_axis_punt_tdata <= bdata;
@@ -783,6 +835,23 @@ module steer_kernel #(
     end
   end
   assign m_axis_tx_tuser = 1'b0;
+
+  host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9)) u_host (
+    .clk_i, .rst_ni, .timestamp_i,
+    .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
+    .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
+    .s_axis_punt_tdata(m_axis_punt_tdata), .s_axis_punt_tkeep(m_axis_punt_tkeep),
+    .s_axis_punt_tlast(m_axis_punt_tlast), .s_axis_punt_tuser(m_axis_punt_tuser),
+    .s_axis_punt_tvalid(m_axis_punt_tvalid), .s_axis_punt_tready(m_axis_punt_tready),
+    .punt_room_o(host_punt_room),
+    .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
+    .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
+    .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awvalid, .m_axi_awready,
+    .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
+    .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,
+    .m_axi_araddr, .m_axi_arlen, .m_axi_arsize, .m_axi_arburst, .m_axi_arvalid, .m_axi_arready,
+    .m_axi_rdata, .m_axi_rresp, .m_axi_rlast, .m_axi_rvalid, .m_axi_rready
+  );
 
   // ------------------------------------------------------------------------------------
   // Counters

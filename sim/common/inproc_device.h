@@ -18,9 +18,24 @@ class InprocSteerDevice : public hal::Device {
     return {};
   }
   std::string describe() const override { return "inproc:steer"; }
+  Status allocMem(uint64_t bytes, uint64_t align, uint64_t& addr) override {
+    next_ = (next_ + align - 1) / align * align;
+    addr = next_;
+    next_ += bytes;
+    return {};
+  }
+  Status readMem(uint64_t addr, std::span<uint8_t> out) override {
+    dut_.memory().mem().read(addr, out.data(), out.size());
+    return {};
+  }
+  Status writeMem(uint64_t addr, std::span<const uint8_t> in) override {
+    dut_.memory().mem().write(addr, in.data(), in.size());
+    return {};
+  }
 
  private:
   SteerDut& dut_;
+  uint64_t next_ = 0x4'0000'0000ull;  // above 4 GiB, so the high address words matter
 };
 
 }  // namespace roamgate::sim

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "Vsteer.h"
+#include "axi_mem.h"
 #include "axil.h"
 #include "axis.h"
 #include "harness.h"
@@ -18,7 +19,7 @@ class SteerDut {
     HarnessOptions harness;
     Pattern rxGaps = always();
     Pattern txReady = always();
-    Pattern puntReady = always();
+    Pattern memReady = always();  // device memory's AXI4 ready pattern
   };
 
   explicit SteerDut(Options o)
@@ -30,14 +31,11 @@ class SteerDut {
         tx_({&h_.top().m_axis_tx_tdata, &h_.top().m_axis_tx_tkeep, &h_.top().m_axis_tx_tlast,
              &h_.top().m_axis_tx_tvalid, &h_.top().m_axis_tx_tready},
             nullptr, o.txReady),
-        punt_({&h_.top().m_axis_punt_tdata, &h_.top().m_axis_punt_tkeep,
-               &h_.top().m_axis_punt_tlast, &h_.top().m_axis_punt_tvalid,
-               &h_.top().m_axis_punt_tready},
-              &h_.top().m_axis_punt_tuser, o.puntReady) {
+        mem_(h_.top(), o.memReady) {
     h_.add(&axil_);
     h_.add(&rx_);
     h_.add(&tx_);
-    h_.add(&punt_);
+    h_.add(&mem_);
     h_.add(&clock_);
     h_.reset();
   }
@@ -45,7 +43,7 @@ class SteerDut {
   Harness<Vsteer>& harness() { return h_; }
   AxisSource& rx() { return rx_; }
   AxisSink& tx() { return tx_; }
-  AxisSink& punt() { return punt_; }
+  AxiMemory<Vsteer>& memory() { return mem_; }
   AxilMaster<Vsteer>& axil() { return axil_; }
 
   void write(uint32_t addr, uint32_t data) {
@@ -62,7 +60,7 @@ class SteerDut {
     uint64_t lastBeats = ~0ull, still = 0;
     return h_.runUntil(
         [&] {
-          uint64_t b = tx_.beats() + punt_.beats();
+          uint64_t b = tx_.beats() + mem_.beatsMoved();
           if (!rx_.idle() || b != lastBeats) {
             lastBeats = b;
             still = 0;
@@ -89,7 +87,7 @@ class SteerDut {
   AxilMaster<Vsteer> axil_;
   AxisSource rx_;
   AxisSink tx_;
-  AxisSink punt_;
+  AxiMemory<Vsteer> mem_;
   Clock clock_{h_.top()};
 };
 

@@ -23,6 +23,7 @@
 #include "Vsteer_sc.h"
 #include "pacer.h"
 #include "pcap_io.h"
+#include "sparse_memory.h"
 #include "roamgate/hal/sim_protocol.h"
 #include "verilated.h"
 #include "verilated_fst_sc.h"
@@ -37,7 +38,7 @@ namespace {
 
 struct Options {
   std::string socket;
-  std::string in, out, punt;
+  std::string in, out;
   std::string pace = "wire";
   double clockMhz = 322.265625;
   bool hold = false;
@@ -61,11 +62,34 @@ SC_MODULE(Shell) {
   sc_signal<uint64_t> timestamp;
   sc_signal<uint32_t> awaddr, wdata, wstrb, araddr, bresp, rdata, rresp;
   sc_signal<bool> awvalid, awready, wvalid, wready, bvalid, bready, arvalid, arready, rvalid, rready;
-  sc_signal<sc_dt::sc_bv<512>> rx_data, tx_data, punt_data;
-  sc_signal<uint64_t> rx_keep, tx_keep, punt_keep;
+  sc_signal<sc_dt::sc_bv<512>> rx_data, tx_data;
+  sc_signal<uint64_t> rx_keep, tx_keep;
   sc_signal<bool> rx_last, rx_user, rx_valid, rx_ready, tx_last, tx_user, tx_valid, tx_ready;
-  sc_signal<bool> punt_last, punt_valid, punt_ready;
-  sc_signal<uint32_t> punt_user;
+  // AXI4 to device memory
+  sc_signal<uint64_t> m_awaddr, m_araddr, m_wstrb;
+  sc_signal<uint32_t> awlen, awsize, awburst, arlen, arsize, arburst, mbresp, mrresp;
+  sc_signal<bool> awvalid_m, awready_m, wlast_m, wvalid_m, wready_m, bvalid_m, bready_m;
+  sc_signal<bool> arvalid_m, arready_m, rlast_m, rvalid_m, rready_m;
+  sc_signal<sc_dt::sc_bv<512>> wdata_m, rdata_m;
+  roamgate::sim::SparseMemory memory;
+  uint64_t memNext = 0x4'0000'0000ull;  // device memory handed out from 16 GiB up
+  struct Aw {
+    uint64_t addr;
+    uint32_t beats;
+  };
+  struct WBeat {
+    uint8_t data[64];
+    uint8_t strb[64];
+  };
+  struct RBeat {
+    uint8_t data[64];
+    bool last;
+    uint64_t due;
+  };
+  std::deque<Aw> awq;
+  std::deque<WBeat> wq;
+  std::deque<uint64_t> bq;
+  std::deque<RBeat> rq;
 
   // Input frames and pacing.
   std::vector<std::vector<uint8_t>> input;
@@ -73,9 +97,9 @@ SC_MODULE(Shell) {
   bool playing = false, sending = false;
   std::unique_ptr<WirePacer> pacer;
   // Outputs.
-  PcapWriter txPcap, puntPcap;
-  Frame txCur, puntCur;
-  uint64_t framesIn = 0, framesOut = 0, puntOut = 0, lastMove = 0;
+  PcapWriter txPcap;
+  Frame txCur;
+  uint64_t framesIn = 0, framesOut = 0, memBeats = 0, lastMove = 0;
   double nsPerCycle = 1.0;
   // Register bus: queue of operations from the socket client.
   struct Op {
@@ -118,10 +142,68 @@ SC_MODULE(Shell) {
       return;
     }
     sampleOutputs();
+    serveMemory();
     driveRx();
     driveBus();
     tx_ready.write(true);
-    punt_ready.write(true);
+  }
+
+  // Device memory: an AXI4 slave with an 8-cycle response latency.
+  void serveMemory() {
+    if (awvalid_m.read() && awready_m.read()) awq.push_back({m_awaddr.read(), awlen.read() + 1});
+    if (wvalid_m.read() && wready_m.read()) {
+      WBeat w;
+      const sc_dt::sc_bv<512> d = wdata_m.read();
+      uint64_t s = m_wstrb.read();
+      for (int i = 0; i < 64; ++i) {
+        w.data[i] = uint8_t(d.get_word(i / 4) >> (8 * (i % 4)));
+        w.strb[i] = (s >> i) & 1;
+      }
+      wq.push_back(w);
+      ++memBeats;
+    }
+    if (bvalid_m.read() && bready_m.read()) bq.pop_front();
+    if (rvalid_m.read() && rready_m.read()) {
+      rq.pop_front();
+      ++memBeats;
+    }
+    if (arvalid_m.read() && arready_m.read()) {
+      uint32_t n = arlen.read() + 1;
+      for (uint32_t i = 0; i < n; ++i) {
+        RBeat b;
+        memory.read(m_araddr.read() + 64 * i, b.data, 64);
+        b.last = i + 1 == n;
+        b.due = cycle + 8;
+        rq.push_back(b);
+      }
+    }
+    while (!awq.empty() && wq.size() >= awq.front().beats) {
+      Aw a = awq.front();
+      awq.pop_front();
+      for (uint32_t i = 0; i < a.beats; ++i) {
+        memory.write(a.addr + 64 * i, wq.front().data, 64, wq.front().strb);
+        wq.pop_front();
+      }
+      bq.push_back(cycle + 8);
+    }
+    awready_m.write(awq.size() < 8);
+    wready_m.write(wq.size() < 8);
+    arready_m.write(rq.size() < 64);
+    bvalid_m.write(!bq.empty() && bq.front() <= cycle);
+    mbresp.write(0);
+    bool rv = !rq.empty() && rq.front().due <= cycle;
+    rvalid_m.write(rv);
+    if (rv) {
+      sc_dt::sc_bv<512> d;
+      for (int w = 0; w < 16; ++w) {
+        uint32_t v = 0;
+        for (int k = 0; k < 4; ++k) v |= uint32_t(rq.front().data[4 * w + k]) << (8 * k);
+        d.set_word(w, v);
+      }
+      rdata_m.write(d);
+      rlast_m.write(rq.front().last);
+      mrresp.write(0);
+    }
   }
 
   void sampleOutputs() {
@@ -136,16 +218,7 @@ SC_MODULE(Shell) {
         txCur = {};
       }
     }
-    if (punt_valid.read() && punt_ready.read()) {
-      if (puntCur.bytes.empty()) puntCur.cycle = cycle;
-      getBeat(punt_data.read(), punt_keep.read(), puntCur.bytes);
-      lastMove = cycle;
-      if (punt_last.read()) {
-        puntPcap.write(puntCur.bytes, now);
-        ++puntOut;
-        puntCur = {};
-      }
-    }
+    if ((awvalid_m.read() && awready_m.read()) || (rvalid_m.read() && rready_m.read())) lastMove = cycle;
   }
 
   void driveRx() {
@@ -278,24 +351,60 @@ class RegServer {
       drop();
       return false;
     }
-    std::vector<uint8_t> body(size_t(hdr[1]) * 9);
-    if (!recvAll(body.data(), body.size())) {
-      drop();
-      return false;
-    }
     order_.clear();
     simValues_.clear();
+    memOut_.clear();
     shell.readResults.clear();
+    uint32_t memHigh = 0;
     for (uint32_t i = 0; i < hdr[1]; ++i) {
-      const uint8_t* b = &body[9 * i];
+      uint8_t b[9];
+      if (!recvAll(b, sizeof b)) {
+        drop();
+        return false;
+      }
       uint32_t addr, value;
       std::memcpy(&addr, b + 1, 4);
       std::memcpy(&value, b + 5, 4);
+      uint64_t full = (uint64_t(memHigh) << 32) | addr;
       switch (b[0]) {
         case proto::kOpRead: shell.ops.push_back({false, addr, 0}); order_.push_back(0); break;
         case proto::kOpWrite: shell.ops.push_back({true, addr, value}); break;
         case proto::kOpSimPlay: shell.playing = true; break;
         case proto::kOpSimStop: stop = true; break;
+        case proto::kOpMemHigh: memHigh = addr; break;
+        case proto::kOpMemAlloc: {
+          uint64_t align = 1ull << std::min<uint32_t>(addr, 40);
+          uint64_t at = (shell.memNext + align - 1) / align * align;
+          shell.memNext = at + value;
+          order_.push_back(1);
+          simValues_.push_back(uint32_t(at));
+          order_.push_back(1);
+          simValues_.push_back(uint32_t(at >> 32));
+          break;
+        }
+        case proto::kOpMemWrite: {
+          if (value > proto::kMaxMemBytes) {
+            drop();
+            return false;
+          }
+          std::vector<uint8_t> data(value);
+          if (value && !recvAll(data.data(), value)) {
+            drop();
+            return false;
+          }
+          shell.memory.write(full, data.data(), data.size());
+          break;
+        }
+        case proto::kOpMemRead: {
+          if (value > proto::kMaxMemBytes) {
+            drop();
+            return false;
+          }
+          size_t at = memOut_.size();
+          memOut_.resize(at + value);
+          shell.memory.read(full, memOut_.data() + at, value);
+          break;
+        }
         case proto::kOpSimStatus: {
           uint32_t v = 0;
           switch (addr) {
@@ -303,7 +412,7 @@ class RegServer {
             case proto::kFieldCycleHi: v = uint32_t(shell.cycle >> 32); break;
             case proto::kFieldInputDone: v = shell.inputDone(); break;
             case proto::kFieldFramesIn: v = uint32_t(shell.framesIn); break;
-            case proto::kFieldFramesOut: v = uint32_t(shell.framesOut + shell.puntOut); break;
+            case proto::kFieldFramesOut: v = uint32_t(shell.framesOut); break;
             case proto::kFieldIdleCycles: v = uint32_t(std::min<uint64_t>(shell.cycle - shell.lastMove, 0xffffffffu)); break;
             default: break;
           }
@@ -324,7 +433,7 @@ class RegServer {
     std::vector<uint32_t> reply = {proto::kMagic, 0, uint32_t(order_.size())};
     size_t ri = 0, si = 0;
     for (int kind : order_) reply.push_back(kind == 0 ? shell.readResults[ri++] : simValues_[si++]);
-    if (!sendAll(reply.data(), 4 * reply.size())) drop();
+    if (!sendAll(reply.data(), 4 * reply.size()) || (!memOut_.empty() && !sendAll(memOut_.data(), memOut_.size()))) drop();
     busy_ = false;
   }
 
@@ -366,6 +475,7 @@ class RegServer {
   bool busy_ = false;
   std::vector<int> order_;  // per read-like op: 0 kernel read, 1 sim status
   std::vector<uint32_t> simValues_;
+  std::vector<uint8_t> memOut_;  // bytes of the request's memory reads
 };
 
 int ctlMain(int argc, char** argv);
@@ -387,7 +497,6 @@ int sc_main(int argc, char** argv) {
       "socket", po::value<std::string>(&o.socket), "serve the register bus on this Unix socket")(
       "in", po::value<std::string>(&o.in), "access-port input: access=FILE.pcap")(
       "out", po::value<std::string>(&o.out), "steering-port output: steer=FILE.pcap")(
-      "punt", po::value<std::string>(&o.punt), "host-port (punted frames) output capture")(
       "pace", po::value<std::string>(&o.pace)->default_value("wire"), "wire (100 GbE wire rate) or saturate")(
       "clock-mhz", po::value<double>(&o.clockMhz)->default_value(322.265625), "kernel clock")(
       "hold", po::bool_switch(&o.hold), "wait for `roamsim ctl SOCKET play` before sending input")(
@@ -448,10 +557,6 @@ int sc_main(int argc, char** argv) {
     std::fprintf(stderr, "roamsim: %s: %s\n", outFile.c_str(), err.c_str());
     return 1;
   }
-  if (!o.punt.empty() && !shell.puntPcap.open(o.punt, err)) {
-    std::fprintf(stderr, "roamsim: %s: %s\n", o.punt.c_str(), err.c_str());
-    return 1;
-  }
   shell.playing = !o.hold;
 
   auto dut = std::make_unique<Vsteer_sc>("steer");
@@ -488,12 +593,31 @@ int sc_main(int argc, char** argv) {
   dut->m_axis_tx_tuser(shell.tx_user);
   dut->m_axis_tx_tvalid(shell.tx_valid);
   dut->m_axis_tx_tready(shell.tx_ready);
-  dut->m_axis_punt_tdata(shell.punt_data);
-  dut->m_axis_punt_tkeep(shell.punt_keep);
-  dut->m_axis_punt_tlast(shell.punt_last);
-  dut->m_axis_punt_tuser(shell.punt_user);
-  dut->m_axis_punt_tvalid(shell.punt_valid);
-  dut->m_axis_punt_tready(shell.punt_ready);
+  dut->m_axi_awaddr(shell.m_awaddr);
+  dut->m_axi_awlen(shell.awlen);
+  dut->m_axi_awsize(shell.awsize);
+  dut->m_axi_awburst(shell.awburst);
+  dut->m_axi_awvalid(shell.awvalid_m);
+  dut->m_axi_awready(shell.awready_m);
+  dut->m_axi_wdata(shell.wdata_m);
+  dut->m_axi_wstrb(shell.m_wstrb);
+  dut->m_axi_wlast(shell.wlast_m);
+  dut->m_axi_wvalid(shell.wvalid_m);
+  dut->m_axi_wready(shell.wready_m);
+  dut->m_axi_bresp(shell.mbresp);
+  dut->m_axi_bvalid(shell.bvalid_m);
+  dut->m_axi_bready(shell.bready_m);
+  dut->m_axi_araddr(shell.m_araddr);
+  dut->m_axi_arlen(shell.arlen);
+  dut->m_axi_arsize(shell.arsize);
+  dut->m_axi_arburst(shell.arburst);
+  dut->m_axi_arvalid(shell.arvalid_m);
+  dut->m_axi_arready(shell.arready_m);
+  dut->m_axi_rdata(shell.rdata_m);
+  dut->m_axi_rresp(shell.mrresp);
+  dut->m_axi_rlast(shell.rlast_m);
+  dut->m_axi_rvalid(shell.rvalid_m);
+  dut->m_axi_rready(shell.rready_m);
 
   RegServer server;
   if (!o.socket.empty() && !server.listen(o.socket, err)) {
@@ -533,12 +657,12 @@ int sc_main(int argc, char** argv) {
   if (trace) trace->close();
   dut->final();
   nlohmann::json rep = {{"cycles", shell.cycle}, {"frames_in", shell.framesIn}, {"frames_out", shell.framesOut},
-                        {"frames_punted", shell.puntOut}, {"wall_seconds", wall},
+                        {"memory_beats", shell.memBeats}, {"wall_seconds", wall},
                         {"cycles_per_second", wall > 0 ? double(shell.cycle) / wall : 0.0}};
   if (o.json) std::printf("%s\n", rep.dump().c_str());
-  else std::fprintf(stderr, "roamsim: %llu cycles, %llu frames in, %llu out, %llu punted, %.0f cycles/s\n",
+  else std::fprintf(stderr, "roamsim: %llu cycles, %llu frames in, %llu out, %llu memory beats, %.0f cycles/s\n",
                     (unsigned long long)shell.cycle, (unsigned long long)shell.framesIn,
-                    (unsigned long long)shell.framesOut, (unsigned long long)shell.puntOut,
+                    (unsigned long long)shell.framesOut, (unsigned long long)shell.memBeats,
                     rep["cycles_per_second"].get<double>());
   return 0;
 }

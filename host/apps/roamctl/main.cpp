@@ -1,5 +1,6 @@
 // roamctl: the operator's command-line tool for a Roamgate appliance.
 #include <arpa/inet.h>
+#include <pcap/pcap.h>
 
 #include <boost/program_options.hpp>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "roamgate/dataplane/host_rings.h"
 #include "roamgate/dataplane/steer_tables.h"
 #include "roamgate/hal/device.h"
 #include "roamgate/hash.h"
@@ -46,6 +48,11 @@ commands:
   session list                       every pinned TEID
   maglev                             Maglev table entries per gateway
   stats                              kernel counters
+  host setup [--punt-slots-log2 N] [--inject-slots-log2 N]
+                                     put the host port's rings in device memory, turn them on
+  host punts [--pcap FILE] [--max N] take the frames the kernel punted (print, or write a capture)
+  host inject --pcap FILE            send every frame of a capture out of the steering port
+  host status                        ring indexes and drop counters
 
 options:
   --device SPEC   sim:SOCKET for a roamsim instance (default: $ROAMGATE_DEVICE)
@@ -120,7 +127,7 @@ po::variables_map subOptions(const po::options_description& desc, const std::vec
 
 class Cli {
  public:
-  Cli(SteerTables& t, bool json) : t_(t), json_(json) {}
+  Cli(SteerTables& t, hal::Device& dev, bool json) : t_(t), dev_(dev), json_(json) {}
 
   int run(const std::string& cmd, const std::vector<std::string>& args) {
     std::string sub = args.empty() ? "" : args[0];
@@ -136,6 +143,10 @@ class Cli {
     if (cmd == "session" && sub == "list") return sessionList();
     if (cmd == "maglev") return maglev();
     if (cmd == "stats") return stats();
+    if (cmd == "host" && sub == "setup") return hostSetup(rest);
+    if (cmd == "host" && sub == "punts") return hostPunts(rest);
+    if (cmd == "host" && sub == "inject") return hostInject(rest);
+    if (cmd == "host" && sub == "status") return hostStatus();
     throw UsageError{"unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'"};
   }
 
@@ -364,7 +375,102 @@ class Cli {
     return kExitOk;
   }
 
+  int hostSetup(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("punt-slots-log2", po::value<std::string>())("inject-slots-log2", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    dataplane::RingConfig c;
+    if (vm.count("punt-slots-log2")) c.puntSlotsLog2 = parseU32("--punt-slots-log2", vm["punt-slots-log2"].as<std::string>(), 16);
+    if (vm.count("inject-slots-log2")) c.injSlotsLog2 = parseU32("--inject-slots-log2", vm["inject-slots-log2"].as<std::string>(), 16);
+    dataplane::HostRings rings(dev_);
+    if (Status s = rings.setup(c); !s) return fail(s);
+    print({{"punt_slots", 1u << c.puntSlotsLog2}, {"inject_slots", 1u << c.injSlotsLog2}},
+          "host port rings on: " + std::to_string(1u << c.puntSlotsLog2) + " punt slots, " +
+              std::to_string(1u << c.injSlotsLog2) + " inject slots\n");
+    return kExitOk;
+  }
+
+  int hostPunts(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("pcap", po::value<std::string>())("max", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    size_t max = vm.count("max") ? parseU32("--max", vm["max"].as<std::string>()) : SIZE_MAX;
+    dataplane::HostRings rings(dev_);
+    if (Status s = rings.attach(); !s) return fail(s);
+    std::vector<dataplane::PuntedFrame> got;
+    if (Status s = rings.poll(got, max); !s) return fail(s);
+    if (vm.count("pcap")) {
+      std::string path = vm["pcap"].as<std::string>();
+      pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+      pcap_dumper_t* dump = pcap_dump_open(dead, path.c_str());
+      if (!dump) {
+        std::string e = pcap_geterr(dead);
+        pcap_close(dead);
+        return fail(Status::error(path + ": " + e));
+      }
+      for (const auto& f : got) {
+        pcap_pkthdr h{};
+        h.caplen = h.len = uint32_t(f.bytes.size());
+        pcap_dump(reinterpret_cast<u_char*>(dump), &h, f.bytes.data());
+      }
+      pcap_dump_close(dump);
+      pcap_close(dead);
+    }
+    json arr = json::array();
+    std::string text;
+    for (const auto& f : got) {
+      std::string reason = f.reason < regs::steer::kPuntReasonCount ? std::string(regs::steer::kPuntReasonNames[f.reason]) : "unknown";
+      arr.push_back({{"reason", reason}, {"bytes", f.bytes.size()}, {"timestamp", f.timestamp}});
+      text += reason + " " + std::to_string(f.bytes.size()) + " bytes at cycle " + std::to_string(f.timestamp) + "\n";
+    }
+    print(arr, text.empty() ? "no punted frames\n" : text);
+    return kExitOk;
+  }
+
+  int hostInject(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("pcap", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    std::string path = vm["pcap"].as<std::string>();
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(path.c_str(), eb);
+    if (!p) return fail(Status::error(std::string(eb)));
+    dataplane::HostRings rings(dev_);
+    if (Status s = rings.attach(); !s) {
+      pcap_close(p);
+      return fail(s);
+    }
+    pcap_pkthdr* h;
+    const u_char* data;
+    size_t n = 0;
+    Status st;
+    while (st.ok() && pcap_next_ex(p, &h, &data) == 1) {
+      // A full ring drains at line rate: retry a bounded number of times.
+      for (int tries = 0; tries < 1000; ++tries) {
+        st = rings.inject({data, h->caplen});
+        if (st.ok() || st.message() != "inject ring full") break;
+      }
+      if (st.ok()) ++n;
+    }
+    pcap_close(p);
+    if (!st) return fail(Status::error("after " + std::to_string(n) + " frames: " + st.message()));
+    print({{"injected", n}}, "injected " + std::to_string(n) + " frames\n");
+    return kExitOk;
+  }
+
+  int hostStatus() {
+    dataplane::HostRings rings(dev_);
+    if (Status s = rings.attach(); !s) return fail(s);
+    uint32_t drops = 0, injected = 0, errors = 0;
+    if (Status s = rings.counters(drops, injected, errors); !s) return fail(s);
+    print({{"punt_drops", drops}, {"injected", injected}, {"inject_errors", errors}},
+          "punt drops " + std::to_string(drops) + "\ninjected " + std::to_string(injected) +
+              "\ninject errors " + std::to_string(errors) + "\n");
+    return kExitOk;
+  }
+
   SteerTables& t_;
+  hal::Device& dev_;
   bool json_;
 };
 
@@ -410,7 +516,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
       return kExitFailed;
     }
-    Cli cli(tables, jsonOut);
+    Cli cli(tables, *dev, jsonOut);
     return cli.run(words[0], std::vector<std::string>(words.begin() + 1, words.end()));
   } catch (const UsageError& e) {
     std::fprintf(stderr, "roamctl: %s (see roamctl --help)\n", e.msg.c_str());

@@ -59,7 +59,68 @@ class SimDevice : public Device {
   }
   std::string describe() const override { return "sim:" + path_; }
 
+  Status allocMem(uint64_t bytes, uint64_t align, uint64_t& addr) override {
+    uint32_t log2 = 0;
+    while ((1ull << log2) < align) ++log2;
+    if (bytes == 0 || bytes > 0xffffffffull) return Status::error("device memory: bad allocation size");
+    std::vector<uint8_t> req;
+    put32(req, simproto::kMagic);
+    put32(req, 1);
+    op(req, simproto::kOpMemAlloc, log2, uint32_t(bytes));
+    uint32_t v[2];
+    if (Status s = roundTrip(req, v, 2, {}); !s) return s;
+    addr = (uint64_t(v[1]) << 32) | v[0];
+    if (addr == 0) return Status::error("device memory exhausted (" + std::to_string(bytes) + " bytes asked)");
+    return {};
+  }
+  Status readMem(uint64_t addr, std::span<uint8_t> out) override {
+    for (size_t done = 0; done < out.size();) {
+      size_t n = std::min<size_t>(out.size() - done, simproto::kMaxMemBytes);
+      uint64_t a = addr + done;
+      std::vector<uint8_t> req;
+      put32(req, simproto::kMagic);
+      put32(req, 2);
+      op(req, simproto::kOpMemHigh, uint32_t(a >> 32), 0);
+      op(req, simproto::kOpMemRead, uint32_t(a), uint32_t(n));
+      if (Status s = roundTrip(req, nullptr, 0, out.subspan(done, n)); !s) return s;
+      done += n;
+    }
+    return {};
+  }
+  Status writeMem(uint64_t addr, std::span<const uint8_t> in) override {
+    for (size_t done = 0; done < in.size();) {
+      size_t n = std::min<size_t>(in.size() - done, simproto::kMaxMemBytes);
+      uint64_t a = addr + done;
+      std::vector<uint8_t> req;
+      put32(req, simproto::kMagic);
+      put32(req, 2);
+      op(req, simproto::kOpMemHigh, uint32_t(a >> 32), 0);
+      op(req, simproto::kOpMemWrite, uint32_t(a), uint32_t(n));
+      req.insert(req.end(), in.begin() + long(done), in.begin() + long(done + n));
+      if (Status s = roundTrip(req, nullptr, 0, {}); !s) return s;
+      done += n;
+    }
+    return {};
+  }
+
  private:
+  static void op(std::vector<uint8_t>& b, uint8_t code, uint32_t addr, uint32_t value) {
+    b.push_back(code);
+    put32(b, addr);
+    put32(b, value);
+  }
+  // Sends a request; expects `nvals` values and then `bytes.size()` bytes back.
+  Status roundTrip(const std::vector<uint8_t>& req, uint32_t* vals, uint32_t nvals, std::span<uint8_t> bytes) {
+    if (!sendAll(fd_, req.data(), req.size())) return Status::error("simulator at " + path_ + " closed the connection");
+    uint32_t hdr[3];
+    if (!recvAll(fd_, hdr, sizeof hdr)) return Status::error("simulator at " + path_ + " closed the connection");
+    if (hdr[0] != simproto::kMagic || hdr[2] != nvals) return Status::error("simulator sent a bad reply");
+    if (hdr[1] != 0) return Status::error("simulator refused the request (status " + std::to_string(hdr[1]) + ")");
+    if (nvals && !recvAll(fd_, vals, 4 * nvals)) return Status::error("simulator closed mid-reply");
+    if (!bytes.empty() && !recvAll(fd_, bytes.data(), bytes.size())) return Status::error("simulator closed mid-reply");
+    return {};
+  }
+
   Status chunk(std::span<RegOp> ops) {
     std::vector<uint8_t> req;
     req.reserve(8 + 9 * ops.size());

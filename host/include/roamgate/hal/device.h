@@ -25,6 +25,12 @@ class Device {
   virtual Status transact(std::span<RegOp> ops) = 0;
   virtual std::string describe() const = 0;
 
+  // Device memory (the card's HBM/DDR, where the host port's rings live): allocation of an
+  // aligned range, and copies in and out (XRT: a buffer object and its syncs).
+  virtual Status allocMem(uint64_t bytes, uint64_t align, uint64_t& addr) = 0;
+  virtual Status readMem(uint64_t addr, std::span<uint8_t> out) = 0;
+  virtual Status writeMem(uint64_t addr, std::span<const uint8_t> in) = 0;
+
   Status write32(uint32_t addr, uint32_t value) {
     RegOp op{true, addr, value};
     return transact({&op, 1});

@@ -1,0 +1,430 @@
+// Host port: punted frames go to a ring in device memory, frames to inject come from another,
+// both through an AXI4 master (512-bit, single-beat transfers, up to 16 reads in flight).
+//
+// Punt: the kernel starts a frame only while punt_room_o says a whole maximum frame fits
+// behind the one in flight; tready then stays high for the whole frame, so the kernel's
+// egress never stalls here. A frame is written to slot (PROD mod slots): data
+// from byte 64, then the 64-byte header; PUNT_PROD advances only after every write of the
+// slot is acknowledged, so the host never reads a partial slot. Ring full or off: the frame
+// is dropped and counted.
+// Inject: while INJ_PROD != INJ_CONS and the output buffer has room for a maximum frame, the
+// header of slot (CONS mod slots) is read, then the frame's beats; INJ_CONS advances when the
+// whole frame is in the buffer. Bad slots (length 0 or too long, unknown port) are skipped
+// and counted.
+// Registers: the HOST block of the register map; reads are combinational (reg_hit_o says the
+// address is ours), the kernel registers them.
+`default_nettype none
+module host_port #(
+  parameter int MaxFrameBytes = 9600,
+  parameter int FifoLog2 = 9
+) (
+  input  wire logic          clk_i,
+  input  wire logic          rst_ni,
+  input  wire logic [63:0]   timestamp_i,
+  // register bus slice
+  input  wire logic          reg_wr_i,
+  input  wire logic [15:0]   reg_waddr_i,
+  input  wire logic [31:0]   reg_wdata_i,
+  input  wire logic [15:0]   reg_raddr_i,
+  output logic      [31:0]   reg_rdata_o,
+  output logic               reg_hit_o,
+  // punted frames from the kernel (tuser: punt reason)
+  input  wire logic [511:0]  s_axis_punt_tdata,
+  input  wire logic [63:0]   s_axis_punt_tkeep,
+  input  wire logic          s_axis_punt_tlast,
+  input  wire logic [7:0]    s_axis_punt_tuser,
+  input  wire logic          s_axis_punt_tvalid,
+  output logic               s_axis_punt_tready,
+  output logic               punt_room_o,  // a whole further frame fits after this one
+  // frames to inject, to the kernel's egress
+  output logic      [511:0]  m_axis_inj_tdata,
+  output logic      [63:0]   m_axis_inj_tkeep,
+  output logic               m_axis_inj_tlast,
+  output logic               m_axis_inj_tvalid,
+  input  wire logic          m_axis_inj_tready,
+  // AXI4 master to device memory
+  output logic      [63:0]   m_axi_awaddr,
+  output logic      [7:0]    m_axi_awlen,
+  output logic      [2:0]    m_axi_awsize,
+  output logic      [1:0]    m_axi_awburst,
+  output logic               m_axi_awvalid,
+  input  wire logic          m_axi_awready,
+  output logic      [511:0]  m_axi_wdata,
+  output logic      [63:0]   m_axi_wstrb,
+  output logic               m_axi_wlast,
+  output logic               m_axi_wvalid,
+  input  wire logic          m_axi_wready,
+  input  wire logic [1:0]    m_axi_bresp,
+  input  wire logic          m_axi_bvalid,
+  output logic               m_axi_bready,
+  output logic      [63:0]   m_axi_araddr,
+  output logic      [7:0]    m_axi_arlen,
+  output logic      [2:0]    m_axi_arsize,
+  output logic      [1:0]    m_axi_arburst,
+  output logic               m_axi_arvalid,
+  input  wire logic          m_axi_arready,
+  input  wire logic [511:0]  m_axi_rdata,
+  input  wire logic [1:0]    m_axi_rresp,
+  input  wire logic          m_axi_rlast,
+  input  wire logic          m_axi_rvalid,
+  output logic               m_axi_rready
+);
+  localparam int MaxBeats = (MaxFrameBytes + 63) / 64;
+  localparam int Depth = 1 << FifoLog2;
+  localparam int LevelW = FifoLog2 + 2;
+  if (Depth < 2 * MaxBeats + 8) begin : gen_bad_fifo
+    $error("host_port: FifoLog2 too small for MaxFrameBytes");
+  end
+
+  // ---- registers -------------------------------------------------------------------------
+  logic [1:0] ctrl_q;
+  logic [4:0] slot_log2_q;
+  logic [63:0] punt_base_q, inj_base_q;
+  logic [4:0] punt_slots_log2_q, inj_slots_log2_q;
+  logic [31:0] punt_prod_q, punt_cons_q, punt_drops_q;
+  logic [31:0] inj_prod_q, inj_cons_q, inj_frames_q, inj_errors_q;
+  logic punt_prod_inc, punt_drop_inc, inj_cons_inc, inj_frame_inc, inj_error_inc;
+  logic [4:0] slot_log2;  // clamped to 14..16
+
+  assign slot_log2 = (slot_log2_q < 5'd14) ? 5'd14 : ((slot_log2_q > 5'd16) ? 5'd16 : slot_log2_q);
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ctrl_q <= '0;
+      slot_log2_q <= 5'd14;
+      punt_base_q <= '0;
+      inj_base_q <= '0;
+      punt_slots_log2_q <= '0;
+      inj_slots_log2_q <= '0;
+      punt_prod_q <= '0;
+      punt_cons_q <= '0;
+      punt_drops_q <= '0;
+      inj_prod_q <= '0;
+      inj_cons_q <= '0;
+      inj_frames_q <= '0;
+      inj_errors_q <= '0;
+    end else begin
+      if (reg_wr_i) begin
+        case (reg_waddr_i)
+          steer_regs_pkg::HOST_CTRL: ctrl_q <= reg_wdata_i[1:0];
+          steer_regs_pkg::HOST_SLOT_LOG2: slot_log2_q <= reg_wdata_i[4:0];
+          steer_regs_pkg::HOST_PUNT_BASE_LO: punt_base_q[31:0] <= reg_wdata_i;
+          steer_regs_pkg::HOST_PUNT_BASE_HI: punt_base_q[63:32] <= reg_wdata_i;
+          steer_regs_pkg::HOST_PUNT_SLOTS_LOG2:
+            punt_slots_log2_q <= (reg_wdata_i[4:0] > 5'd16) ? 5'd16 : reg_wdata_i[4:0];
+          steer_regs_pkg::HOST_PUNT_CONS: punt_cons_q <= reg_wdata_i;
+          steer_regs_pkg::HOST_INJ_BASE_LO: inj_base_q[31:0] <= reg_wdata_i;
+          steer_regs_pkg::HOST_INJ_BASE_HI: inj_base_q[63:32] <= reg_wdata_i;
+          steer_regs_pkg::HOST_INJ_SLOTS_LOG2:
+            inj_slots_log2_q <= (reg_wdata_i[4:0] > 5'd16) ? 5'd16 : reg_wdata_i[4:0];
+          steer_regs_pkg::HOST_INJ_PROD: inj_prod_q <= reg_wdata_i;
+          default: ;
+        endcase
+      end
+      if (punt_prod_inc) punt_prod_q <= punt_prod_q + 32'd1;
+      if (punt_drop_inc) punt_drops_q <= punt_drops_q + 32'd1;
+      if (inj_cons_inc) inj_cons_q <= inj_cons_q + 32'd1;
+      if (inj_frame_inc) inj_frames_q <= inj_frames_q + 32'd1;
+      if (inj_error_inc) inj_errors_q <= inj_errors_q + 32'd1;
+    end
+  end
+
+  always_comb begin
+    reg_hit_o = 1'b1;
+    case (reg_raddr_i)
+      steer_regs_pkg::HOST_ID: reg_rdata_o = steer_regs_pkg::HOST_ID_VALUE;
+      steer_regs_pkg::HOST_VERSION: reg_rdata_o = steer_regs_pkg::HOST_VERSION_VALUE;
+      steer_regs_pkg::HOST_CTRL: reg_rdata_o = {30'd0, ctrl_q};
+      steer_regs_pkg::HOST_SLOT_LOG2: reg_rdata_o = {27'd0, slot_log2};
+      steer_regs_pkg::HOST_PUNT_BASE_LO: reg_rdata_o = punt_base_q[31:0];
+      steer_regs_pkg::HOST_PUNT_BASE_HI: reg_rdata_o = punt_base_q[63:32];
+      steer_regs_pkg::HOST_PUNT_SLOTS_LOG2: reg_rdata_o = {27'd0, punt_slots_log2_q};
+      steer_regs_pkg::HOST_PUNT_PROD: reg_rdata_o = punt_prod_q;
+      steer_regs_pkg::HOST_PUNT_CONS: reg_rdata_o = punt_cons_q;
+      steer_regs_pkg::HOST_PUNT_DROPS: reg_rdata_o = punt_drops_q;
+      steer_regs_pkg::HOST_INJ_BASE_LO: reg_rdata_o = inj_base_q[31:0];
+      steer_regs_pkg::HOST_INJ_BASE_HI: reg_rdata_o = inj_base_q[63:32];
+      steer_regs_pkg::HOST_INJ_SLOTS_LOG2: reg_rdata_o = {27'd0, inj_slots_log2_q};
+      steer_regs_pkg::HOST_INJ_PROD: reg_rdata_o = inj_prod_q;
+      steer_regs_pkg::HOST_INJ_CONS: reg_rdata_o = inj_cons_q;
+      steer_regs_pkg::HOST_INJ_FRAMES: reg_rdata_o = inj_frames_q;
+      steer_regs_pkg::HOST_INJ_ERRORS: reg_rdata_o = inj_errors_q;
+      default: begin
+        reg_rdata_o = 32'd0;
+        reg_hit_o = 1'b0;
+      end
+    endcase
+  end
+
+  // ---- punt: input buffer ----------------------------------------------------------------
+  logic pin_push, pin_pop, pin_valid, in_frame_q;
+  logic [512+64+1+8-1:0] pin_rdata;
+  logic [LevelW-1:0] pin_level;
+  logic [511:0] p_data;
+  logic [63:0] p_keep;
+  logic p_last;
+  logic [7:0] p_user;
+
+  assign s_axis_punt_tready = in_frame_q || (pin_level < LevelW'(Depth - MaxBeats - 4));
+  assign punt_room_o = (pin_level < LevelW'(Depth - 2 * MaxBeats - 4));
+  assign pin_push = s_axis_punt_tvalid && s_axis_punt_tready;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) in_frame_q <= 1'b0;
+    else if (pin_push) in_frame_q <= !s_axis_punt_tlast;
+  end
+
+  sync_fifo #(.Width(512 + 64 + 1 + 8), .DepthLog2(FifoLog2)) u_pin (
+    .clk_i, .rst_ni,
+    .push_i (pin_push),
+    .wdata_i({s_axis_punt_tuser, s_axis_punt_tlast, s_axis_punt_tkeep, s_axis_punt_tdata}),
+    .pop_i  (pin_pop),
+    .valid_o(pin_valid),
+    .rdata_o(pin_rdata),
+    .level_o(pin_level)
+  );
+  assign {p_user, p_last, p_keep, p_data} = pin_rdata;
+
+  // ---- punt: ring writer -----------------------------------------------------------------
+  typedef enum logic [2:0] {W_IDLE, W_DATA, W_HDR, W_WAIT, W_DROP} wstate_e;
+  wstate_e ws_q, ws_d;
+  logic [63:0] slot_q, slot_d;
+  logic [15:0] wbeat_q, wbeat_d, wlen_q, wlen_d;
+  logic [7:0] wreason_q, wreason_d;
+  logic [63:0] wts_q, wts_d;
+  logic [5:0] b_out_q, b_out_d;   // writes awaiting their response
+  logic aw_free, w_free, issue;
+  logic [63:0] issue_addr;
+  logic [511:0] issue_data;
+  logic [63:0] issue_strb;
+  logic [31:0] punt_used;
+  logic [63:0] punt_slot_off;
+
+  assign aw_free = !m_axi_awvalid || m_axi_awready;
+  assign w_free = !m_axi_wvalid || m_axi_wready;
+  assign m_axi_bready = 1'b1;
+  assign punt_used = punt_prod_q - punt_cons_q;
+  assign punt_slot_off = {32'd0, punt_prod_q & ((32'd1 << punt_slots_log2_q) - 32'd1)} << slot_log2;
+
+  always_comb begin
+    ws_d = ws_q;
+    slot_d = slot_q;
+    wbeat_d = wbeat_q;
+    wlen_d = wlen_q;
+    wreason_d = wreason_q;
+    wts_d = wts_q;
+    pin_pop = 1'b0;
+    issue = 1'b0;
+    issue_addr = slot_q + 64'd64 + {42'd0, wbeat_q, 6'd0};
+    issue_data = p_data;
+    issue_strb = p_keep;
+    punt_prod_inc = 1'b0;
+    punt_drop_inc = 1'b0;
+    case (ws_q)
+      W_IDLE: begin
+        if (pin_valid) begin
+          wreason_d = p_user;
+          wts_d = timestamp_i;
+          wbeat_d = 16'd0;
+          wlen_d = 16'd0;
+          slot_d = punt_base_q + punt_slot_off;
+          if (ctrl_q[0] && punt_used < (32'd1 << punt_slots_log2_q)) begin
+            ws_d = W_DATA;
+          end else begin
+            ws_d = W_DROP;
+            punt_drop_inc = 1'b1;
+          end
+        end
+      end
+      W_DATA: begin
+        if (pin_valid && aw_free && w_free) begin
+          issue = 1'b1;
+          pin_pop = 1'b1;
+          wbeat_d = wbeat_q + 16'd1;
+          wlen_d = wlen_q + {9'd0, rg_pkg::keep_bytes(p_keep)};
+          if (p_last) ws_d = W_HDR;
+        end
+      end
+      W_HDR: begin
+        issue_addr = slot_q;
+        issue_data = {384'd0, wts_q, 32'd0, 8'd0, wreason_q, wlen_q};
+        issue_strb = 64'hffff;
+        if (aw_free && w_free) begin
+          issue = 1'b1;
+          ws_d = W_WAIT;
+        end
+      end
+      W_WAIT: begin
+        if (b_out_q == 6'd0 && !m_axi_awvalid && !m_axi_wvalid) begin
+          punt_prod_inc = 1'b1;
+          ws_d = W_IDLE;
+        end
+      end
+      W_DROP: begin
+        if (pin_valid) begin
+          pin_pop = 1'b1;
+          if (p_last) ws_d = W_IDLE;
+        end
+      end
+      default: ws_d = W_IDLE;
+    endcase
+    b_out_d = b_out_q + {5'd0, m_axi_awvalid && m_axi_awready} - {5'd0, m_axi_bvalid};
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ws_q <= W_IDLE;
+      b_out_q <= '0;
+      m_axi_awvalid <= 1'b0;
+      m_axi_wvalid <= 1'b0;
+    end else begin
+      ws_q <= ws_d;
+      b_out_q <= b_out_d;
+      if (issue) begin
+        m_axi_awvalid <= 1'b1;
+        m_axi_wvalid <= 1'b1;
+      end else begin
+        if (m_axi_awready) m_axi_awvalid <= 1'b0;
+        if (m_axi_wready) m_axi_wvalid <= 1'b0;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    slot_q <= slot_d;
+    wbeat_q <= wbeat_d;
+    wlen_q <= wlen_d;
+    wreason_q <= wreason_d;
+    wts_q <= wts_d;
+    if (issue) begin
+      m_axi_awaddr <= issue_addr;
+      m_axi_wdata <= issue_data;
+      m_axi_wstrb <= issue_strb;
+    end
+  end
+  assign m_axi_awlen = 8'd0;
+  assign m_axi_awsize = 3'd6;
+  assign m_axi_awburst = 2'b01;
+  assign m_axi_wlast = 1'b1;
+
+  // ---- inject: ring reader ---------------------------------------------------------------
+  typedef enum logic [1:0] {R_IDLE, R_HDR, R_DATA} rstate_e;
+  rstate_e rs_q, rs_d;
+  logic [63:0] rslot_q, rslot_d;
+  logic [15:0] rlen_q, rlen_d, rissued_q, rissued_d, rgot_q, rgot_d, rbeats_q, rbeats_d;
+  logic [4:0] r_out_q, r_out_d;   // reads in flight
+  logic ar_free, ar_issue;
+  logic [63:0] ar_addr;
+  logic pout_push, pout_valid;
+  logic [512+64:0] pout_wdata, pout_rdata;
+  logic [LevelW-1:0] pout_level;
+  logic [63:0] inj_slot_off;
+  logic [15:0] left;
+  logic [1:0] unused_resp;
+
+  assign ar_free = !m_axi_arvalid || m_axi_arready;
+  assign m_axi_rready = 1'b1;
+  assign inj_slot_off = {32'd0, inj_cons_q & ((32'd1 << inj_slots_log2_q) - 32'd1)} << slot_log2;
+  assign unused_resp = m_axi_bresp | m_axi_rresp | {1'b0, m_axi_rlast};
+
+  always_comb begin
+    rs_d = rs_q;
+    rslot_d = rslot_q;
+    rlen_d = rlen_q;
+    rissued_d = rissued_q;
+    rgot_d = rgot_q;
+    rbeats_d = rbeats_q;
+    ar_issue = 1'b0;
+    ar_addr = rslot_q + 64'd64 + {42'd0, rissued_q, 6'd0};
+    pout_push = 1'b0;
+    left = rlen_q - {rgot_q[9:0], 6'd0};
+    pout_wdata = {rgot_q + 16'd1 == rbeats_q,
+                  (left >= 16'd64) ? 64'hffff_ffff_ffff_ffff : ((64'd1 << left[5:0]) - 64'd1),
+                  m_axi_rdata};
+    inj_cons_inc = 1'b0;
+    inj_frame_inc = 1'b0;
+    inj_error_inc = 1'b0;
+    case (rs_q)
+      R_IDLE: begin
+        if (ctrl_q[1] && inj_prod_q != inj_cons_q && r_out_q == 5'd0 &&
+            pout_level < LevelW'(Depth - MaxBeats - 4) && ar_free) begin
+          rslot_d = inj_base_q + inj_slot_off;
+          ar_addr = inj_base_q + inj_slot_off;
+          ar_issue = 1'b1;
+          rs_d = R_HDR;
+        end
+      end
+      R_HDR: begin
+        if (m_axi_rvalid) begin
+          rlen_d = m_axi_rdata[15:0];
+          rbeats_d = (m_axi_rdata[15:0] + 16'd63) >> 6;
+          rissued_d = 16'd0;
+          rgot_d = 16'd0;
+          if (m_axi_rdata[15:0] == 16'd0 || m_axi_rdata[15:0] > 16'(MaxFrameBytes) ||
+              m_axi_rdata[23:16] != 8'd0) begin
+            inj_error_inc = 1'b1;
+            inj_cons_inc = 1'b1;
+            rs_d = R_IDLE;
+          end else begin
+            rs_d = R_DATA;
+          end
+        end
+      end
+      R_DATA: begin
+        if (rissued_q < rbeats_q && r_out_q < 5'd16 && ar_free) begin
+          ar_issue = 1'b1;
+          rissued_d = rissued_q + 16'd1;
+        end
+        if (m_axi_rvalid) begin
+          pout_push = 1'b1;
+          rgot_d = rgot_q + 16'd1;
+          if (rgot_q + 16'd1 == rbeats_q) begin
+            inj_cons_inc = 1'b1;
+            inj_frame_inc = 1'b1;
+            rs_d = R_IDLE;
+          end
+        end
+      end
+      default: rs_d = R_IDLE;
+    endcase
+    r_out_d = r_out_q + {4'd0, m_axi_arvalid && m_axi_arready} - {4'd0, m_axi_rvalid};
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      rs_q <= R_IDLE;
+      r_out_q <= '0;
+      m_axi_arvalid <= 1'b0;
+    end else begin
+      rs_q <= rs_d;
+      r_out_q <= r_out_d;
+      if (ar_issue) m_axi_arvalid <= 1'b1;
+      else if (m_axi_arready) m_axi_arvalid <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    rslot_q <= rslot_d;
+    rlen_q <= rlen_d;
+    rissued_q <= rissued_d;
+    rgot_q <= rgot_d;
+    rbeats_q <= rbeats_d;
+    if (ar_issue) m_axi_araddr <= ar_addr;
+  end
+  assign m_axi_arlen = 8'd0;
+  assign m_axi_arsize = 3'd6;
+  assign m_axi_arburst = 2'b01;
+
+  sync_fifo #(.Width(512 + 64 + 1), .DepthLog2(FifoLog2)) u_pout (
+    .clk_i, .rst_ni,
+    .push_i (pout_push),
+    .wdata_i(pout_wdata),
+    .pop_i  (m_axis_inj_tvalid && m_axis_inj_tready),
+    .valid_o(pout_valid),
+    .rdata_o(pout_rdata),
+    .level_o(pout_level)
+  );
+  assign m_axis_inj_tvalid = pout_valid;
+  assign {m_axis_inj_tlast, m_axis_inj_tkeep, m_axis_inj_tdata} = pout_rdata;
+endmodule : host_port
+`default_nettype wire
