@@ -22,6 +22,7 @@
 
 #include "Vsteer_sc.h"
 #include "pacer.h"
+#include "iface_port.h"
 #include "pcap_io.h"
 #include "sparse_memory.h"
 #include "roamgate/hal/sim_protocol.h"
@@ -98,6 +99,7 @@ SC_MODULE(Shell) {
   std::unique_ptr<WirePacer> pacer;
   // Outputs.
   PcapWriter txPcap;
+  roamgate::sim::IfacePort* txIface = nullptr;  // steering port on a live interface
   Frame txCur;
   uint64_t framesIn = 0, framesOut = 0, memBeats = 0, lastMove = 0;
   double nsPerCycle = 1.0;
@@ -214,6 +216,7 @@ SC_MODULE(Shell) {
       lastMove = cycle;
       if (tx_last.read()) {
         txPcap.write(txCur.bytes, now);
+        if (txIface) txIface->send(txCur.bytes);
         ++framesOut;
         txCur = {};
       }
@@ -495,8 +498,8 @@ int sc_main(int argc, char** argv) {
   d.add_options()("help,h", "this text")(
       "kernel", po::value<std::string>()->default_value("steer"), "kernel to simulate (steer)")(
       "socket", po::value<std::string>(&o.socket), "serve the register bus on this Unix socket")(
-      "in", po::value<std::string>(&o.in), "access-port input: access=FILE.pcap")(
-      "out", po::value<std::string>(&o.out), "steering-port output: steer=FILE.pcap")(
+      "in", po::value<std::string>(&o.in), "access-port input: access=FILE.pcap, access=iface:NAME (veth, TAP) or access=tap:NAME (new TAP)")(
+      "out", po::value<std::string>(&o.out), "steering-port output: steer=FILE.pcap, steer=iface:NAME or steer=tap:NAME")(
       "pace", po::value<std::string>(&o.pace)->default_value("wire"), "wire (100 GbE wire rate) or saturate")(
       "clock-mhz", po::value<double>(&o.clockMhz)->default_value(322.265625), "kernel clock")(
       "hold", po::bool_switch(&o.hold), "wait for `roamsim ctl SOCKET play` before sending input")(
@@ -549,7 +552,26 @@ int sc_main(int argc, char** argv) {
   shell.pacer = std::make_unique<WirePacer>(o.pace == "wire" ? 100'000'000'000ull : 0,
                                             uint64_t(o.clockMhz * 1e6 + 0.5));
   std::string err;
-  if (!inFile.empty() && !roamgate::sim::readPcap(inFile, shell.input, err)) {
+  auto live = [](const std::string& f) { return f.rfind("iface:", 0) == 0 || f.rfind("tap:", 0) == 0; };
+  roamgate::sim::IfacePort inIface, outIface;
+  bool inLive = live(inFile), outLive = live(outFile);
+  if (inLive && !inIface.open(inFile, err)) {
+    std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+    return 1;
+  }
+  if (outLive) {
+    if (!outIface.open(outFile, err)) {
+      std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+      return 1;
+    }
+    shell.txIface = &outIface;
+    outFile.clear();
+  }
+  if (inLive && o.exitWhenDone) {
+    std::fprintf(stderr, "roamsim: --exit-when-done needs a capture input, not a live interface\n");
+    return 2;
+  }
+  if (!inFile.empty() && !inLive && !roamgate::sim::readPcap(inFile, shell.input, err)) {
     std::fprintf(stderr, "roamsim: %s\n", err.c_str());
     return 1;
   }
@@ -638,6 +660,13 @@ int sc_main(int argc, char** argv) {
   bool stop = false;
   sc_time period(periodNs, SC_NS);
   while (!stop) {
+    if (inLive) {
+      inIface.receive(shell.input);
+      if (shell.inputDone() && shell.busIdle() && shell.cycle - shell.lastMove > 2000) {
+        pollfd q{inIface.fd(), POLLIN, 0};
+        ::poll(&q, 1, o.socket.empty() ? 1 : 0);  // idle: wait a little for traffic
+      }
+    }
     bool active = shell.playing && !shell.inputDone();
     bool serving = !o.socket.empty() && server.poll(shell, active || !shell.busIdle() ? 0 : 1, stop);
     // Run in small steps while serving registers (each op takes a few cycles), larger when only traffic flows.

@@ -195,7 +195,7 @@ class Cli {
       double pps = double(parseU32("--punt-pps", vm["punt-pps"].as<std::string>()));
       double rate = pps / hz * double(1 << 24);
       if (rate >= double(0xffffffffu)) throw UsageError{"--punt-pps is beyond one frame per cycle"};
-      c.puntRate = uint32_t(rate);
+      c.puntRate = uint32_t(rate + 0.5);  // 8.24 fixed point: steps of clock / 2^24 frames/s
       change = true;
     }
     if (vm.count("punt-burst")) { c.puntBurst = parseU32("--punt-burst", vm["punt-burst"].as<std::string>(), 65535); change = true; }
@@ -502,6 +502,10 @@ int main(int argc, char** argv) {
   if (device.empty() && std::getenv("ROAMGATE_DEVICE")) device = std::getenv("ROAMGATE_DEVICE");
   if (device.empty()) {
     std::fprintf(stderr, "roamctl: no device: pass --device sim:SOCKET or set ROAMGATE_DEVICE\n");
+    return kExitUsage;
+  }
+  if (device.rfind("sim:", 0) != 0) {
+    std::fprintf(stderr, "roamctl: unknown device '%s': expected sim:SOCKET\n", device.c_str());
     return kExitUsage;
   }
   try {

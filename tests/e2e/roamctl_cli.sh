@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# roamctl as an operator meets it: help, exit codes, error messages, --json, against a
+# running roamsim.
+# usage: roamctl_cli.sh BUILD_DIR
+set -uo pipefail
+build=$(cd "$1" && pwd)
+work=$(mktemp -d /tmp/roamctl-cli.XXXXXX)
+"$build/sim/roamsim" --socket "$work/s.sock" 2> "$work/sim.log" &
+sim=$!
+trap 'kill $sim 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 100); do [ -S "$work/s.sock" ] && break; sleep 0.1; done
+fails=0
+# expect CODE PATTERN -- ARGS...: exit code and a pattern in stdout+stderr
+expect() {
+  local code=$1 pat=$2
+  shift 3
+  local out rc
+  out=$("$build/host/roamctl" "$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pat" <<< "$out"; then
+    echo "FAIL: roamctl $* -> exit $rc (want $code), output: $out"
+    fails=$((fails + 1))
+  else
+    echo "ok: roamctl $* -> $code"
+  fi
+}
+D=(--device "sim:$work/s.sock")
+expect 0 "usage: roamctl" -- --help
+expect 2 "no device" -- stats
+expect 1 "cannot connect" -- --device sim:/nonexistent.sock stats
+expect 2 "unknown device" -- --device pcie:0 stats
+expect 2 "unknown command" -- "${D[@]}" frobnicate
+expect 2 "not an IPv4 address" -- "${D[@]}" gateway add --ip 198.18.2.300 --mac 02:00:00:00:02:10
+expect 2 "not a MAC address" -- "${D[@]}" gateway add --ip 198.18.2.10 --mac 02:00
+expect 2 "required" -- "${D[@]}" gateway add --ip 198.18.2.10
+expect 0 "gateway 0 198.18.2.10" -- "${D[@]}" gateway add --ip 198.18.2.10 --mac 02:00:00:00:02:10
+expect 1 "already exists as id 0" -- "${D[@]}" gateway add --ip 198.18.2.10 --mac 02:00:00:00:02:11
+expect 0 "gateway 1 198.18.2.11" -- "${D[@]}" gateway add --ip 198.18.2.11 --mac 02:00:00:00:02:11
+expect 2 "out of range|must be a number" -- "${D[@]}" gateway add --id 256 --ip 198.18.2.12 --mac 02:00:00:00:02:12
+expect 1 "no gateway with id 7" -- "${D[@]}" session add --teid 5 --gateway 7
+expect 1 "TEID 0 is reserved" -- "${D[@]}" session add --teid 0 --gateway 1
+expect 0 "session 4660 -> gateway 1" -- "${D[@]}" session add --teid 0x1234 --gateway 1
+expect 0 "\"via\": \"session\"" -- "${D[@]}" --json session get --teid 0x1234
+expect 0 "\\(maglev\\)" -- "${D[@]}" session get --teid 0x9999
+expect 1 "no entry" -- "${D[@]}" session del --teid 0x4321
+expect 0 "removed session 4660" -- "${D[@]}" session del --teid 0x1234
+expect 0 "gateway 0 3276[0-9]" -- "${D[@]}" maglev
+expect 0 "removed gateway 1" -- "${D[@]}" gateway del --ip 198.18.2.11
+expect 0 "gateway 0 65537" -- "${D[@]}" maglev
+expect 1 "no gateway with address" -- "${D[@]}" gateway del --ip 198.18.2.99
+expect 2 "exactly one of" -- "${D[@]}" gateway del
+expect 1 "not set up" -- "${D[@]}" host punts
+expect 0 "punt slots" -- "${D[@]}" host setup --punt-slots-log2 4
+expect 0 "no punted frames" -- "${D[@]}" host punts
+expect 0 "punt-pps (99999[0-9]|100000[0-9]|1000010)" -- "${D[@]}" config --own-ip 198.18.1.100 --own-mac 02:00:00:00:01:64 --punt-pps 1000000
+expect 0 "session_capacity" -- "${D[@]}" --json info
+# --json output is JSON a script can read.
+if "$build/host/roamctl" "${D[@]}" --json stats | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert "rx_frames" in d'; then
+  echo "ok: --json stats parses"
+else
+  echo "FAIL: --json stats"; fails=$((fails + 1))
+fi
+[ "$fails" -eq 0 ] && echo PASS || { echo "$fails failed"; exit 1; }
