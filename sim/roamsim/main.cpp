@@ -26,6 +26,7 @@
 #include "pcap_io.h"
 #include "sparse_memory.h"
 #include "roamgate/hal/sim_protocol.h"
+#include "roamgate/hal/stream_io.h"
 #include "verilated.h"
 #include "verilated_fst_sc.h"
 
@@ -441,32 +442,8 @@ class RegServer {
   }
 
  private:
-  bool recvAll(void* p, size_t n) {
-    char* c = static_cast<char*>(p);
-    while (n) {
-      ssize_t k = ::recv(client_, c, n, 0);
-      if (k < 0 && (errno == EINTR || errno == EAGAIN)) {
-        pollfd q{client_, POLLIN, 0};
-        ::poll(&q, 1, 1000);
-        continue;
-      }
-      if (k <= 0) return false;
-      c += k;
-      n -= size_t(k);
-    }
-    return true;
-  }
-  bool sendAll(const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n) {
-      ssize_t k = ::send(client_, c, n, MSG_NOSIGNAL);
-      if (k < 0 && errno == EINTR) continue;
-      if (k <= 0) return false;
-      c += k;
-      n -= size_t(k);
-    }
-    return true;
-  }
+  bool recvAll(void* p, size_t n) { return roamgate::hal::recvAll(client_, p, n); }
+  bool sendAll(const void* p, size_t n) { return roamgate::hal::sendAll(client_, p, n); }
   void drop() {
     if (client_ >= 0) ::close(client_);
     client_ = -1;

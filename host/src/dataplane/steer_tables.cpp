@@ -15,6 +15,18 @@ namespace {
 RegOp wr(uint32_t a, uint32_t v) { return {true, a, v}; }
 RegOp rd(uint32_t a) { return {false, a, 0}; }
 
+// The four operations that read one session slot back: its key and value land in the last two.
+void readSlot(std::vector<RegOp>& ops, uint32_t bank, uint32_t bucket, uint32_t slot) {
+  ops.push_back(wr(r::sess::kAddr, (bank << 31) | (bucket << 8) | slot));
+  ops.push_back(wr(r::sess::kCmd, 2));
+  ops.push_back(rd(r::sess::kRdata0));
+  ops.push_back(rd(r::sess::kRdata1));
+}
+
+CuckooSlot slotOf(const RegOp* fourOps) {
+  return {bool(fourOps[3].value >> 31), fourOps[2].value, fourOps[3].value & 0xff};
+}
+
 std::string hex(uint32_t v) {
   char b[16];
   std::snprintf(b, sizeof b, "0x%08x", v);
@@ -134,17 +146,10 @@ Status SteerTables::readMaglev(std::vector<uint8_t>& table) {
 
 Status SteerTables::loadBucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>& out) {
   std::vector<RegOp> ops;
-  for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
-    ops.push_back(wr(r::sess::kAddr, (bank << 31) | (bucket << 8) | s));
-    ops.push_back(wr(r::sess::kCmd, 2));
-    ops.push_back(rd(r::sess::kRdata0));
-    ops.push_back(rd(r::sess::kRdata1));
-  }
+  for (uint32_t s = 0; s < r::kSessionSlots; ++s) readSlot(ops, bank, bucket, s);
   if (Status s = dev_.transact(ops); !s) return s;
   out.resize(r::kSessionSlots);
-  for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
-    out[s] = {bool(ops[4 * s + 3].value >> 31), ops[4 * s + 2].value, ops[4 * s + 3].value & 0xff};
-  }
+  for (uint32_t s = 0; s < r::kSessionSlots; ++s) out[s] = slotOf(&ops[4 * s]);
   return {};
 }
 
@@ -188,16 +193,12 @@ Status SteerTables::listSessions(std::vector<SessionEntry>& out) {
     for (uint32_t b0 = 0; b0 < sess_.buckets(); b0 += 256) {
       std::vector<RegOp> ops;
       for (uint32_t b = b0; b < b0 + 256 && b < sess_.buckets(); ++b) {
-        for (uint32_t s = 0; s < r::kSessionSlots; ++s) {
-          ops.push_back(wr(r::sess::kAddr, (bank << 31) | (b << 8) | s));
-          ops.push_back(wr(r::sess::kCmd, 2));
-          ops.push_back(rd(r::sess::kRdata0));
-          ops.push_back(rd(r::sess::kRdata1));
-        }
+        for (uint32_t s = 0; s < r::kSessionSlots; ++s) readSlot(ops, bank, b, s);
       }
       if (Status s = dev_.transact(ops); !s) return s;
       for (size_t i = 0; i < ops.size(); i += 4) {
-        if (ops[i + 3].value >> 31) out.push_back({ops[i + 2].value, ops[i + 3].value & 0xff});
+        CuckooSlot e = slotOf(&ops[i]);
+        if (e.valid) out.push_back({e.key, e.value});
       }
     }
   }

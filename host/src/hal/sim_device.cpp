@@ -9,34 +9,11 @@
 
 #include "roamgate/hal/device.h"
 #include "roamgate/hal/sim_protocol.h"
+#include "roamgate/hal/stream_io.h"
 
 namespace roamgate::hal {
 
 namespace {
-
-bool sendAll(int fd, const void* p, size_t n) {
-  const char* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t k = ::send(fd, c, n, MSG_NOSIGNAL);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    c += k;
-    n -= size_t(k);
-  }
-  return true;
-}
-
-bool recvAll(int fd, void* p, size_t n) {
-  char* c = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t k = ::recv(fd, c, n, 0);
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) return false;
-    c += k;
-    n -= size_t(k);
-  }
-  return true;
-}
 
 void put32(std::vector<uint8_t>& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i)));
