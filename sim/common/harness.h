@@ -6,6 +6,7 @@
 #include <verilated_fst_c.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -31,7 +32,13 @@ struct HarnessOptions {
 template <class Top>
 class Harness {
  public:
+  // ROAMGATE_TRACE=DIR in the environment traces every harness to DIR/<n>.fst.
   explicit Harness(HarnessOptions opt = {}) : opt_(std::move(opt)) {
+    static int instances = 0;
+    ++instances;
+    if (opt_.traceFile.empty() && std::getenv("ROAMGATE_TRACE")) {
+      opt_.traceFile = std::string(std::getenv("ROAMGATE_TRACE")) + "/" + std::to_string(instances) + ".fst";
+    }
     ctx_ = std::make_unique<VerilatedContext>();
     ctx_->randReset(0);
     if (!opt_.traceFile.empty()) ctx_->traceEverOn(true);

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -626,6 +627,8 @@ int sc_main(int argc, char** argv) {
   sc_start(SC_ZERO_TIME);
   std::unique_ptr<VerilatedFstSc> trace;
   if (!o.trace.empty()) {
+    std::filesystem::path tp(o.trace);
+    if (tp.has_parent_path()) std::filesystem::create_directories(tp.parent_path());
     trace = std::make_unique<VerilatedFstSc>();
     dut->trace(trace.get(), 99);
     trace->open(o.trace.c_str());
