@@ -8,6 +8,7 @@
 #include <deque>
 #include <optional>
 
+#include "axis.h"
 #include "harness.h"
 
 namespace roamgate::sim {
@@ -15,7 +16,8 @@ namespace roamgate::sim {
 template <class Top>
 class AxilMaster : public Agent {
  public:
-  explicit AxilMaster(Top& t) : t_(t) {}
+  // `ready`: when the master takes a write response or read data (back-pressure on B and R).
+  explicit AxilMaster(Top& t, Pattern ready = always()) : t_(t), ready_(std::move(ready)) {}
 
   struct Op {
     bool write;
@@ -28,15 +30,15 @@ class AxilMaster : public Agent {
   uint32_t lastRead() const { return lastRead_; }
   uint64_t completed() const { return done_; }
 
-  void drive(uint64_t) override {
+  void drive(uint64_t cycle) override {
     if (clearNext_) {  // the handshake happened at the last edge: valid drops now
       t_.s_axil_awvalid = 0;
       t_.s_axil_wvalid = 0;
       t_.s_axil_arvalid = 0;
       clearNext_ = false;
     }
-    t_.s_axil_bready = 1;
-    t_.s_axil_rready = 1;
+    t_.s_axil_bready = ready_(cycle) ? 1 : 0;
+    t_.s_axil_rready = ready_(cycle + 104729) ? 1 : 0;
     if (state_ == kIdle && !q_.empty()) {
       cur_ = q_.front();
       q_.pop_front();
@@ -63,7 +65,7 @@ class AxilMaster : public Agent {
         }
         break;
       case kWrResp:
-        if (t_.s_axil_bvalid) {
+        if (t_.s_axil_bvalid && t_.s_axil_bready) {
           state_ = kIdle;
           ++done_;
         }
@@ -75,7 +77,7 @@ class AxilMaster : public Agent {
         }
         break;
       case kRdData:
-        if (t_.s_axil_rvalid) {
+        if (t_.s_axil_rvalid && t_.s_axil_rready) {
           lastRead_ = t_.s_axil_rdata;
           state_ = kIdle;
           ++done_;
@@ -89,6 +91,7 @@ class AxilMaster : public Agent {
  private:
   enum State { kIdle, kWrAddr, kWrResp, kRdAddr, kRdData };
   Top& t_;
+  Pattern ready_;
   std::deque<Op> q_;
   Op cur_{};
   State state_ = kIdle;

@@ -20,11 +20,12 @@ class SteerDut {
     Pattern rxGaps = always();
     Pattern txReady = always();
     Pattern memReady = always();  // device memory's AXI4 ready pattern
+    Pattern axilReady = always(); // the AXI4-Lite master's bready/rready pattern
   };
 
   explicit SteerDut(Options o)
       : h_(o.harness),
-        axil_(h_.top()),
+        axil_(h_.top(), o.axilReady),
         rx_({&h_.top().s_axis_rx_tdata, &h_.top().s_axis_rx_tkeep, &h_.top().s_axis_rx_tlast,
              &h_.top().s_axis_rx_tvalid, nullptr},
             &h_.top().s_axis_rx_tuser, o.rxGaps),
