@@ -279,13 +279,9 @@ module steer_kernel #(
 
   logic sof_q, sof_d, drop_q, drop_d;
   logic [15:0] beats_q, beats_d, len_q, len_d;
-  logic [511:0] hdr0_q, hdr0_d;
-  logic [6:0] hdr0_len_q, hdr0_len_d;
-  logic single_q, single_d;
   logic [LevelW-1:0] data_level, dec_level, end_level;
   logic admit, in_frame_ok, in_beat, data_push, end_push;
   logic [6:0] beat_bytes;
-  logic [511:0] rx_masked;  // bytes past tkeep read as zero in the header window
   end_info_t end_wdata;
   logic win_valid;
   logic [rg_pkg::WIN_W-1:0] win;
@@ -296,9 +292,6 @@ module steer_kernel #(
   assign s_axis_rx_tready = 1'b1;
   assign in_beat = s_axis_rx_tvalid;
   assign beat_bytes = rg_pkg::keep_bytes(s_axis_rx_tkeep);
-  for (genvar i = 0; i < 64; i++) begin : gen_mask
-    assign rx_masked[8*i +: 8] = s_axis_rx_tkeep[i] ? s_axis_rx_tdata[8*i +: 8] : 8'd0;
-  end
   // Room for a whole maximum frame in every buffer, counted when the frame starts.
   assign admit = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 8)) &&
                  (dec_level < LevelW'((1 << FifoLog2) - 8)) &&
@@ -313,28 +306,8 @@ module steer_kernel #(
     drop_d = drop_q;
     beats_d = beats_q;
     len_d = len_q;
-    hdr0_d = hdr0_q;
-    hdr0_len_d = hdr0_len_q;
-    single_d = 1'b0;
-    win_valid = 1'b0;
-    win = {512'd0, hdr0_q};
-    win_len = {1'b0, hdr0_len_q};
-    win_end = 1'b1;
-    if (single_q) win_valid = 1'b1;  // a one-beat frame: its window is beat 0 alone
     if (in_beat) begin
       if (sof_q) drop_d = !admit;
-      if (in_frame_ok) begin
-        if (beats_q == 16'd0) begin
-          hdr0_d = rx_masked;
-          hdr0_len_d = beat_bytes;
-          single_d = s_axis_rx_tlast;
-        end else if (beats_q == 16'd1) begin
-          win_valid = 1'b1;
-          win = {rx_masked, hdr0_q};
-          win_len = {1'b0, hdr0_len_q} + {1'b0, beat_bytes};
-          win_end = s_axis_rx_tlast;
-        end
-      end
       beats_d = (beats_q == 16'hffff) ? beats_q : beats_q + 16'd1;
       len_d = (len_q > 16'hffff - 16'd64) ? 16'hffff : len_q + {9'd0, beat_bytes};
       sof_d = s_axis_rx_tlast;
@@ -354,20 +327,26 @@ module steer_kernel #(
       drop_q <= 1'b0;
       beats_q <= '0;
       len_q <= '0;
-      single_q <= 1'b0;
     end else begin
       sof_q <= sof_d;
       drop_q <= drop_d;
       beats_q <= beats_d;
       len_q <= len_d;
-      single_q <= single_d;
     end
   end
 
-  always_ff @(posedge clk_i) begin
-    hdr0_q <= hdr0_d;
-    hdr0_len_q <= hdr0_len_d;
-  end
+  axis_hdr_window u_window (
+    .clk_i, .rst_ni,
+    .s_axis_tdata (s_axis_rx_tdata),
+    .s_axis_tkeep (s_axis_rx_tkeep),
+    .s_axis_tlast (s_axis_rx_tlast),
+    .s_axis_tvalid(s_axis_rx_tvalid),
+    .en_i         (in_frame_ok),
+    .win_valid_o  (win_valid),
+    .win_o        (win),
+    .win_len_o    (win_len),
+    .win_end_o    (win_end)
+  );
 
   logic data_valid, data_pop;
   logic [512+64:0] data_rdata;
