@@ -39,6 +39,14 @@ expect 0 "gateway 1 198.18.2.11" -- "${D[@]}" gateway add --ip 198.18.2.11 --mac
 expect 2 "out of range|must be a number" -- "${D[@]}" gateway add --id 256 --ip 198.18.2.12 --mac 02:00:00:00:02:12
 expect 1 "no gateway with id 7" -- "${D[@]}" session add --teid 5 --gateway 7
 expect 1 "TEID 0 is reserved" -- "${D[@]}" session add --teid 0 --gateway 1
+printf '# teid gateway\n0x10 1\n0x11 0   # trailing comment\n' > "$work/ok.txt"
+printf '0x10 1\n0x11\n' > "$work/bad.txt"
+printf '0x12 9\n' > "$work/nogw.txt"
+expect 0 "added 2 sessions" -- "${D[@]}" session add --file "$work/ok.txt"
+expect 2 "bad.txt:2: want" -- "${D[@]}" session add --file "$work/bad.txt"
+expect 1 "no gateway with id 9.*nothing added" -- "${D[@]}" session add --file "$work/nogw.txt"
+expect 1 "cannot open" -- "${D[@]}" session add --file "$work/none.txt"
+expect 2 "not both" -- "${D[@]}" session add --file "$work/ok.txt" --teid 5
 expect 0 "session 4660 -> gateway 1" -- "${D[@]}" session add --teid 0x1234 --gateway 1
 expect 0 "\"via\": \"session\"" -- "${D[@]}" --json session get --teid 0x1234
 expect 0 "\\(maglev\\)" -- "${D[@]}" session get --teid 0x9999

@@ -44,9 +44,7 @@ for i in $(seq 0 3 999); do
   printf '0x%x %d\n' $((0x1000 + i * 7919)) $((i % 8)) >> "$work/pinned.txt"
 done
 for x in a b; do
-  while read -r teid gw; do
-    "$roamctl" --device "sim:$work/$x.sock" session add --teid "$teid" --gateway "$gw" > /dev/null
-  done < "$work/pinned.txt"
+  "$roamctl" --device "sim:$work/$x.sock" session add --file "$work/pinned.txt" > /dev/null
 done
 
 for x in a b; do "$roamsim" ctl "$work/$x.sock" play; done

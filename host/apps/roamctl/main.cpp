@@ -3,7 +3,9 @@
 #include <pcap/pcap.h>
 
 #include <boost/program_options.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -43,6 +45,7 @@ commands:
   gateway del (--id N | --ip A)      remove a gateway, rebuild the Maglev table
   gateway list                       gateways with their packet and byte counters
   session add --teid T --gateway N   pin a TEID to gateway id N (explicit session entry)
+  session add --file FILE            pin many: lines of "TEID GATEWAY" (# comments), with progress
   session del --teid T               remove a pinned TEID
   session get --teid T               where a TEID goes: its pinned gateway, or Maglev's
   session list                       every pinned TEID
@@ -293,8 +296,14 @@ class Cli {
 
   int sessionAdd(const std::vector<std::string>& args) {
     po::options_description d;
-    d.add_options()("teid", po::value<std::string>()->required())("gateway", po::value<std::string>()->required());
+    d.add_options()("teid", po::value<std::string>())("gateway", po::value<std::string>())(
+        "file", po::value<std::string>());
     auto vm = subOptions(d, args);
+    if (vm.count("file")) {
+      if (vm.count("teid") || vm.count("gateway")) throw UsageError{"session add takes --file or --teid/--gateway, not both"};
+      return sessionAddFile(vm["file"].as<std::string>());
+    }
+    if (!vm.count("teid") || !vm.count("gateway")) throw UsageError{"session add needs --teid and --gateway (or --file)"};
     uint32_t teid = parseU32("--teid", vm["teid"].as<std::string>());
     uint32_t gw = parseU32("--gateway", vm["gateway"].as<std::string>(), SteerTables::kGateways - 1);
     std::array<GatewayEntry, SteerTables::kGateways> gws;
@@ -302,6 +311,44 @@ class Cli {
     if (!gws[gw].valid) return fail(Status::error("no gateway with id " + std::to_string(gw) + "; add it first"));
     if (Status s = t_.insertSession(teid, gw); !s) return fail(s);
     print({{"teid", teid}, {"gateway", gw}}, "session " + std::to_string(teid) + " -> gateway " + std::to_string(gw) + "\n");
+    return kExitOk;
+  }
+
+  int sessionAddFile(const std::string& path) {
+    FILE* f = path == "-" ? stdin : std::fopen(path.c_str(), "r");
+    if (!f) return fail(Status::error("cannot open " + path + ": " + std::strerror(errno)));
+    // Parse everything first: a bad line changes nothing.
+    std::vector<std::pair<uint32_t, uint32_t>> entries;
+    char line[256];
+    int lineNo = 0;
+    while (std::fgets(line, sizeof line, f)) {
+      ++lineNo;
+      std::string s(line);
+      s = s.substr(0, s.find('#'));
+      char teid[64], gw[64], extra[2];
+      int n = std::sscanf(s.c_str(), "%63s %63s %1s", teid, gw, extra);
+      if (n <= 0) continue;
+      if (n != 2) {
+        if (f != stdin) std::fclose(f);
+        throw UsageError{path + ":" + std::to_string(lineNo) + ": want \"TEID GATEWAY\""};
+      }
+      entries.push_back({parseU32(path + ":" + std::to_string(lineNo) + ": TEID", teid),
+                         parseU32(path + ":" + std::to_string(lineNo) + ": gateway", gw, SteerTables::kGateways - 1)});
+    }
+    if (f != stdin) std::fclose(f);
+    std::array<GatewayEntry, SteerTables::kGateways> gws;
+    if (Status s = t_.readGateways(gws); !s) return fail(s);
+    for (auto [teid, gw] : entries) {
+      if (!gws[gw].valid) return fail(Status::error("no gateway with id " + std::to_string(gw) + " (TEID " + std::to_string(teid) + "); nothing added"));
+    }
+    size_t done = 0;
+    for (auto [teid, gw] : entries) {
+      if (Status s = t_.insertSession(teid, gw); !s) {
+        return fail(Status::error(s.message() + " (after " + std::to_string(done) + " of " + std::to_string(entries.size()) + " added)"));
+      }
+      if (++done % 1000 == 0 && !json_) std::fprintf(stderr, "roamctl: %zu of %zu sessions\n", done, entries.size());
+    }
+    print({{"added", done}}, "added " + std::to_string(done) + " sessions\n");
     return kExitOk;
   }
 
