@@ -53,6 +53,8 @@ expect 0 "\\(maglev\\)" -- "${D[@]}" session get --teid 0x9999
 expect 1 "no entry" -- "${D[@]}" session del --teid 0x4321
 expect 0 "removed session 4660" -- "${D[@]}" session del --teid 0x1234
 expect 0 "gateway 0 3276[0-9]" -- "${D[@]}" maglev
+expect 1 "sessions are pinned to gateway 1" -- "${D[@]}" gateway del --ip 198.18.2.11
+expect 0 "removed session 16" -- "${D[@]}" session del --teid 0x10
 expect 0 "removed gateway 1" -- "${D[@]}" gateway del --ip 198.18.2.11
 expect 0 "gateway 0 65537" -- "${D[@]}" maglev
 expect 1 "no gateway with address" -- "${D[@]}" gateway del --ip 198.18.2.99

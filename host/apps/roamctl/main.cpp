@@ -42,7 +42,9 @@ commands:
   config [--own-ip A] [--own-mac M] [--punt-pps N] [--punt-burst N]
                                      show or set the appliance's addresses and punt limit
   gateway add --ip A --mac M [--id N]  add or replace a gateway, rebuild the Maglev table
-  gateway del (--id N | --ip A)      remove a gateway, rebuild the Maglev table
+  gateway del (--id N | --ip A) [--force]
+                                     remove a gateway, rebuild the Maglev table; refused while
+                                     sessions are pinned to it unless --force (they then drop)
   gateway list                       gateways with their packet and byte counters
   session add --teid T --gateway N   pin a TEID to gateway id N (explicit session entry)
   session add --file FILE            pin many: lines of "TEID GATEWAY" (# comments), with progress
@@ -245,7 +247,7 @@ class Cli {
 
   int gatewayDel(const std::vector<std::string>& args) {
     po::options_description d;
-    d.add_options()("id", po::value<std::string>())("ip", po::value<std::string>());
+    d.add_options()("id", po::value<std::string>())("ip", po::value<std::string>())("force", po::bool_switch());
     auto vm = subOptions(d, args);
     if (vm.count("id") == vm.count("ip")) throw UsageError{"gateway del takes exactly one of --id, --ip"};
     std::array<GatewayEntry, SteerTables::kGateways> gws;
@@ -258,6 +260,16 @@ class Cli {
       uint32_t ip = parseIp(vm["ip"].as<std::string>());
       for (const GatewayEntry& e : gws) if (e.valid && e.ip == ip) id = e.id;
       if (!id) return fail(Status::error("no gateway with address " + ipStr(ip)));
+    }
+    if (!vm["force"].as<bool>()) {
+      std::vector<dataplane::SessionEntry> all;
+      if (Status s = t_.listSessions(all); !s) return fail(s);
+      size_t pinned = 0;
+      for (const auto& e : all) pinned += e.gateway == *id;
+      if (pinned) {
+        return fail(Status::error(std::to_string(pinned) + " sessions are pinned to gateway " + std::to_string(*id) +
+                                  "; pin them elsewhere first, or pass --force to drop their traffic"));
+      }
     }
     GatewayEntry g = gws[*id];
     g.valid = false;
