@@ -51,10 +51,16 @@ def check(spec: dict, path: pathlib.Path) -> None:
 def sv_package(spec: dict) -> str:
     k = spec["kernel"]
     pkg = f"{k['name']}_regs_pkg"
+    guard = f"{pkg.upper()}_SV"
     out = [
         f"// Generated from hw/regs/{k['name']}.toml by scripts/regs_gen.py. Do not edit.",
+        "// Include guard: each user `includes this file, so any file order compiles.",
+        f"`ifndef {guard}",
+        f"`define {guard}",
         "`default_nettype none",
         f"package {pkg};",
+        "  // Every kernel block and every host tool reads some of these; none reads them all.",
+        "  /* verilator lint_off UNUSEDPARAM */",
         f"  localparam logic [31:0] KERNEL_ID = 32'h{k['id']:08x};",
         f"  localparam logic [31:0] KERNEL_VERSION = 32'h{k['version']:08x};",
         f"  localparam logic [31:0] REGMAP_CRC = 32'h{spec['regmap_crc']:08x};",
@@ -77,7 +83,8 @@ def sv_package(spec: dict) -> str:
             if "count" in reg:
                 out.append(f"  localparam int {pre}_{reg['name']}_COUNT = {reg['count']};")
                 out.append(f"  localparam int {pre}_{reg['name']}_STRIDE = {reg['stride']};")
-    out += [f"endpackage : {pkg}", "`default_nettype wire", ""]
+    out += ["  /* verilator lint_on UNUSEDPARAM */", f"endpackage : {pkg}", "`default_nettype wire",
+            "`endif", ""]
     return "\n".join(out)
 
 

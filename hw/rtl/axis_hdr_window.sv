@@ -3,6 +3,7 @@
 // arrives, or the cycle after a one-beat frame's only beat: at most one window per cycle
 // whatever the idle gaps, so the parser never stalls. Frames whose beats arrive with en_i
 // low (not admitted) make no window. Latency 0 (two-beat frames) or 1 (one-beat frames).
+`include "rg_pkg.sv"
 `default_nettype none
 module axis_hdr_window (
   input  wire logic                     clk_i,

@@ -29,6 +29,7 @@ module counter_ram #(
   logic w_q;
   logic [IdxW-1:0] w_idx_q;
   logic [127:0] w_val_q;
+  logic [127:0] unused_rdata_b0, unused_rdata_b1;  // port B only writes
 
   ram_2p #(.Width(128), .Depth(Depth)) u_ram (
     .clk_i,
@@ -39,7 +40,7 @@ module counter_ram #(
     .b_we_i   (1'b1),
     .b_addr_i (s1_idx_q),
     .b_wdata_i(upd),
-    .b_rdata_o()
+    .b_rdata_o(unused_rdata_b0)
   );
 
   // The host's copy: written with every update, read on its own port.
@@ -52,7 +53,7 @@ module counter_ram #(
     .b_we_i   (1'b1),
     .b_addr_i (s1_idx_q),
     .b_wdata_i(upd),
-    .b_rdata_o()
+    .b_rdata_o(unused_rdata_b1)
   );
 
   always_comb begin

@@ -3,6 +3,7 @@
 // optional sequence/N-PDU/next-extension word and up to MaxExt extension headers (the PDU
 // Session Container, 0x85, yields the QFI). Fully pipelined: one window per cycle,
 // latency 3 + MaxExt cycles. `tag_i` travels alongside unchanged.
+`include "rg_pkg.sv"
 `default_nettype none
 module hdr_parser #(
   parameter int MaxExt = 4,
@@ -119,7 +120,11 @@ module hdr_parser #(
 
   // Stage 1: UDP and the fixed GTP-U header (l4_off takes one of 12 values).
   always_comb begin
-    logic [159:0] h;  // 20 bytes from l4_off, byte 0 in bits 159:152
+    // 20 bytes from l4_off, byte 0 in bits 159:152. The UDP source port and the GTP-U
+    // sequence/N-PDU bytes are not needed by any decision.
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [159:0] h;
+    /* verilator lint_on UNUSEDSIGNAL */
     logic [7:0] l4;
     logic [15:0] l4_len;
     logic opt;
@@ -173,7 +178,9 @@ module hdr_parser #(
   always_comb begin
     logic [7:0] len;
     logic [9:0] ext_end;
-    logic [7:0] qb;
+    /* verilator lint_off UNUSEDSIGNAL */
+    logic [7:0] qb;  // QFI octet: the top two bits are PPP/RQI or spare
+    /* verilator lint_on UNUSEDSIGNAL */
     logic [7:0] off, typ;
     for (int e = 0; e < MaxExt; e++) begin
       len = 8'd0;

@@ -13,6 +13,8 @@
 // and counted.
 // Registers: the HOST block of the register map; reads are combinational (reg_hit_o says the
 // address is ours), the kernel registers them.
+`include "rg_pkg.sv"
+`include "steer_regs_pkg.sv"
 `default_nettype none
 module host_port #(
   parameter int MaxFrameBytes = 9600,

@@ -1,7 +1,12 @@
 // Types and functions shared by every Roamgate block (hand-written; register layouts live in
-// the generated <kernel>_regs_pkg).
+// the generated <kernel>_regs_pkg). Include guard: each user `includes this file, so any file
+// order compiles.
+`ifndef RG_PKG_SV
+`define RG_PKG_SV
 `default_nettype none
 package rg_pkg;
+  // Shared by every kernel: each uses some of these constants.
+  /* verilator lint_off UNUSEDPARAM */
   localparam int DATA_W = 512;
   localparam int KEEP_W = DATA_W / 8;
   localparam int WIN_BYTES = 128;  // parser window: the first two beats of a frame
@@ -85,5 +90,7 @@ package rg_pkg;
     end
     keep_bytes = n;
   endfunction
+  /* verilator lint_on UNUSEDPARAM */
 endpackage : rg_pkg
 `default_nettype wire
+`endif

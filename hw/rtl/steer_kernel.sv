@@ -8,6 +8,8 @@
 // Frames are buffered whole (store and forward) so a frame is judged on its true length;
 // the decision runs on the first two beats while the rest arrives. The access port is never
 // back-pressured: a frame that finds no room is dropped whole and counted.
+`include "rg_pkg.sv"
+`include "steer_regs_pkg.sv"
 `default_nettype none
 module steer_kernel #(
   parameter int SessBucketsLog2 = steer_regs_pkg::SESSION_BUCKETS_LOG2,
@@ -377,6 +379,7 @@ module steer_kernel #(
   // Decision pipeline: parse -> hash -> session/Maglev -> gateway -> decision
   // ------------------------------------------------------------------------------------
   logic p_valid;
+  logic unused_parser_tag, unused_sess_tag;  // the pipeline stages carry their own context
   rg_pkg::hdr_meta_t p_meta;
 
   hdr_parser #(.MaxExt(0), .TagW(1)) u_parser (
@@ -388,7 +391,7 @@ module steer_kernel #(
     .tag_i    (1'b0),
     .valid_o  (p_valid),
     .meta_o   (p_meta),
-    .tag_o    ()
+    .tag_o    (unused_parser_tag)
   );
 
   // Stage H: hashes (registered inside the units).
@@ -431,7 +434,7 @@ module steer_kernel #(
     .lk_valid_o   (sess_valid),
     .lk_hit_o     (sess_hit),
     .lk_val_o     (sess_val),
-    .lk_tag_o     (),
+    .lk_tag_o     (unused_sess_tag),
     .host_en_i    (sess_host_en),
     .host_we_i    (sess_host_we),
     .host_bank_i  (sess_addr_q[31]),
@@ -535,7 +538,11 @@ module steer_kernel #(
   localparam logic [1:0] ACT_PUNT = 2'd2;
 
   decision_t dec_d;
-  rg_pkg::hdr_meta_t m;  // the metadata being judged (module scope: see hdr_parser)
+  // The metadata being judged (module scope: see hdr_parser). The verdict reads the outer
+  // headers and the TEID; inner offset, QFI and the like are for the gate.
+  /* verilator lint_off UNUSEDSIGNAL */
+  rg_pkg::hdr_meta_t m;
+  /* verilator lint_on UNUSEDSIGNAL */
   logic gpdu;
   logic [15:0] uc;
   always_comb begin

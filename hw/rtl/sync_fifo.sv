@@ -26,6 +26,7 @@ module sync_fifo #(
   logic [1:0] ob_cnt_q, ob_cnt_d;
   logic [Width-1:0] ob0_q, ob0_d, ob1_q, ob1_d;
   logic [Width-1:0] ram_rdata;
+  logic [Width-1:0] unused_rdata_b;  // port B only writes
   logic ram_full, ram_empty, do_push, do_pop, rd_issue;
   logic [DepthLog2:0] ram_used;  // modulo 2**(DepthLog2+1), so a wrapped pointer pair is right
 
@@ -47,7 +48,7 @@ module sync_fifo #(
     .b_we_i   (1'b1),
     .b_addr_i (wptr_q[DepthLog2-1:0]),
     .b_wdata_i(wdata_i),
-    .b_rdata_o()
+    .b_rdata_o(unused_rdata_b)
   );
 
   always_comb begin

@@ -1,5 +1,6 @@
 // Test top for the shared blocks: each instance has its own ports, so one Verilated model
 // serves every block test (tests/rtl/blocks/blocks_test.cpp).
+`include "rg_pkg.sv"
 `default_nettype none
 module tb_blocks (
   input  wire logic          clk_i,
