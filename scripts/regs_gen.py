@@ -22,6 +22,24 @@ def load(path: pathlib.Path) -> dict:
     raw = path.read_bytes()
     spec = tomllib.loads(raw.decode())
     spec["regmap_crc"] = zlib.crc32(raw) & 0xFFFFFFFF
+    regs = {f"{b['name']}.{r['name']}": r for b in spec["block"] for r in b["regs"]}
+    for f in spec.get("field", []):
+        if f["reg"] not in regs:
+            sys.exit(f"{path}: field {f['name']} names no register {f['reg']}")
+        if f["lsb"] + f["width"] > 32:
+            sys.exit(f"{path}: field {f['reg']}.{f['name']} does not fit 32 bits")
+        regs[f["reg"]].setdefault("fields", []).append(f)
+    for reg in regs.values():
+        used = 0
+        for f in reg.get("fields", []):
+            bits = ((1 << f["width"]) - 1) << f["lsb"]
+            if used & bits:
+                sys.exit(f"{path}: field {f['name']} overlaps another field of {reg['name']}")
+            used |= bits
+    for lay in spec.get("layout", []):
+        for f in lay["field"]:
+            if f["bit"] + f["width"] > 8 * lay["bytes"]:
+                sys.exit(f"{path}: layout {lay['name']}.{f['name']} is past its {lay['bytes']} bytes")
     check(spec, path)
     return spec
 
@@ -83,6 +101,15 @@ def sv_package(spec: dict) -> str:
             if "count" in reg:
                 out.append(f"  localparam int {pre}_{reg['name']}_COUNT = {reg['count']};")
                 out.append(f"  localparam int {pre}_{reg['name']}_STRIDE = {reg['stride']};")
+            for f in reg.get("fields", []):
+                out.append(f"  localparam int {pre}_{reg['name']}_{f['name']}_LSB = {f['lsb']};")
+                out.append(f"  localparam int {pre}_{reg['name']}_{f['name']}_W = {f['width']};")
+    for lay in spec.get("layout", []):
+        pre = lay["name"].upper()
+        out.append(f"  localparam int {pre}_BYTES = {lay['bytes']};")
+        for f in lay["field"]:
+            out.append(f"  localparam int {pre}_{f['name']}_LSB = {f['bit']};")
+            out.append(f"  localparam int {pre}_{f['name']}_W = {f['width']};")
     out += ["  /* verilator lint_on UNUSEDPARAM */", f"endpackage : {pkg}", "`default_nettype wire",
             "`endif", ""]
     return "\n".join(out)
@@ -100,6 +127,24 @@ def cpp_header(spec: dict) -> str:
         "#include <string_view>",
         "",
         f"namespace roamgate::regs::{ns} {{",
+        "",
+        "// A bit field: of a 32-bit register, or of a little-endian structure in device memory.",
+        "struct Field {",
+        "  uint32_t lsb;",
+        "  uint32_t width;",
+        "  constexpr uint64_t mask() const { return width >= 64 ? ~0ull : (1ull << width) - 1; }",
+        "  constexpr uint32_t get(uint32_t reg) const { return uint32_t((reg >> lsb) & mask()); }",
+        "  constexpr uint32_t put(uint64_t value) const { return uint32_t((value & mask()) << lsb); }",
+        "  // Byte-aligned fields of a little-endian structure.",
+        "  uint64_t getLe(const uint8_t* bytes) const {",
+        "    uint64_t v = 0;",
+        "    for (uint32_t i = width / 8; i-- > 0;) v = (v << 8) | bytes[lsb / 8 + i];",
+        "    return v;",
+        "  }",
+        "  void putLe(uint8_t* bytes, uint64_t value) const {",
+        "    for (uint32_t i = 0; i < width / 8; ++i) bytes[lsb / 8 + i] = uint8_t(value >> (8 * i));",
+        "  }",
+        "};",
         "",
         f"inline constexpr uint32_t kKernelId = 0x{k['id']:08x};",
         f"inline constexpr uint32_t kKernelVersion = 0x{k['version']:08x};",
@@ -129,7 +174,17 @@ def cpp_header(spec: dict) -> str:
             if "count" in reg:
                 out.append(f"inline constexpr uint32_t k{name}Count = {reg['count']};")
                 out.append(f"inline constexpr uint32_t k{name}Stride = {reg['stride']};")
+            for f in reg.get("fields", []):
+                out.append(f"inline constexpr Field k{name}{upper_camel(f['name'])}{{{f['lsb']}, {f['width']}}};  // {f['desc']}")
         out.append(f"}}  // namespace {block['name']}")
+    for lay in spec.get("layout", []):
+        out += ["", f"// {lay['desc']}", f"namespace {lay['name']} {{",
+                f"inline constexpr uint32_t kBytes = {lay['bytes']};"]
+        for f in lay["field"]:
+            if f["bit"] % 8 or f["width"] % 8:
+                sys.exit(f"layout {lay['name']}.{f['name']}: C++ access wants whole bytes")
+            out.append(f"inline constexpr Field k{upper_camel(f['name'])}{{{f['bit']}, {f['width']}}};  // {f['desc']}")
+        out.append(f"}}  // namespace {lay['name']}")
     out += ["", f"}}  // namespace roamgate::regs::{ns}", ""]
     return "\n".join(out)
 
@@ -165,7 +220,17 @@ def markdown(specs: list) -> str:
                 name = reg["name"]
                 if "count" in reg:
                     name += f"[{reg['count']}] (stride {reg['stride']})"
-                out.append(f"| `0x{addr:04x}` | `{name}` | {reg['access']} | {reg['desc']} |")
+                desc = reg["desc"]
+                if reg.get("fields"):
+                    desc += " — fields: " + ", ".join(
+                        f"`{f['name']}` [{f['lsb'] + f['width'] - 1}:{f['lsb']}] {f['desc']}"
+                        for f in sorted(reg["fields"], key=lambda f: -f["lsb"]))
+                out.append(f"| `0x{addr:04x}` | `{name}` | {reg['access']} | {desc} |")
+        for lay in spec.get("layout", []):
+            out += ["", f"### Layout `{lay['name']}` ({lay['bytes']} bytes)", "", lay["desc"], "",
+                    "| bits | field | meaning |", "|---|---|---|"]
+            for f in lay["field"]:
+                out.append(f"| {f['bit'] + f['width'] - 1}:{f['bit']} | `{f['name']}` | {f['desc']} |")
     out.append("")
     return "\n".join(out)
 

@@ -79,7 +79,7 @@ module host_port #(
   end
 
   // ---- registers -------------------------------------------------------------------------
-  logic [1:0] ctrl_q;
+  logic [1:0] ctrl_q;  // bit 0 punt ring on, bit 1 inject ring on
   logic [4:0] slot_log2_q;
   logic [63:0] punt_base_q, inj_base_q;
   logic [4:0] punt_slots_log2_q, inj_slots_log2_q;
@@ -108,7 +108,10 @@ module host_port #(
     end else begin
       if (reg_wr_i) begin
         case (reg_waddr_i)
-          steer_regs_pkg::HOST_CTRL: ctrl_q <= reg_wdata_i[1:0];
+          steer_regs_pkg::HOST_CTRL: begin
+            ctrl_q[0] <= reg_wdata_i[steer_regs_pkg::HOST_CTRL_PUNT_ON_LSB];
+            ctrl_q[1] <= reg_wdata_i[steer_regs_pkg::HOST_CTRL_INJECT_ON_LSB];
+          end
           steer_regs_pkg::HOST_SLOT_LOG2: slot_log2_q <= reg_wdata_i[4:0];
           steer_regs_pkg::HOST_PUNT_BASE_LO: punt_base_q[31:0] <= reg_wdata_i;
           steer_regs_pkg::HOST_PUNT_BASE_HI: punt_base_q[63:32] <= reg_wdata_i;
@@ -136,7 +139,9 @@ module host_port #(
     case (reg_raddr_i)
       steer_regs_pkg::HOST_ID: reg_rdata_o = steer_regs_pkg::HOST_ID_VALUE;
       steer_regs_pkg::HOST_VERSION: reg_rdata_o = steer_regs_pkg::HOST_VERSION_VALUE;
-      steer_regs_pkg::HOST_CTRL: reg_rdata_o = {30'd0, ctrl_q};
+      steer_regs_pkg::HOST_CTRL:
+        reg_rdata_o = (32'(ctrl_q[0]) << steer_regs_pkg::HOST_CTRL_PUNT_ON_LSB) |
+                      (32'(ctrl_q[1]) << steer_regs_pkg::HOST_CTRL_INJECT_ON_LSB);
       steer_regs_pkg::HOST_SLOT_LOG2: reg_rdata_o = {27'd0, slot_log2};
       steer_regs_pkg::HOST_PUNT_BASE_LO: reg_rdata_o = punt_base_q[31:0];
       steer_regs_pkg::HOST_PUNT_BASE_HI: reg_rdata_o = punt_base_q[63:32];
@@ -217,7 +222,7 @@ module host_port #(
     wts_d = wts_q;
     pin_pop = 1'b0;
     issue = 1'b0;
-    issue_addr = slot_q + 64'd64 + {42'd0, wbeat_q, 6'd0};
+    issue_addr = slot_q + 64'(steer_regs_pkg::RING_SLOT_BYTES) + {42'd0, wbeat_q, 6'd0};
     issue_data = p_data;
     issue_strb = p_keep;
     punt_prod_inc = 1'b0;
@@ -249,7 +254,11 @@ module host_port #(
       end
       W_HDR: begin
         issue_addr = slot_q;
-        issue_data = {384'd0, wts_q, 32'd0, 8'd0, wreason_q, wlen_q};
+        issue_data = '0;
+        issue_data[steer_regs_pkg::RING_SLOT_LENGTH_LSB +: 16] = wlen_q;
+        issue_data[steer_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q;
+        issue_data[steer_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = 8'd0;  // the access port
+        issue_data[steer_regs_pkg::RING_SLOT_TIMESTAMP_LSB +: 64] = wts_q;
         issue_strb = 64'hffff;
         if (aw_free && w_free) begin
           issue = 1'b1;
@@ -323,6 +332,10 @@ module host_port #(
   logic [63:0] inj_slot_off;
   logic [15:0] left;
   logic [1:0] unused_resp;
+  logic [15:0] hdr_len;
+  logic [7:0] hdr_port;
+  assign hdr_len = m_axi_rdata[steer_regs_pkg::RING_SLOT_LENGTH_LSB +: 16];
+  assign hdr_port = m_axi_rdata[steer_regs_pkg::RING_SLOT_CODE_LSB +: 8];
 
   assign ar_free = !m_axi_arvalid || m_axi_arready;
   assign m_axi_rready = 1'b1;
@@ -337,7 +350,7 @@ module host_port #(
     rgot_d = rgot_q;
     rbeats_d = rbeats_q;
     ar_issue = 1'b0;
-    ar_addr = rslot_q + 64'd64 + {42'd0, rissued_q, 6'd0};
+    ar_addr = rslot_q + 64'(steer_regs_pkg::RING_SLOT_BYTES) + {42'd0, rissued_q, 6'd0};
     pout_push = 1'b0;
     left = rlen_q - {rgot_q[9:0], 6'd0};
     pout_wdata = {rgot_q + 16'd1 == rbeats_q,
@@ -358,12 +371,11 @@ module host_port #(
       end
       R_HDR: begin
         if (m_axi_rvalid) begin
-          rlen_d = m_axi_rdata[15:0];
-          rbeats_d = (m_axi_rdata[15:0] + 16'd63) >> 6;
+          rlen_d = hdr_len;
+          rbeats_d = (hdr_len + 16'd63) >> 6;
           rissued_d = 16'd0;
           rgot_d = 16'd0;
-          if (m_axi_rdata[15:0] == 16'd0 || m_axi_rdata[15:0] > 16'(MaxFrameBytes) ||
-              m_axi_rdata[23:16] != 8'd0) begin
+          if (hdr_len == 16'd0 || hdr_len > 16'(MaxFrameBytes) || hdr_port != 8'd0) begin
             inj_error_inc = 1'b1;
             inj_cons_inc = 1'b1;
             rs_d = R_IDLE;

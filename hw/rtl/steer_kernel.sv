@@ -135,12 +135,15 @@ module steer_kernel #(
   logic gw_snap;
   logic [63:0] gw_snap_pkts, gw_snap_bytes;
 
-  assign sess_host_en = wr && (wr_addr == steer_regs_pkg::SESS_CMD) && (wr_data[1:0] != 2'd0);
-  assign sess_host_we = (wr_data[1:0] == 2'd1);
+  assign sess_host_we = wr_data[steer_regs_pkg::SESS_CMD_COMMIT_LSB];
+  assign sess_host_en = wr && (wr_addr == steer_regs_pkg::SESS_CMD) &&
+                        (sess_host_we || wr_data[steer_regs_pkg::SESS_CMD_READ_LSB]);
   assign mag_host_we = wr && (wr_addr == steer_regs_pkg::MAGLEV_WDATA_INC);
-  assign mag_host_en = mag_host_we || (wr && (wr_addr == steer_regs_pkg::MAGLEV_CMD) && wr_data[1]);
-  assign gw_host_en = wr && (wr_addr == steer_regs_pkg::GW_CMD) && (wr_data[1:0] != 2'd0);
-  assign gw_host_we = (wr_data[1:0] == 2'd1);
+  assign mag_host_en = mag_host_we ||
+                       (wr && (wr_addr == steer_regs_pkg::MAGLEV_CMD) && wr_data[steer_regs_pkg::MAGLEV_CMD_READ_LSB]);
+  assign gw_host_we = wr_data[steer_regs_pkg::GW_CMD_COMMIT_LSB];
+  assign gw_host_en = wr && (wr_addr == steer_regs_pkg::GW_CMD) &&
+                      (gw_host_we || wr_data[steer_regs_pkg::GW_CMD_READ_LSB]);
   assign gw_snap = wr && (wr_addr == steer_regs_pkg::GW_CNT_INDEX);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -171,7 +174,8 @@ module steer_kernel #(
         case (wr_addr)
           steer_regs_pkg::CTRL_OWN_IPV4: own_ip_q <= wr_data;
           steer_regs_pkg::CTRL_OWN_MAC_LO: own_mac_lo_q <= wr_data;
-          steer_regs_pkg::CTRL_OWN_MAC_HI: own_mac_hi_q <= wr_data[15:0];
+          steer_regs_pkg::CTRL_OWN_MAC_HI:
+            own_mac_hi_q <= wr_data[steer_regs_pkg::CTRL_OWN_MAC_HI_MAC_HI_LSB +: 16];
           steer_regs_pkg::CTRL_PUNT_RATE: punt_rate_q <= wr_data;
           steer_regs_pkg::CTRL_PUNT_BURST: punt_burst_q <= wr_data[15:0];
           steer_regs_pkg::SESS_ADDR: sess_addr_q <= wr_data;
@@ -192,13 +196,15 @@ module steer_kernel #(
   always_ff @(posedge clk_i) begin
     if (sess_rd_q) begin
       sess_rdata0_q <= sess_rentry[39:8];
-      sess_rdata1_q <= {sess_rentry[40], 23'd0, sess_rentry[7:0]};
+      sess_rdata1_q <= (32'(sess_rentry[40]) << steer_regs_pkg::SESS_DATA1_VALID_LSB) |
+                       (32'(sess_rentry[7:0]) << steer_regs_pkg::SESS_DATA1_GATEWAY_LSB);
     end
     if (mag_rd_q) mag_rdata_q <= mag_rword;
     if (gw_rd_q) begin
       gw_rdata0_q <= gw_rentry[79:48];
       gw_rdata1_q <= gw_rentry[31:0];
-      gw_rdata2_q <= {gw_rentry[80], 15'd0, gw_rentry[47:32]};
+      gw_rdata2_q <= (32'(gw_rentry[80]) << steer_regs_pkg::GW_DATA2_VALID_LSB) |
+                     (32'(gw_rentry[47:32]) << steer_regs_pkg::GW_DATA2_MAC_HI_LSB);
     end
   end
 
@@ -211,7 +217,8 @@ module steer_kernel #(
       steer_regs_pkg::CTRL_REGMAP: rd_data_d = steer_regs_pkg::REGMAP_CRC;
       steer_regs_pkg::CTRL_OWN_IPV4: rd_data_d = own_ip_q;
       steer_regs_pkg::CTRL_OWN_MAC_LO: rd_data_d = own_mac_lo_q;
-      steer_regs_pkg::CTRL_OWN_MAC_HI: rd_data_d = {16'd0, own_mac_hi_q};
+      steer_regs_pkg::CTRL_OWN_MAC_HI:
+        rd_data_d = 32'(own_mac_hi_q) << steer_regs_pkg::CTRL_OWN_MAC_HI_MAC_HI_LSB;
       steer_regs_pkg::CTRL_PUNT_RATE: rd_data_d = punt_rate_q;
       steer_regs_pkg::CTRL_PUNT_BURST: rd_data_d = {16'd0, punt_burst_q};
       steer_regs_pkg::CTRL_TIME_LO: rd_data_d = timestamp_i[31:0];
@@ -221,7 +228,10 @@ module steer_kernel #(
       steer_regs_pkg::STATS_COUNT: rd_data_d = NStats;
       steer_regs_pkg::SESS_ID: rd_data_d = steer_regs_pkg::SESS_ID_VALUE;
       steer_regs_pkg::SESS_VERSION: rd_data_d = steer_regs_pkg::SESS_VERSION_VALUE;
-      steer_regs_pkg::SESS_GEOMETRY: rd_data_d = {8'd0, 8'd2, 8'(SessSlots), 8'(SessBucketsLog2)};
+      steer_regs_pkg::SESS_GEOMETRY:
+        rd_data_d = (32'd2 << steer_regs_pkg::SESS_GEOMETRY_BANKS_LSB) |
+                    (32'(SessSlots) << steer_regs_pkg::SESS_GEOMETRY_SLOTS_LSB) |
+                    (32'(SessBucketsLog2) << steer_regs_pkg::SESS_GEOMETRY_BUCKETS_LOG2_LSB);
       steer_regs_pkg::SESS_ADDR: rd_data_d = sess_addr_q;
       steer_regs_pkg::SESS_DATA0: rd_data_d = sess_data0_q;
       steer_regs_pkg::SESS_DATA1: rd_data_d = sess_data1_q;
@@ -437,10 +447,11 @@ module steer_kernel #(
     .lk_tag_o     (unused_sess_tag),
     .host_en_i    (sess_host_en),
     .host_we_i    (sess_host_we),
-    .host_bank_i  (sess_addr_q[31]),
-    .host_bucket_i(sess_addr_q[8 +: SessBucketsLog2]),
-    .host_slot_i  (sess_addr_q[SlotW-1:0]),
-    .host_wentry_i({sess_data1_q[31], sess_data0_q, sess_data1_q[7:0]}),
+    .host_bank_i  (sess_addr_q[steer_regs_pkg::SESS_ADDR_BANK_LSB]),
+    .host_bucket_i(sess_addr_q[steer_regs_pkg::SESS_ADDR_BUCKET_LSB +: SessBucketsLog2]),
+    .host_slot_i  (sess_addr_q[steer_regs_pkg::SESS_ADDR_SLOT_LSB +: SlotW]),
+    .host_wentry_i({sess_data1_q[steer_regs_pkg::SESS_DATA1_VALID_LSB], sess_data0_q,
+                    sess_data1_q[steer_regs_pkg::SESS_DATA1_GATEWAY_LSB +: 8]}),
     .host_rentry_o(sess_rentry)
   );
 
@@ -495,7 +506,8 @@ module steer_kernel #(
     .b_en_i   (gw_host_en),
     .b_we_i   (gw_host_we),
     .b_addr_i (gw_addr_q[GwW-1:0]),
-    .b_wdata_i({gw_data2_q[31], gw_data0_q, gw_data2_q[15:0], gw_data1_q}),
+    .b_wdata_i({gw_data2_q[steer_regs_pkg::GW_DATA2_VALID_LSB], gw_data0_q,
+                gw_data2_q[steer_regs_pkg::GW_DATA2_MAC_HI_LSB +: 16], gw_data1_q}),
     .b_rdata_o(gw_rentry)
   );
 

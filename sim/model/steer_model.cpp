@@ -17,23 +17,25 @@ void SteerModel::writeReg(uint32_t addr, uint32_t v) {
   switch (addr) {
     case r::ctrl::kOwnIpv4: ownIp_ = v; break;
     case r::ctrl::kOwnMacLo: ownMacLo_ = v; break;
-    case r::ctrl::kOwnMacHi: ownMacHi_ = v & 0xffff; break;
+    case r::ctrl::kOwnMacHi: ownMacHi_ = r::ctrl::kOwnMacHiMacHi.get(v); break;
     case r::ctrl::kPuntRate: puntRate_ = v; break;
     case r::ctrl::kPuntBurst: puntBurst_ = v & 0xffff; break;
     case r::sess::kAddr: sessAddr_ = v; break;
     case r::sess::kData0: sessData0_ = v; break;
     case r::sess::kData1: sessData1_ = v; break;
     case r::sess::kCmd: {
-      if ((v & 3) == 0) break;
-      uint32_t bank = sessAddr_ >> 31;
-      uint32_t bucket = (sessAddr_ >> 8) & (kBuckets - 1);
-      uint32_t slot = sessAddr_ & (kSlots - 1);
+      bool commit = r::sess::kCmdCommit.get(v), read = r::sess::kCmdRead.get(v);
+      if (!commit && !read) break;
+      uint32_t bank = r::sess::kAddrBank.get(sessAddr_);
+      uint32_t bucket = r::sess::kAddrBucket.get(sessAddr_) & (kBuckets - 1);
+      uint32_t slot = r::sess::kAddrSlot.get(sessAddr_) & (kSlots - 1);
       SessSlot& s = sess_[(bank * kBuckets + bucket) * kSlots + slot];
-      if ((v & 3) == 1) {
-        s = {bool(sessData1_ >> 31), sessData0_, uint8_t(sessData1_)};
+      if (commit) {
+        s = {bool(r::sess::kData1Valid.get(sessData1_)), sessData0_,
+             uint8_t(r::sess::kData1Gateway.get(sessData1_))};
       } else {
         sessR0_ = s.teid;
-        sessR1_ = (uint32_t(s.valid) << 31) | s.gw;
+        sessR1_ = r::sess::kData1Valid.put(s.valid) | r::sess::kData1Gateway.put(s.gw);
       }
       break;
     }
@@ -43,21 +45,23 @@ void SteerModel::writeReg(uint32_t addr, uint32_t v) {
       magAddr_ += 1;
       break;
     case r::maglev::kCmd:
-      if ((v & 2) && magAddr_ % (1u << 15) < kMaglevWords) magRdata_ = maglev_[magAddr_ % (1u << 15)];
+      if (r::maglev::kCmdRead.get(v) && magAddr_ % (1u << 15) < kMaglevWords) magRdata_ = maglev_[magAddr_ % (1u << 15)];
       break;
     case r::gw::kAddr: gwAddr_ = v; break;
     case r::gw::kData0: gwData0_ = v; break;
     case r::gw::kData1: gwData1_ = v; break;
     case r::gw::kData2: gwData2_ = v; break;
     case r::gw::kCmd: {
-      if ((v & 3) == 0) break;
+      bool commit = r::gw::kCmdCommit.get(v), read = r::gw::kCmdRead.get(v);
+      if (!commit && !read) break;
       Gateway& g = gws_[gwAddr_ % r::kGateways];
-      if ((v & 3) == 1) {
-        g = {bool(gwData2_ >> 31), gwData0_, (uint64_t(gwData2_ & 0xffff) << 32) | gwData1_};
+      if (commit) {
+        g = {bool(r::gw::kData2Valid.get(gwData2_)), gwData0_,
+             (uint64_t(r::gw::kData2MacHi.get(gwData2_)) << 32) | gwData1_};
       } else {
         gwR0_ = g.ip;
         gwR1_ = uint32_t(g.mac);
-        gwR2_ = (uint32_t(g.valid) << 31) | uint32_t(g.mac >> 32);
+        gwR2_ = r::gw::kData2Valid.put(g.valid) | r::gw::kData2MacHi.put(g.mac >> 32);
       }
       break;
     }
@@ -77,7 +81,7 @@ uint32_t SteerModel::readReg(uint32_t addr) {
     case r::ctrl::kRegmap: return r::kRegmapCrc;
     case r::ctrl::kOwnIpv4: return ownIp_;
     case r::ctrl::kOwnMacLo: return ownMacLo_;
-    case r::ctrl::kOwnMacHi: return ownMacHi_;
+    case r::ctrl::kOwnMacHi: return r::ctrl::kOwnMacHiMacHi.put(ownMacHi_);
     case r::ctrl::kPuntRate: return puntRate_;
     case r::ctrl::kPuntBurst: return puntBurst_;
     case r::stats::kId: return r::stats::kIdValue;
@@ -85,7 +89,9 @@ uint32_t SteerModel::readReg(uint32_t addr) {
     case r::stats::kCount: return r::kStatCount;
     case r::sess::kId: return r::sess::kIdValue;
     case r::sess::kVersion: return r::sess::kVersionValue;
-    case r::sess::kGeometry: return (2u << 16) | (kSlots << 8) | r::kSessionBucketsLog2;
+    case r::sess::kGeometry:
+      return r::sess::kGeometryBanks.put(2) | r::sess::kGeometrySlots.put(kSlots) |
+             r::sess::kGeometryBucketsLog2.put(r::kSessionBucketsLog2);
     case r::sess::kAddr: return sessAddr_;
     case r::sess::kData0: return sessData0_;
     case r::sess::kData1: return sessData1_;

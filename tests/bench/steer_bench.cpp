@@ -141,10 +141,11 @@ void lineRate(const std::string& label, size_t frames) {
   while (!dut.rx().idle()) {
     if (dut.harness().cycle() % 32 == 0 && dut.axil().idle()) {
       uint32_t bucket = (teid * 2654435761u) >> 19;
-      dut.axil().queue({true, r::sess::kAddr, (1u << 31) | (bucket << 8) | 3});
+      dut.axil().queue({true, r::sess::kAddr,
+                        r::sess::kAddrBank.put(1) | r::sess::kAddrBucket.put(bucket) | r::sess::kAddrSlot.put(3)});
       dut.axil().queue({true, r::sess::kData0, teid++});
-      dut.axil().queue({true, r::sess::kData1, 0x80000000u | (teid % 16)});
-      dut.axil().queue({true, r::sess::kCmd, 1});
+      dut.axil().queue({true, r::sess::kData1, r::sess::kData1Valid.put(1) | r::sess::kData1Gateway.put(teid % 16)});
+      dut.axil().queue({true, r::sess::kCmd, r::sess::kCmdCommit.put(1)});
       ++commits;
     }
     dut.harness().tick();

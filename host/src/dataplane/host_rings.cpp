@@ -5,6 +5,9 @@
 namespace roamgate::dataplane {
 
 namespace h = regs::steer::host;
+namespace slotfmt = regs::steer::ring_slot;
+constexpr uint32_t kRingsOn = h::kCtrlPuntOn.put(1) | h::kCtrlInjectOn.put(1);
+static_assert(slotfmt::kBytes == HostRings::kHeaderBytes);
 using hal::RegOp;
 
 Status HostRings::setup(const RingConfig& cfg) {
@@ -32,7 +35,7 @@ Status HostRings::setup(const RingConfig& cfg) {
       {true, h::kInjBaseHi, uint32_t(injBase_ >> 32)},
       {true, h::kInjSlotsLog2, injSlotsLog2_},
       {true, h::kInjProd, injProd_},
-      {true, h::kCtrl, 3},
+      {true, h::kCtrl, kRingsOn},
   };
   return dev_.transact(cfgOps);
 }
@@ -44,7 +47,7 @@ Status HostRings::attach() {
                             {false, h::kInjBaseHi, 0},    {false, h::kInjSlotsLog2, 0},
                             {false, h::kInjProd, 0},      {false, h::kSlotLog2, 0}};
   if (Status s = dev_.transact(ops); !s) return s;
-  if ((ops[0].value & 3) != 3) return Status::error("the host port's rings are not set up (run `roamctl host setup`)");
+  if ((ops[0].value & kRingsOn) != kRingsOn) return Status::error("the host port's rings are not set up (run `roamctl host setup`)");
   if (ops[9].value != kSlotLog2) return Status::error("the rings use another slot size");
   puntBase_ = (uint64_t(ops[2].value) << 32) | ops[1].value;
   puntSlotsLog2_ = ops[3].value;
@@ -64,9 +67,9 @@ Status HostRings::poll(std::vector<PuntedFrame>& out, size_t max) {
     uint64_t slot = puntBase_ + (uint64_t(puntCons_ & ((1u << puntSlotsLog2_) - 1)) << kSlotLog2);
     if (Status s = dev_.readMem(slot, hdr); !s) return s;
     PuntedFrame f;
-    uint32_t len = hdr[0] | (uint32_t(hdr[1]) << 8);
-    f.reason = hdr[2];
-    for (int i = 7; i >= 0; --i) f.timestamp = (f.timestamp << 8) | hdr[8 + i];
+    uint32_t len = uint32_t(slotfmt::kLength.getLe(hdr));
+    f.reason = uint8_t(slotfmt::kCode.getLe(hdr));
+    f.timestamp = slotfmt::kTimestamp.getLe(hdr);
     f.bytes.resize(len);
     if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
     out.push_back(std::move(f));
@@ -87,9 +90,8 @@ Status HostRings::inject(std::span<const uint8_t> frame) {
   if (injProd_ - cons >= (1u << injSlotsLog2_)) return Status::error("inject ring full");
   uint64_t slot = injBase_ + (uint64_t(injProd_ & ((1u << injSlotsLog2_) - 1)) << kSlotLog2);
   std::vector<uint8_t> buf(kHeaderBytes + frame.size(), 0);
-  buf[0] = uint8_t(frame.size());
-  buf[1] = uint8_t(frame.size() >> 8);
-  buf[2] = 0;  // egress: the steering port
+  slotfmt::kLength.putLe(buf.data(), frame.size());
+  slotfmt::kCode.putLe(buf.data(), 0);  // egress: the steering port
   std::copy(frame.begin(), frame.end(), buf.begin() + kHeaderBytes);
   if (Status s = dev_.writeMem(slot, buf); !s) return s;
   ++injProd_;

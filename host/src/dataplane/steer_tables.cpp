@@ -15,16 +15,21 @@ namespace {
 RegOp wr(uint32_t a, uint32_t v) { return {true, a, v}; }
 RegOp rd(uint32_t a) { return {false, a, 0}; }
 
+uint32_t sessAddr(uint32_t bank, uint32_t bucket, uint32_t slot) {
+  return r::sess::kAddrBank.put(bank) | r::sess::kAddrBucket.put(bucket) | r::sess::kAddrSlot.put(slot);
+}
+
 // The four operations that read one session slot back: its key and value land in the last two.
 void readSlot(std::vector<RegOp>& ops, uint32_t bank, uint32_t bucket, uint32_t slot) {
-  ops.push_back(wr(r::sess::kAddr, (bank << 31) | (bucket << 8) | slot));
-  ops.push_back(wr(r::sess::kCmd, 2));
+  ops.push_back(wr(r::sess::kAddr, sessAddr(bank, bucket, slot)));
+  ops.push_back(wr(r::sess::kCmd, r::sess::kCmdRead.put(1)));
   ops.push_back(rd(r::sess::kRdata0));
   ops.push_back(rd(r::sess::kRdata1));
 }
 
 CuckooSlot slotOf(const RegOp* fourOps) {
-  return {bool(fourOps[3].value >> 31), fourOps[2].value, fourOps[3].value & 0xff};
+  return {bool(r::sess::kData1Valid.get(fourOps[3].value)), fourOps[2].value,
+          r::sess::kData1Gateway.get(fourOps[3].value)};
 }
 
 std::string hex(uint32_t v) {
@@ -54,7 +59,8 @@ Status SteerTables::checkKernel() {
     return Status::error(dev_.describe() + " has register map " + hex(ops[1].value) +
                          ", this program was built for " + hex(r::kRegmapCrc));
   }
-  uint32_t geo = (2u << 16) | (r::kSessionSlots << 8) | r::kSessionBucketsLog2;
+  uint32_t geo = r::sess::kGeometryBanks.put(2) | r::sess::kGeometrySlots.put(r::kSessionSlots) |
+                 r::sess::kGeometryBucketsLog2.put(r::kSessionBucketsLog2);
   if (ops[2].value != geo) {
     return Status::error("session table geometry " + hex(ops[2].value) + " differs from " + hex(geo));
   }
@@ -66,7 +72,7 @@ Status SteerTables::readConfig(SteerConfig& c) {
                             rd(r::ctrl::kPuntRate), rd(r::ctrl::kPuntBurst)};
   if (Status s = dev_.transact(ops); !s) return s;
   c.ownIp = ops[0].value;
-  c.ownMac = (uint64_t(ops[2].value & 0xffff) << 32) | ops[1].value;
+  c.ownMac = (uint64_t(r::ctrl::kOwnMacHiMacHi.get(ops[2].value)) << 32) | ops[1].value;
   c.puntRate = ops[3].value;
   c.puntBurst = ops[4].value;
   return {};
@@ -74,7 +80,7 @@ Status SteerTables::readConfig(SteerConfig& c) {
 
 Status SteerTables::writeConfig(const SteerConfig& c) {
   std::vector<RegOp> ops = {wr(r::ctrl::kOwnIpv4, c.ownIp), wr(r::ctrl::kOwnMacLo, uint32_t(c.ownMac)),
-                            wr(r::ctrl::kOwnMacHi, uint32_t(c.ownMac >> 32) & 0xffff),
+                            wr(r::ctrl::kOwnMacHi, r::ctrl::kOwnMacHiMacHi.put(c.ownMac >> 32)),
                             wr(r::ctrl::kPuntRate, c.puntRate), wr(r::ctrl::kPuntBurst, c.puntBurst)};
   return dev_.transact(ops);
 }
@@ -83,7 +89,7 @@ Status SteerTables::readGateways(std::array<GatewayEntry, kGateways>& out) {
   std::vector<RegOp> ops;
   for (uint32_t g = 0; g < kGateways; ++g) {
     ops.push_back(wr(r::gw::kAddr, g));
-    ops.push_back(wr(r::gw::kCmd, 2));
+    ops.push_back(wr(r::gw::kCmd, r::gw::kCmdRead.put(1)));
     ops.push_back(rd(r::gw::kRdata0));
     ops.push_back(rd(r::gw::kRdata1));
     ops.push_back(rd(r::gw::kRdata2));
@@ -91,8 +97,8 @@ Status SteerTables::readGateways(std::array<GatewayEntry, kGateways>& out) {
   if (Status s = dev_.transact(ops); !s) return s;
   for (uint32_t g = 0; g < kGateways; ++g) {
     const RegOp* o = &ops[5 * g];
-    out[g] = {g, bool(o[4].value >> 31), o[2].value,
-              (uint64_t(o[4].value & 0xffff) << 32) | o[3].value};
+    out[g] = {g, bool(r::gw::kData2Valid.get(o[4].value)), o[2].value,
+              (uint64_t(r::gw::kData2MacHi.get(o[4].value)) << 32) | o[3].value};
   }
   return {};
 }
@@ -101,8 +107,8 @@ Status SteerTables::writeGateway(const GatewayEntry& g) {
   if (g.id >= kGateways) return Status::error("gateway id " + std::to_string(g.id) + " out of range 0.." + std::to_string(kGateways - 1));
   std::vector<RegOp> ops = {wr(r::gw::kAddr, g.id), wr(r::gw::kData0, g.ip),
                             wr(r::gw::kData1, uint32_t(g.mac)),
-                            wr(r::gw::kData2, (g.valid ? 0x80000000u : 0) | (uint32_t(g.mac >> 32) & 0xffff)),
-                            wr(r::gw::kCmd, 1)};
+                            wr(r::gw::kData2, r::gw::kData2Valid.put(g.valid) | r::gw::kData2MacHi.put(g.mac >> 32)),
+                            wr(r::gw::kCmd, r::gw::kCmdCommit.put(1))};
   return dev_.transact(ops);
 }
 
@@ -135,7 +141,7 @@ Status SteerTables::readMaglev(std::vector<uint8_t>& table) {
   uint32_t words = (r::kMaglevEntries + 3) / 4;
   for (uint32_t w = 0; w < words; ++w) {
     ops.push_back(wr(r::maglev::kAddr, w));
-    ops.push_back(wr(r::maglev::kCmd, 2));
+    ops.push_back(wr(r::maglev::kCmd, r::maglev::kCmdRead.put(1)));
     ops.push_back(rd(r::maglev::kRdata));
   }
   if (Status s = dev_.transact(ops); !s) return s;
@@ -156,10 +162,10 @@ Status SteerTables::loadBucket(uint32_t bank, uint32_t bucket, std::vector<Cucko
 Status SteerTables::apply(const std::vector<CuckooWrite>& writes) {
   std::vector<RegOp> ops;
   for (const CuckooWrite& w : writes) {
-    ops.push_back(wr(r::sess::kAddr, (w.bank << 31) | (w.bucket << 8) | w.slot));
+    ops.push_back(wr(r::sess::kAddr, sessAddr(w.bank, w.bucket, w.slot)));
     ops.push_back(wr(r::sess::kData0, w.entry.key));
-    ops.push_back(wr(r::sess::kData1, (w.entry.valid ? 0x80000000u : 0) | (w.entry.value & 0xff)));
-    ops.push_back(wr(r::sess::kCmd, 1));
+    ops.push_back(wr(r::sess::kData1, r::sess::kData1Valid.put(w.entry.valid) | r::sess::kData1Gateway.put(w.entry.value)));
+    ops.push_back(wr(r::sess::kCmd, r::sess::kCmdCommit.put(1)));
   }
   return dev_.transact(ops);
 }

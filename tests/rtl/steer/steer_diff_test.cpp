@@ -48,8 +48,8 @@ std::vector<uint32_t> program(Pair& p, std::mt19937_64& rng) {
     p.write(r::gw::kAddr, g);
     p.write(r::gw::kData0, 0xc6120200 | g);
     p.write(r::gw::kData1, uint32_t(rng()));
-    p.write(r::gw::kData2, (valid ? 0x80000000u : 0) | uint32_t(rng() & 0xffff));
-    p.write(r::gw::kCmd, 1);
+    p.write(r::gw::kData2, r::gw::kData2Valid.put(valid) | r::gw::kData2MacHi.put(rng()));
+    p.write(r::gw::kCmd, r::gw::kCmdCommit.put(1));
   }
   p.write(r::maglev::kAddr, 0);
   for (uint32_t w = 0; w < model::SteerModel::kMaglevWords; ++w) {
@@ -64,10 +64,11 @@ std::vector<uint32_t> program(Pair& p, std::mt19937_64& rng) {
     uint32_t h = bank ? teidHash1(teid) : teidHash0(teid);
     uint32_t bucket = h & (model::SteerModel::kBuckets - 1);
     uint32_t slot = uint32_t(rng() % model::SteerModel::kSlots);
-    p.write(r::sess::kAddr, (bank << 31) | (bucket << 8) | slot);
+    p.write(r::sess::kAddr, r::sess::kAddrBank.put(bank) | r::sess::kAddrBucket.put(bucket) |
+                                r::sess::kAddrSlot.put(slot));
     p.write(r::sess::kData0, teid);
-    p.write(r::sess::kData1, 0x80000000u | uint32_t(rng() & 0xff));
-    p.write(r::sess::kCmd, 1);
+    p.write(r::sess::kData1, r::sess::kData1Valid.put(1) | r::sess::kData1Gateway.put(rng()));
+    p.write(r::sess::kCmd, r::sess::kCmdCommit.put(1));
   }
   return pool;
 }

@@ -103,10 +103,11 @@ TEST(SteerTablesRtl, AMoveUnderLineRateTrafficNeverMisses) {
   uint32_t b0 = teidHash0(teid) & ((1u << r::kSessionBucketsLog2) - 1);
   uint32_t b1 = teidHash1(teid) & ((1u << r::kSessionBucketsLog2) - 1);
   auto slot = [&](uint32_t bank, uint32_t bucket, uint32_t s, bool valid) {
-    rig.dut.axil().queue({true, r::sess::kAddr, (bank << 31) | (bucket << 8) | s});
+    rig.dut.axil().queue({true, r::sess::kAddr,
+                          r::sess::kAddrBank.put(bank) | r::sess::kAddrBucket.put(bucket) | r::sess::kAddrSlot.put(s)});
     rig.dut.axil().queue({true, r::sess::kData0, teid});
-    rig.dut.axil().queue({true, r::sess::kData1, (valid ? 0x80000000u : 0) | 5});
-    rig.dut.axil().queue({true, r::sess::kCmd, 1});
+    rig.dut.axil().queue({true, r::sess::kData1, r::sess::kData1Valid.put(valid) | r::sess::kData1Gateway.put(5)});
+    rig.dut.axil().queue({true, r::sess::kCmd, r::sess::kCmdCommit.put(1)});
   };
   slot(0, b0, 0, true);
   rig.dut.harness().runUntil([&] { return rig.dut.axil().idle(); }, 1000);
