@@ -7,6 +7,7 @@
 
 #include "inproc_device.h"
 #include "pktgen.h"
+#include "roamgate/checksum.h"
 #include "roamgate/dataplane/host_rings.h"
 #include "roamgate/dataplane/maglev.h"
 #include "roamgate/dataplane/steer_tables.h"
@@ -264,6 +265,47 @@ TEST(AxilSlaveRtl, RegisterAccessUnderResponseBackPressure) {
   ASSERT_EQ(all.size(), want.size());
   for (auto& e : all) EXPECT_EQ(want.at(e.teid), e.gateway);
   EXPECT_GT(dut.rx().beatsSent(), 1000u) << "traffic flowed during the register accesses";
+}
+
+}  // namespace
+}  // namespace roamgate
+
+namespace roamgate {
+namespace {
+
+// Exact cycle counts of the kernel (simulated, so they may be asserted): first beat in to
+// first beat out for a 64-byte G-PDU, and back-to-back frames leaving one beat per cycle.
+TEST(SteerTiming, LatencyAndOneBeatPerCycle) {
+  Rig rig;
+  rig.gateways(4);
+  test::GtpShape s;
+  s.payload = 0;
+  s.innerProto = 17;
+  std::vector<uint8_t> f = test::buildGtp(s);  // 78 bytes: two beats
+  std::vector<uint8_t> small(f.begin(), f.begin() + 64);
+  // A 64-byte frame whose headers say 64 bytes: shorten the inner packet.
+  small[16] = 0;
+  small[17] = 50;                       // IPv4 total length 64 - 14
+  small[38] = 0;
+  small[39] = 30;                       // UDP length
+  small[44] = 0;
+  small[45] = 14;                       // GTP-U length
+  small[40] = small[41] = 0;            // no UDP checksum
+  small[24] = small[25] = 0;
+  uint16_t c = internetChecksum({small.data() + 14, 20});
+  small[24] = uint8_t(c >> 8);
+  small[25] = uint8_t(c);
+  rig.dut.rx().push({small, 0, 0});
+  rig.dut.drain(10000);
+  ASSERT_EQ(rig.dut.tx().frames().size(), 1u);
+  EXPECT_EQ(rig.dut.tx().frames()[0].firstCycle - rig.dut.rx().startCycles().back(), 12u);
+  // 1000 two-beat frames back to back: 2000 beats leave in 2000 consecutive cycles.
+  size_t before = rig.dut.tx().frames().size();
+  for (int i = 0; i < 1000; ++i) rig.dut.rx().push({f, 0, 0});
+  rig.dut.drain(100000);
+  auto& out = rig.dut.tx().frames();
+  ASSERT_EQ(out.size(), before + 1000);
+  EXPECT_EQ(out.back().firstCycle + 1 - out[before].firstCycle + 1, 2000u);
 }
 
 }  // namespace
