@@ -13,12 +13,13 @@ class WirePacer {
   // bitsPerSecond 0: saturate (no pacing, a beat every cycle).
   WirePacer(uint64_t bitsPerSecond, uint64_t clockHz, uint64_t overheadBytes = 24)
       : rate_(bitsPerSecond), clk_(clockHz), overhead_(overheadBytes) {}
-  // Called once per cycle; returns true when a frame of `bytes` may start now (and spends it).
+  // Called once per cycle while a frame of `bytes` waits; returns true when it may start now
+  // (and spends its wire time). The remainder carries over, so the long-run rate is exact;
+  // nothing accrues while no frame waits, so an idle port never sends faster than the wire.
   bool mayStart(uint64_t bytes) {
     if (rate_ == 0) return true;
     credit_ += rate_;
     uint64_t cost = (bytes + overhead_) * 8 * clk_;
-    if (credit_ > cost) credit_ = cost;  // an idle port banks at most one frame
     if (credit_ < cost) return false;
     credit_ -= cost;
     return true;

@@ -9,6 +9,7 @@
 //                                         S counts as the Ethernet frame with FCS on the wire
 //                                         (S + 20 bytes of wire time: 148.8 Mpps at 64B) and as
 //                                         S bytes on the bus (65B: two beats), the harder of both.
+//   steer.linerate.offered_gbps.<S>       the load that run offered, in wire Gb/s (goal: 100)
 //   steer.latency.cycles.64B              first beat in to first beat out, idle pipeline
 //   steer.maglev.max_over_mean.<N>        most entries of one gateway / mean, N gateways
 //   steer.maglev.extra_moved.<N>          share of entries that change owner when one of N
@@ -152,7 +153,14 @@ void lineRate(const std::string& label, size_t frames) {
   }
   dut.drain(1'000'000);
   uint64_t lost = frames - dut.tx().frames().size();
-  std::printf("steer.linerate.drops.%s%s %llu\n", label.c_str(), label == "imix" ? "" : "B", (unsigned long long)lost);
+  const char* sfx = label == "imix" ? "" : "B";
+  std::printf("steer.linerate.drops.%s%s %llu\n", label.c_str(), sfx, (unsigned long long)lost);
+  // The load actually offered: wire bits of the frames sent over the time their first beats spanned.
+  const auto& starts = dut.rx().startCycles();
+  double bits = 0;
+  for (size_t i = 0; i + 1 < sizes.size(); ++i) bits += double(sizes[i] + 20) * 8;
+  double seconds = double(starts.back() - starts.front()) / 300e6;
+  std::printf("steer.linerate.offered_gbps.%s%s %.2f\n", label.c_str(), sfx, bits / seconds / 1e9);
   if (commits == 0) std::fprintf(stderr, "steer bench: no table commits during %s\n", label.c_str());
 }
 
