@@ -19,9 +19,28 @@ def upper_camel(name: str) -> str:
 
 
 def load(path: pathlib.Path) -> dict:
+    """A kernel ([kernel]) or a shared component ([component]) with its includes merged.
+
+    `[[include]] file = F, base = B` adds the blocks, fields and layouts of component F with
+    its block offsets moved by B; the register map CRC covers the included sources too."""
     raw = path.read_bytes()
     spec = tomllib.loads(raw.decode())
-    spec["regmap_crc"] = zlib.crc32(raw) & 0xFFFFFFFF
+    if ("kernel" in spec) == ("component" in spec):
+        sys.exit(f"{path}: needs exactly one of [kernel] and [component]")
+    crc = zlib.crc32(raw)
+    for inc in spec.get("include", []):
+        sub_path = path.parent / inc["file"]
+        sub_raw = sub_path.read_bytes()
+        sub = tomllib.loads(sub_raw.decode())
+        if "component" not in sub:
+            sys.exit(f"{path}: include {inc['file']} is not a [component]")
+        crc = zlib.crc32(sub_raw, crc)
+        for block in sub["block"]:
+            spec.setdefault("block", []).append(dict(block, base=block["base"] + inc["base"]))
+        spec.setdefault("field", []).extend(sub.get("field", []))
+        spec.setdefault("layout", []).extend(sub.get("layout", []))
+        spec.setdefault("enum", []).extend(sub.get("enum", []))
+    spec["regmap_crc"] = crc & 0xFFFFFFFF
     regs = {f"{b['name']}.{r['name']}": r for b in spec["block"] for r in b["regs"]}
     for f in spec.get("field", []):
         if f["reg"] not in regs:
@@ -66,8 +85,13 @@ def check(spec: dict, path: pathlib.Path) -> None:
             sys.exit(f"{path}: enum {enum['name']} repeats a name")
 
 
+def unit(spec: dict) -> dict:
+    """The [kernel] or [component] table: name, and id/version for kernels."""
+    return spec.get("kernel") or spec["component"]
+
+
 def sv_package(spec: dict) -> str:
-    k = spec["kernel"]
+    k = unit(spec)
     pkg = f"{k['name']}_regs_pkg"
     guard = f"{pkg.upper()}_SV"
     out = [
@@ -79,10 +103,13 @@ def sv_package(spec: dict) -> str:
         f"package {pkg};",
         "  // Every kernel block and every host tool reads some of these; none reads them all.",
         "  /* verilator lint_off UNUSEDPARAM */",
-        f"  localparam logic [31:0] KERNEL_ID = 32'h{k['id']:08x};",
-        f"  localparam logic [31:0] KERNEL_VERSION = 32'h{k['version']:08x};",
-        f"  localparam logic [31:0] REGMAP_CRC = 32'h{spec['regmap_crc']:08x};",
     ]
+    if "kernel" in spec:
+        out += [
+            f"  localparam logic [31:0] KERNEL_ID = 32'h{k['id']:08x};",
+            f"  localparam logic [31:0] KERNEL_VERSION = 32'h{k['version']:08x};",
+            f"  localparam logic [31:0] REGMAP_CRC = 32'h{spec['regmap_crc']:08x};",
+        ]
     for p in spec.get("param", []):
         out.append(f"  localparam int {p['name']} = {p['value']};")
     for enum in spec.get("enum", []):
@@ -116,7 +143,7 @@ def sv_package(spec: dict) -> str:
 
 
 def cpp_header(spec: dict) -> str:
-    k = spec["kernel"]
+    k = unit(spec)
     ns = k["name"]
     out = [
         f"// Generated from hw/regs/{ns}.toml by scripts/regs_gen.py. Do not edit.",
@@ -146,10 +173,13 @@ def cpp_header(spec: dict) -> str:
         "  }",
         "};",
         "",
-        f"inline constexpr uint32_t kKernelId = 0x{k['id']:08x};",
-        f"inline constexpr uint32_t kKernelVersion = 0x{k['version']:08x};",
-        f"inline constexpr uint32_t kRegmapCrc = 0x{spec['regmap_crc']:08x};",
     ]
+    if "kernel" in spec:
+        out += [
+            f"inline constexpr uint32_t kKernelId = 0x{k['id']:08x};",
+            f"inline constexpr uint32_t kKernelVersion = 0x{k['version']:08x};",
+            f"inline constexpr uint32_t kRegmapCrc = 0x{spec['regmap_crc']:08x};",
+        ]
     for p in spec.get("param", []):
         out.append(f"inline constexpr uint32_t k{upper_camel(p['name'])} = {p['value']};  // {p['desc']}")
     for enum in spec.get("enum", []):
@@ -197,6 +227,8 @@ def markdown(specs: list) -> str:
         "in the kernel's 64 KiB AXI4-Lite window; every register is 32 bits.",
     ]
     for spec in specs:
+        if "kernel" not in spec:
+            continue  # components are documented inside the kernels that include them
         k = spec["kernel"]
         out += ["", f"## Kernel `{k['name']}`", "",
                 f"Kernel id `0x{k['id']:08x}`, version `0x{k['version']:08x}`, "
@@ -250,7 +282,7 @@ def main() -> None:
     args = ap.parse_args()
     specs = [load(p) for p in args.toml]
     for spec in specs:
-        name = spec["kernel"]["name"]
+        name = unit(spec)["name"]
         if args.sv_dir:
             write_if_changed(args.sv_dir / f"{name}_regs_pkg.sv", sv_package(spec))
         if args.cpp_dir:

@@ -11,14 +11,21 @@
 // header of slot (CONS mod slots) is read, then the frame's beats; INJ_CONS advances when the
 // whole frame is in the buffer. Bad slots (length 0 or too long, unknown port) are skipped
 // and counted.
-// Registers: the HOST block of the register map; reads are combinational (reg_hit_o says the
-// address is ours), the kernel registers them.
+// Export: a 64-byte record offered on s_exp_* is written to slot (EXP_PROD mod slots) of the
+// export ring; EXP_PROD advances once the write is acknowledged. While the ring is full or off
+// the record waits (s_exp_ready_o low) and EXP_FULL counts it once: nothing is dropped. Kernels
+// without a scanner tie s_exp_valid_i low.
+// Registers: the HOST block (hw/regs/host_port.toml) at Base in the kernel's window; reads are
+// combinational (reg_hit_o says the address is ours), the kernel registers them. Injected
+// frames carry their slot's CODE on m_axis_inj_tuser; codes of InjPorts and above are skipped.
 `include "rg_pkg.sv"
-`include "steer_regs_pkg.sv"
+`include "host_port_regs_pkg.sv"
 `default_nettype none
 module host_port #(
   parameter int MaxFrameBytes = 9600,
-  parameter int FifoLog2 = 9
+  parameter int FifoLog2 = 9,
+  parameter logic [15:0] Base = 16'h0500,
+  parameter int InjPorts = 1
 ) (
   input  wire logic          clk_i,
   input  wire logic          rst_ni,
@@ -42,8 +49,13 @@ module host_port #(
   output logic      [511:0]  m_axis_inj_tdata,
   output logic      [63:0]   m_axis_inj_tkeep,
   output logic               m_axis_inj_tlast,
+  output logic      [7:0]    m_axis_inj_tuser,
   output logic               m_axis_inj_tvalid,
   input  wire logic          m_axis_inj_tready,
+  // export records (one beat each)
+  input  wire logic [511:0]  s_exp_data_i,
+  input  wire logic          s_exp_valid_i,
+  output logic               s_exp_ready_o,
   // AXI4 master to device memory
   output logic      [63:0]   m_axi_awaddr,
   output logic      [7:0]    m_axi_awlen,
@@ -77,9 +89,23 @@ module host_port #(
   if (Depth < 2 * MaxBeats + 8) begin : gen_bad_fifo
     $error("host_port: FifoLog2 too small for MaxFrameBytes");
   end
+  if (Base[7:0] != 8'd0 || InjPorts < 1 || InjPorts > 255) begin : gen_bad_base
+    $error("host_port: Base must be 256-byte aligned, InjPorts 1..255");
+  end
+
+  // Addresses inside the block.
+  logic [15:0] waddr, raddr;
+  logic wsel;
+  assign waddr = {8'd0, reg_waddr_i[7:0]};
+  assign raddr = {8'd0, reg_raddr_i[7:0]};
+  assign wsel = reg_wr_i && (reg_waddr_i[15:8] == Base[15:8]);
 
   // ---- registers -------------------------------------------------------------------------
-  logic [1:0] ctrl_q;  // bit 0 punt ring on, bit 1 inject ring on
+  logic [2:0] ctrl_q;  // bit 0 punt ring on, bit 1 inject ring on, bit 2 export ring on
+  logic [63:0] exp_base_q;
+  logic [4:0] exp_slots_log2_q;
+  logic [31:0] exp_prod_q, exp_cons_q, exp_full_q;
+  logic exp_prod_inc, exp_full_inc;
   logic [4:0] slot_log2_q;
   logic [63:0] punt_base_q, inj_base_q;
   logic [4:0] punt_slots_log2_q, inj_slots_log2_q;
@@ -105,24 +131,35 @@ module host_port #(
       inj_cons_q <= '0;
       inj_frames_q <= '0;
       inj_errors_q <= '0;
+      exp_base_q <= '0;
+      exp_slots_log2_q <= '0;
+      exp_prod_q <= '0;
+      exp_cons_q <= '0;
+      exp_full_q <= '0;
     end else begin
-      if (reg_wr_i) begin
-        case (reg_waddr_i)
-          steer_regs_pkg::HOST_CTRL: begin
-            ctrl_q[0] <= reg_wdata_i[steer_regs_pkg::HOST_CTRL_PUNT_ON_LSB];
-            ctrl_q[1] <= reg_wdata_i[steer_regs_pkg::HOST_CTRL_INJECT_ON_LSB];
+      if (wsel) begin
+        case (waddr)
+          host_port_regs_pkg::HOST_CTRL: begin
+            ctrl_q[0] <= reg_wdata_i[host_port_regs_pkg::HOST_CTRL_PUNT_ON_LSB];
+            ctrl_q[1] <= reg_wdata_i[host_port_regs_pkg::HOST_CTRL_INJECT_ON_LSB];
+            ctrl_q[2] <= reg_wdata_i[host_port_regs_pkg::HOST_CTRL_EXPORT_ON_LSB];
           end
-          steer_regs_pkg::HOST_SLOT_LOG2: slot_log2_q <= reg_wdata_i[4:0];
-          steer_regs_pkg::HOST_PUNT_BASE_LO: punt_base_q[31:0] <= reg_wdata_i;
-          steer_regs_pkg::HOST_PUNT_BASE_HI: punt_base_q[63:32] <= reg_wdata_i;
-          steer_regs_pkg::HOST_PUNT_SLOTS_LOG2:
+          host_port_regs_pkg::HOST_EXP_BASE_LO: exp_base_q[31:0] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_EXP_BASE_HI: exp_base_q[63:32] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_EXP_SLOTS_LOG2:
+            exp_slots_log2_q <= (reg_wdata_i[4:0] > 5'd20) ? 5'd20 : reg_wdata_i[4:0];
+          host_port_regs_pkg::HOST_EXP_CONS: exp_cons_q <= reg_wdata_i;
+          host_port_regs_pkg::HOST_SLOT_LOG2: slot_log2_q <= reg_wdata_i[4:0];
+          host_port_regs_pkg::HOST_PUNT_BASE_LO: punt_base_q[31:0] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_PUNT_BASE_HI: punt_base_q[63:32] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_PUNT_SLOTS_LOG2:
             punt_slots_log2_q <= (reg_wdata_i[4:0] > 5'd16) ? 5'd16 : reg_wdata_i[4:0];
-          steer_regs_pkg::HOST_PUNT_CONS: punt_cons_q <= reg_wdata_i;
-          steer_regs_pkg::HOST_INJ_BASE_LO: inj_base_q[31:0] <= reg_wdata_i;
-          steer_regs_pkg::HOST_INJ_BASE_HI: inj_base_q[63:32] <= reg_wdata_i;
-          steer_regs_pkg::HOST_INJ_SLOTS_LOG2:
+          host_port_regs_pkg::HOST_PUNT_CONS: punt_cons_q <= reg_wdata_i;
+          host_port_regs_pkg::HOST_INJ_BASE_LO: inj_base_q[31:0] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_INJ_BASE_HI: inj_base_q[63:32] <= reg_wdata_i;
+          host_port_regs_pkg::HOST_INJ_SLOTS_LOG2:
             inj_slots_log2_q <= (reg_wdata_i[4:0] > 5'd16) ? 5'd16 : reg_wdata_i[4:0];
-          steer_regs_pkg::HOST_INJ_PROD: inj_prod_q <= reg_wdata_i;
+          host_port_regs_pkg::HOST_INJ_PROD: inj_prod_q <= reg_wdata_i;
           default: ;
         endcase
       end
@@ -131,36 +168,49 @@ module host_port #(
       if (inj_cons_inc) inj_cons_q <= inj_cons_q + 32'd1;
       if (inj_frame_inc) inj_frames_q <= inj_frames_q + 32'd1;
       if (inj_error_inc) inj_errors_q <= inj_errors_q + 32'd1;
+      if (exp_prod_inc) exp_prod_q <= exp_prod_q + 32'd1;
+      if (exp_full_inc) exp_full_q <= exp_full_q + 32'd1;
     end
   end
 
   always_comb begin
     reg_hit_o = 1'b1;
-    case (reg_raddr_i)
-      steer_regs_pkg::HOST_ID: reg_rdata_o = steer_regs_pkg::HOST_ID_VALUE;
-      steer_regs_pkg::HOST_VERSION: reg_rdata_o = steer_regs_pkg::HOST_VERSION_VALUE;
-      steer_regs_pkg::HOST_CTRL:
-        reg_rdata_o = (32'(ctrl_q[0]) << steer_regs_pkg::HOST_CTRL_PUNT_ON_LSB) |
-                      (32'(ctrl_q[1]) << steer_regs_pkg::HOST_CTRL_INJECT_ON_LSB);
-      steer_regs_pkg::HOST_SLOT_LOG2: reg_rdata_o = {27'd0, slot_log2};
-      steer_regs_pkg::HOST_PUNT_BASE_LO: reg_rdata_o = punt_base_q[31:0];
-      steer_regs_pkg::HOST_PUNT_BASE_HI: reg_rdata_o = punt_base_q[63:32];
-      steer_regs_pkg::HOST_PUNT_SLOTS_LOG2: reg_rdata_o = {27'd0, punt_slots_log2_q};
-      steer_regs_pkg::HOST_PUNT_PROD: reg_rdata_o = punt_prod_q;
-      steer_regs_pkg::HOST_PUNT_CONS: reg_rdata_o = punt_cons_q;
-      steer_regs_pkg::HOST_PUNT_DROPS: reg_rdata_o = punt_drops_q;
-      steer_regs_pkg::HOST_INJ_BASE_LO: reg_rdata_o = inj_base_q[31:0];
-      steer_regs_pkg::HOST_INJ_BASE_HI: reg_rdata_o = inj_base_q[63:32];
-      steer_regs_pkg::HOST_INJ_SLOTS_LOG2: reg_rdata_o = {27'd0, inj_slots_log2_q};
-      steer_regs_pkg::HOST_INJ_PROD: reg_rdata_o = inj_prod_q;
-      steer_regs_pkg::HOST_INJ_CONS: reg_rdata_o = inj_cons_q;
-      steer_regs_pkg::HOST_INJ_FRAMES: reg_rdata_o = inj_frames_q;
-      steer_regs_pkg::HOST_INJ_ERRORS: reg_rdata_o = inj_errors_q;
+    case (raddr)
+      host_port_regs_pkg::HOST_ID: reg_rdata_o = host_port_regs_pkg::HOST_ID_VALUE;
+      host_port_regs_pkg::HOST_VERSION: reg_rdata_o = host_port_regs_pkg::HOST_VERSION_VALUE;
+      host_port_regs_pkg::HOST_CTRL:
+        reg_rdata_o = (32'(ctrl_q[0]) << host_port_regs_pkg::HOST_CTRL_PUNT_ON_LSB) |
+                      (32'(ctrl_q[1]) << host_port_regs_pkg::HOST_CTRL_INJECT_ON_LSB) |
+                      (32'(ctrl_q[2]) << host_port_regs_pkg::HOST_CTRL_EXPORT_ON_LSB);
+      host_port_regs_pkg::HOST_SLOT_LOG2: reg_rdata_o = {27'd0, slot_log2};
+      host_port_regs_pkg::HOST_PUNT_BASE_LO: reg_rdata_o = punt_base_q[31:0];
+      host_port_regs_pkg::HOST_PUNT_BASE_HI: reg_rdata_o = punt_base_q[63:32];
+      host_port_regs_pkg::HOST_PUNT_SLOTS_LOG2: reg_rdata_o = {27'd0, punt_slots_log2_q};
+      host_port_regs_pkg::HOST_PUNT_PROD: reg_rdata_o = punt_prod_q;
+      host_port_regs_pkg::HOST_PUNT_CONS: reg_rdata_o = punt_cons_q;
+      host_port_regs_pkg::HOST_PUNT_DROPS: reg_rdata_o = punt_drops_q;
+      host_port_regs_pkg::HOST_INJ_BASE_LO: reg_rdata_o = inj_base_q[31:0];
+      host_port_regs_pkg::HOST_INJ_BASE_HI: reg_rdata_o = inj_base_q[63:32];
+      host_port_regs_pkg::HOST_INJ_SLOTS_LOG2: reg_rdata_o = {27'd0, inj_slots_log2_q};
+      host_port_regs_pkg::HOST_INJ_PROD: reg_rdata_o = inj_prod_q;
+      host_port_regs_pkg::HOST_INJ_CONS: reg_rdata_o = inj_cons_q;
+      host_port_regs_pkg::HOST_INJ_FRAMES: reg_rdata_o = inj_frames_q;
+      host_port_regs_pkg::HOST_INJ_ERRORS: reg_rdata_o = inj_errors_q;
+      host_port_regs_pkg::HOST_EXP_BASE_LO: reg_rdata_o = exp_base_q[31:0];
+      host_port_regs_pkg::HOST_EXP_BASE_HI: reg_rdata_o = exp_base_q[63:32];
+      host_port_regs_pkg::HOST_EXP_SLOTS_LOG2: reg_rdata_o = {27'd0, exp_slots_log2_q};
+      host_port_regs_pkg::HOST_EXP_PROD: reg_rdata_o = exp_prod_q;
+      host_port_regs_pkg::HOST_EXP_CONS: reg_rdata_o = exp_cons_q;
+      host_port_regs_pkg::HOST_EXP_FULL: reg_rdata_o = exp_full_q;
       default: begin
         reg_rdata_o = 32'd0;
         reg_hit_o = 1'b0;
       end
     endcase
+    if (reg_raddr_i[15:8] != Base[15:8]) begin
+      reg_rdata_o = 32'd0;
+      reg_hit_o = 1'b0;
+    end
   end
 
   // ---- punt: input buffer ----------------------------------------------------------------
@@ -193,7 +243,7 @@ module host_port #(
   assign {p_user, p_last, p_keep, p_data} = pin_rdata;
 
   // ---- punt: ring writer -----------------------------------------------------------------
-  typedef enum logic [2:0] {W_IDLE, W_DATA, W_HDR, W_WAIT, W_DROP} wstate_e;
+  typedef enum logic [2:0] {W_IDLE, W_DATA, W_HDR, W_WAIT, W_DROP, W_EXP_WAIT} wstate_e;
   wstate_e ws_q, ws_d;
   logic [63:0] slot_q, slot_d;
   logic [15:0] wbeat_q, wbeat_d, wlen_q, wlen_d;
@@ -213,6 +263,18 @@ module host_port #(
   assign punt_used = punt_prod_q - punt_cons_q;
   assign punt_slot_off = {32'd0, punt_prod_q & ((32'd1 << punt_slots_log2_q) - 32'd1)} << slot_log2;
 
+  // Export: a record is written between punted frames, ahead of the next one.
+  logic exp_room, exp_waiting_q;
+  logic [63:0] exp_slot_addr;
+  assign exp_room = ctrl_q[2] && (exp_prod_q - exp_cons_q) < (32'd1 << exp_slots_log2_q);
+  assign exp_slot_addr = exp_base_q + ({32'd0, exp_prod_q & ((32'd1 << exp_slots_log2_q) - 32'd1)} << 6);
+  assign s_exp_ready_o = (ws_q == W_IDLE) && exp_room && aw_free && w_free;
+  assign exp_full_inc = s_exp_valid_i && !exp_room && !exp_waiting_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) exp_waiting_q <= 1'b0;
+    else if (s_exp_valid_i) exp_waiting_q <= !s_exp_ready_o;
+  end
+
   always_comb begin
     ws_d = ws_q;
     slot_d = slot_q;
@@ -222,14 +284,21 @@ module host_port #(
     wts_d = wts_q;
     pin_pop = 1'b0;
     issue = 1'b0;
-    issue_addr = slot_q + 64'(steer_regs_pkg::RING_SLOT_BYTES) + {42'd0, wbeat_q, 6'd0};
+    issue_addr = slot_q + 64'(host_port_regs_pkg::RING_SLOT_BYTES) + {42'd0, wbeat_q, 6'd0};
     issue_data = p_data;
     issue_strb = p_keep;
     punt_prod_inc = 1'b0;
     punt_drop_inc = 1'b0;
+    exp_prod_inc = 1'b0;
     case (ws_q)
       W_IDLE: begin
-        if (pin_valid) begin
+        if (s_exp_valid_i && s_exp_ready_o) begin
+          issue = 1'b1;
+          issue_addr = exp_slot_addr;
+          issue_data = s_exp_data_i;
+          issue_strb = '1;
+          ws_d = W_EXP_WAIT;
+        end else if (pin_valid) begin
           wreason_d = p_user;
           wts_d = timestamp_i;
           wbeat_d = 16'd0;
@@ -255,10 +324,10 @@ module host_port #(
       W_HDR: begin
         issue_addr = slot_q;
         issue_data = '0;
-        issue_data[steer_regs_pkg::RING_SLOT_LENGTH_LSB +: 16] = wlen_q;
-        issue_data[steer_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q;
-        issue_data[steer_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = 8'd0;  // the access port
-        issue_data[steer_regs_pkg::RING_SLOT_TIMESTAMP_LSB +: 64] = wts_q;
+        issue_data[host_port_regs_pkg::RING_SLOT_LENGTH_LSB +: 16] = wlen_q;
+        issue_data[host_port_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q;
+        issue_data[host_port_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = 8'd0;  // the access port
+        issue_data[host_port_regs_pkg::RING_SLOT_TIMESTAMP_LSB +: 64] = wts_q;
         issue_strb = 64'hffff;
         if (aw_free && w_free) begin
           issue = 1'b1;
@@ -268,6 +337,12 @@ module host_port #(
       W_WAIT: begin
         if (b_out_q == 6'd0 && !m_axi_awvalid && !m_axi_wvalid) begin
           punt_prod_inc = 1'b1;
+          ws_d = W_IDLE;
+        end
+      end
+      W_EXP_WAIT: begin
+        if (b_out_q == 6'd0 && !m_axi_awvalid && !m_axi_wvalid) begin
+          exp_prod_inc = 1'b1;
           ws_d = W_IDLE;
         end
       end
@@ -327,15 +402,16 @@ module host_port #(
   logic ar_free, ar_issue;
   logic [63:0] ar_addr;
   logic pout_push, pout_valid;
-  logic [512+64:0] pout_wdata, pout_rdata;
+  logic [8+512+64:0] pout_wdata, pout_rdata;
+  logic [7:0] rport_q, rport_d;
   logic [LevelW-1:0] pout_level;
   logic [63:0] inj_slot_off;
   logic [15:0] left;
   logic [1:0] unused_resp;
   logic [15:0] hdr_len;
   logic [7:0] hdr_port;
-  assign hdr_len = m_axi_rdata[steer_regs_pkg::RING_SLOT_LENGTH_LSB +: 16];
-  assign hdr_port = m_axi_rdata[steer_regs_pkg::RING_SLOT_CODE_LSB +: 8];
+  assign hdr_len = m_axi_rdata[host_port_regs_pkg::RING_SLOT_LENGTH_LSB +: 16];
+  assign hdr_port = m_axi_rdata[host_port_regs_pkg::RING_SLOT_CODE_LSB +: 8];
 
   assign ar_free = !m_axi_arvalid || m_axi_arready;
   assign m_axi_rready = 1'b1;
@@ -350,10 +426,11 @@ module host_port #(
     rgot_d = rgot_q;
     rbeats_d = rbeats_q;
     ar_issue = 1'b0;
-    ar_addr = rslot_q + 64'(steer_regs_pkg::RING_SLOT_BYTES) + {42'd0, rissued_q, 6'd0};
+    ar_addr = rslot_q + 64'(host_port_regs_pkg::RING_SLOT_BYTES) + {42'd0, rissued_q, 6'd0};
     pout_push = 1'b0;
     left = rlen_q - {rgot_q[9:0], 6'd0};
-    pout_wdata = {rgot_q + 16'd1 == rbeats_q,
+    rport_d = rport_q;
+    pout_wdata = {rport_q, rgot_q + 16'd1 == rbeats_q,
                   (left >= 16'd64) ? 64'hffff_ffff_ffff_ffff : ((64'd1 << left[5:0]) - 64'd1),
                   m_axi_rdata};
     inj_cons_inc = 1'b0;
@@ -372,10 +449,11 @@ module host_port #(
       R_HDR: begin
         if (m_axi_rvalid) begin
           rlen_d = hdr_len;
+          rport_d = hdr_port;
           rbeats_d = (hdr_len + 16'd63) >> 6;
           rissued_d = 16'd0;
           rgot_d = 16'd0;
-          if (hdr_len == 16'd0 || hdr_len > 16'(MaxFrameBytes) || hdr_port != 8'd0) begin
+          if (hdr_len == 16'd0 || hdr_len > 16'(MaxFrameBytes) || hdr_port >= 8'(InjPorts)) begin
             inj_error_inc = 1'b1;
             inj_cons_inc = 1'b1;
             rs_d = R_IDLE;
@@ -423,13 +501,14 @@ module host_port #(
     rissued_q <= rissued_d;
     rgot_q <= rgot_d;
     rbeats_q <= rbeats_d;
+    rport_q <= rport_d;
     if (ar_issue) m_axi_araddr <= ar_addr;
   end
   assign m_axi_arlen = 8'd0;
   assign m_axi_arsize = 3'd6;
   assign m_axi_arburst = 2'b01;
 
-  sync_fifo #(.Width(512 + 64 + 1), .DepthLog2(FifoLog2)) u_pout (
+  sync_fifo #(.Width(8 + 512 + 64 + 1), .DepthLog2(FifoLog2)) u_pout (
     .clk_i, .rst_ni,
     .push_i (pout_push),
     .wdata_i(pout_wdata),
@@ -439,6 +518,6 @@ module host_port #(
     .level_o(pout_level)
   );
   assign m_axis_inj_tvalid = pout_valid;
-  assign {m_axis_inj_tlast, m_axis_inj_tkeep, m_axis_inj_tdata} = pout_rdata;
+  assign {m_axis_inj_tuser, m_axis_inj_tlast, m_axis_inj_tkeep, m_axis_inj_tdata} = pout_rdata;
 endmodule : host_port
 `default_nettype wire

@@ -834,7 +834,11 @@ module steer_kernel #(
   end
   assign m_axis_tx_tuser = 1'b0;
 
-  host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9)) u_host (
+  // Steer injects only toward the steering port (code 0) and has no export scanner.
+  logic [7:0] unused_inj_port;
+  logic unused_exp_ready;
+  host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9), .Base(steer_regs_pkg::HOST_BASE),
+              .InjPorts(1)) u_host (
     .clk_i, .rst_ni, .timestamp_i,
     .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
     .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
@@ -843,7 +847,8 @@ module steer_kernel #(
     .s_axis_punt_tvalid(m_axis_punt_tvalid), .s_axis_punt_tready(m_axis_punt_tready),
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
-    .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
+    .m_axis_inj_tuser(unused_inj_port), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
+    .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
     .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awvalid, .m_axi_awready,
     .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
     .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,

@@ -441,7 +441,7 @@ class Cli {
     dataplane::RingConfig c;
     if (vm.count("punt-slots-log2")) c.puntSlotsLog2 = parseU32("--punt-slots-log2", vm["punt-slots-log2"].as<std::string>(), 16);
     if (vm.count("inject-slots-log2")) c.injSlotsLog2 = parseU32("--inject-slots-log2", vm["inject-slots-log2"].as<std::string>(), 16);
-    dataplane::HostRings rings(dev_);
+    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
     if (Status s = rings.setup(c); !s) return fail(s);
     print({{"punt_slots", 1u << c.puntSlotsLog2}, {"inject_slots", 1u << c.injSlotsLog2}},
           "host port rings on: " + std::to_string(1u << c.puntSlotsLog2) + " punt slots, " +
@@ -454,7 +454,7 @@ class Cli {
     d.add_options()("pcap", po::value<std::string>())("max", po::value<std::string>());
     auto vm = subOptions(d, args);
     size_t max = vm.count("max") ? parseU32("--max", vm["max"].as<std::string>()) : SIZE_MAX;
-    dataplane::HostRings rings(dev_);
+    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
     if (Status s = rings.attach(); !s) return fail(s);
     std::vector<dataplane::PuntedFrame> got;
     if (Status s = rings.poll(got, max); !s) return fail(s);
@@ -494,7 +494,7 @@ class Cli {
     char eb[PCAP_ERRBUF_SIZE];
     pcap_t* p = pcap_open_offline(path.c_str(), eb);
     if (!p) return fail(Status::error(std::string(eb)));
-    dataplane::HostRings rings(dev_);
+    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
     if (Status s = rings.attach(); !s) {
       pcap_close(p);
       return fail(s);
@@ -518,7 +518,7 @@ class Cli {
   }
 
   int hostStatus() {
-    dataplane::HostRings rings(dev_);
+    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
     if (Status s = rings.attach(); !s) return fail(s);
     uint32_t drops = 0, injected = 0, errors = 0;
     if (Status s = rings.counters(drops, injected, errors); !s) return fail(s);

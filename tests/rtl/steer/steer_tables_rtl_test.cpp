@@ -152,7 +152,7 @@ TEST(HostPortRtl, PuntsInjectsLimitsAndFullRings) {
   sim::SteerDut dut(o);
   sim::InprocSteerDevice dev(dut);
   dataplane::SteerTables t(dev);
-  dataplane::HostRings rings(dev);
+  dataplane::HostRings rings(dev, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
   ASSERT_TRUE(rings.setup({1, 2}));  // 2 punt slots, 4 inject slots
   ASSERT_TRUE(t.writeConfig({0xc6120164, 0x021122334455ull, 0x01000000, 1000}));
   // An ARP request and a GTP-U echo request are punted, in order, with their reasons.
@@ -208,7 +208,7 @@ TEST(HostPortRtl, TokenBucketLimitsPunts) {
   sim::SteerDut dut(sim::SteerDut::Options{});
   sim::InprocSteerDevice dev(dut);
   dataplane::SteerTables t(dev);
-  dataplane::HostRings rings(dev);
+  dataplane::HostRings rings(dev, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
   ASSERT_TRUE(rings.setup({12, 2}));
   // One punt per 1024 cycles, burst 4; 3000 ARP frames arrive back to back (3000 cycles).
   ASSERT_TRUE(t.writeConfig({0xc6120164, 0x021122334455ull, 1u << 14, 4}));

@@ -1,8 +1,10 @@
-// Driver of the kernel's host port: the punt ring (frames the kernel sends to the host) and
-// the inject ring (frames the host sends out through the kernel), in device memory.
+// Driver of a kernel's host port (hw/regs/host_port.toml, at `base` in the kernel's window):
+// the punt ring (frames the kernel sends to the host), the inject ring (frames the host sends
+// through the kernel) and the export ring (64-byte records of the gate's scanner).
 // No allocation per frame on the poll path beyond the caller's buffers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -21,14 +23,19 @@ struct PuntedFrame {
 struct RingConfig {
   uint32_t puntSlotsLog2 = 10;  // 1024 slots of 16 KiB
   uint32_t injSlotsLog2 = 8;
+  uint32_t expSlotsLog2 = 0;    // records in the export ring; 0 leaves it off
 };
+
+using ExportRecord = std::array<uint8_t, 64>;
 
 class HostRings {
  public:
   static constexpr uint32_t kSlotLog2 = 14;
   static constexpr uint32_t kHeaderBytes = 64;
 
-  explicit HostRings(hal::Device& dev) : dev_(dev) {}
+  // `base`: the host block's offset in the kernel's window; `maxFrameBytes`: the kernel's.
+  HostRings(hal::Device& dev, uint32_t base, uint32_t maxFrameBytes)
+      : dev_(dev), base_(base), maxFrameBytes_(maxFrameBytes) {}
 
   // Allocates both rings in device memory, programs and enables them. Indexes restart.
   Status setup(const RingConfig& cfg = {});
@@ -36,16 +43,24 @@ class HostRings {
   Status attach();
   // Takes up to `max` punted frames, oldest first, and hands their slots back.
   Status poll(std::vector<PuntedFrame>& out, size_t max = SIZE_MAX);
-  // Queues one frame for the steering port. A full ring is an error (nothing written).
-  Status inject(std::span<const uint8_t> frame);
+  // Queues one frame for the kernel's inject port `code` (steer: 0, the steering port; gate:
+  // regs::gate::InjectPort). A full ring is an error (nothing written).
+  Status inject(std::span<const uint8_t> frame, uint8_t code = 0);
+  // Takes up to `max` export records, oldest first, and hands their slots back.
+  Status pollExport(std::vector<ExportRecord>& out, size_t max = SIZE_MAX);
+  // Records that found the export ring full and waited.
+  Status exportWaits(uint32_t& waits);
   // Frames dropped because the punt ring was full or off; frames injected; bad inject slots.
   Status counters(uint32_t& puntDrops, uint32_t& injected, uint32_t& injErrors);
 
  private:
   hal::Device& dev_;
-  uint64_t puntBase_ = 0, injBase_ = 0;
-  uint32_t puntSlotsLog2_ = 0, injSlotsLog2_ = 0;
-  uint32_t puntCons_ = 0, injProd_ = 0;
+  uint32_t base_;
+  uint32_t maxFrameBytes_;
+  uint64_t puntBase_ = 0, injBase_ = 0, expBase_ = 0;
+  uint32_t puntSlotsLog2_ = 0, injSlotsLog2_ = 0, expSlotsLog2_ = 0;
+  uint32_t puntCons_ = 0, injProd_ = 0, expCons_ = 0;
+  bool expOn_ = false;
 };
 
 }  // namespace roamgate::dataplane
