@@ -2,7 +2,8 @@
 // Ethernet, one 802.1Q tag, ARP/IPv6 recognised, IPv4 with options, UDP, GTP-U v1 with the
 // optional sequence/N-PDU/next-extension word and up to MaxExt extension headers (the PDU
 // Session Container, 0x85, yields the QFI). Fully pipelined: one window per cycle,
-// latency 3 + MaxExt cycles. `tag_i` travels alongside unchanged.
+// latency 3 + MaxExt cycles. `tag_i` travels alongside unchanged, and the window leaves with
+// its metadata (win_o, win_len_o, win_end_o) for later stages that read past the headers.
 `include "rg_pkg.sv"
 `default_nettype none
 module hdr_parser #(
@@ -18,7 +19,10 @@ module hdr_parser #(
   input  wire logic [TagW-1:0]         tag_i,
   output logic                         valid_o,
   output logic [rg_pkg::HDR_META_W-1:0] meta_o,   // an rg_pkg::hdr_meta_t
-  output logic      [TagW-1:0]         tag_o
+  output logic      [TagW-1:0]         tag_o,
+  output logic [rg_pkg::WIN_W-1:0]     win_o,
+  output logic      [7:0]              win_len_o,
+  output logic                         win_end_o
 );
 
   if (MaxExt < 0 || MaxExt > 8) begin : gen_bad_params
@@ -260,5 +264,8 @@ module hdr_parser #(
   assign valid_o = vld_q[Stages-1];
   assign meta_o = m_q[(Stages-1)*MetaW +: MetaW];
   assign tag_o = tag_q[(Stages-1)*TagW +: TagW];
+  assign win_o = win_q[(Stages-1)*WinW +: WinW];
+  assign win_len_o = win_len_q[(Stages-1)*8 +: 8];
+  assign win_end_o = win_end_q[Stages-1];
 endmodule : hdr_parser
 `default_nettype wire

@@ -51,6 +51,7 @@ module host_port #(
   output logic               m_axis_inj_tlast,
   output logic      [7:0]    m_axis_inj_tuser,
   output logic               m_axis_inj_tvalid,
+  output logic               inj_whole_o,   // a whole frame waits: it streams with no gaps
   input  wire logic          m_axis_inj_tready,
   // export records (one beat each)
   input  wire logic [511:0]  s_exp_data_i,
@@ -518,6 +519,17 @@ module host_port #(
     .level_o(pout_level)
   );
   assign m_axis_inj_tvalid = pout_valid;
+
+  // Whole frames in the inject buffer.
+  logic [LevelW-1:0] inj_whole_q;
+  logic inj_in_last, inj_out_last;
+  assign inj_in_last = pout_push && pout_wdata[512 + 64];
+  assign inj_out_last = m_axis_inj_tvalid && m_axis_inj_tready && m_axis_inj_tlast;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) inj_whole_q <= '0;
+    else inj_whole_q <= inj_whole_q + LevelW'(inj_in_last) - LevelW'(inj_out_last);
+  end
+  assign inj_whole_o = inj_whole_q != '0;
   assign {m_axis_inj_tuser, m_axis_inj_tlast, m_axis_inj_tkeep, m_axis_inj_tdata} = pout_rdata;
 endmodule : host_port
 `default_nettype wire

@@ -54,6 +54,33 @@ package rg_pkg;
   // module that carries it checks the two agree.
   localparam int HDR_META_W = 227;
 
+  // What inner_parse knows of an IPv4 packet and its transport header, at a byte offset of
+  // the header window (the T-PDU of a G-PDU, or the IPv4 packet of a plain frame).
+  typedef struct packed {
+    logic        ok;          // IPv4, IHL >= 5, total length covers the header
+    logic        trunc;       // the frame ends before the headers do
+    logic        beyond;      // the headers go past the 128-byte window (frame goes on)
+    logic [3:0]  ihl;
+    logic [15:0] tot_len;
+    logic [7:0]  ttl;
+    logic [7:0]  proto;
+    logic        frag;        // MF set or fragment offset non-zero
+    logic [15:0] ip_csum;
+    logic [31:0] src;
+    logic [31:0] dst;
+    logic        l4_ok;       // TCP, UDP or ICMP echo with its header inside the packet
+    logic [15:0] sport;       // TCP/UDP source port; ICMP echo: the identifier
+    logic [15:0] dport;       // TCP/UDP destination port; ICMP echo: 0
+    logic [15:0] l4_csum;
+    logic [7:0]  icmp_type;
+    logic [7:0]  tcp_flags;
+  } ip_meta_t;
+  localparam int IP_META_W = 185;
+
+  localparam logic [7:0] PROTO_ICMP = 8'd1;
+  localparam logic [7:0] PROTO_TCP = 8'd6;
+  localparam logic [7:0] PROTO_UDP = 8'd17;
+
   // One's complement sum of two 16-bit words with end-around carry.
   function automatic logic [15:0] ones_add(input logic [15:0] a, input logic [15:0] b);
     logic [16:0] s;

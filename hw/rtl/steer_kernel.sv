@@ -390,6 +390,10 @@ module steer_kernel #(
   // ------------------------------------------------------------------------------------
   logic p_valid;
   logic unused_parser_tag, unused_sess_tag;  // the pipeline stages carry their own context
+  // Steer decides on the outer headers alone: the parser's window goes no further.
+  logic [rg_pkg::WIN_W-1:0] unused_parser_win;
+  logic [7:0] unused_parser_win_len;
+  logic unused_parser_win_end;
   rg_pkg::hdr_meta_t p_meta;
 
   hdr_parser #(.MaxExt(0), .TagW(1)) u_parser (
@@ -401,7 +405,10 @@ module steer_kernel #(
     .tag_i    (1'b0),
     .valid_o  (p_valid),
     .meta_o   (p_meta),
-    .tag_o    (unused_parser_tag)
+    .tag_o    (unused_parser_tag),
+    .win_o    (unused_parser_win),
+    .win_len_o(unused_parser_win_len),
+    .win_end_o(unused_parser_win_end)
   );
 
   // Stage H: hashes (registered inside the units).
@@ -836,7 +843,7 @@ module steer_kernel #(
 
   // Steer injects only toward the steering port (code 0) and has no export scanner.
   logic [7:0] unused_inj_port;
-  logic unused_exp_ready;
+  logic unused_exp_ready, unused_inj_whole;
   host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9), .Base(steer_regs_pkg::HOST_BASE),
               .InjPorts(1)) u_host (
     .clk_i, .rst_ni, .timestamp_i,
@@ -848,7 +855,7 @@ module steer_kernel #(
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
     .m_axis_inj_tuser(unused_inj_port), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
-    .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
+    .inj_whole_o(unused_inj_whole), .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
     .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awvalid, .m_axi_awready,
     .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
     .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,
