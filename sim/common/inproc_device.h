@@ -1,15 +1,18 @@
-// hal::Device on a Verilated steer kernel in the same process: the host's table managers
-// drive the real RTL through its AXI4-Lite port, cycle by cycle, without a socket.
+// hal::Device on a Verilated kernel in the same process: the host's table managers and ring
+// drivers drive the real RTL through its AXI4-Lite port, cycle by cycle, without a socket.
+// Dut: SteerDut or GateDut (anything with write/read and memory()).
 #pragma once
 
+#include <string>
+
 #include "roamgate/hal/device.h"
-#include "steer_dut.h"
 
 namespace roamgate::sim {
 
-class InprocSteerDevice : public hal::Device {
+template <class Dut>
+class InprocDevice : public hal::Device {
  public:
-  explicit InprocSteerDevice(SteerDut& dut) : dut_(dut) {}
+  InprocDevice(Dut& dut, std::string name) : dut_(dut), name_(std::move(name)) {}
   Status transact(std::span<hal::RegOp> ops) override {
     for (hal::RegOp& op : ops) {
       if (op.write) dut_.write(op.addr, op.value);
@@ -17,7 +20,7 @@ class InprocSteerDevice : public hal::Device {
     }
     return {};
   }
-  std::string describe() const override { return "inproc:steer"; }
+  std::string describe() const override { return "inproc:" + name_; }
   Status allocMem(uint64_t bytes, uint64_t align, uint64_t& addr) override {
     next_ = (next_ + align - 1) / align * align;
     addr = next_;
@@ -34,7 +37,8 @@ class InprocSteerDevice : public hal::Device {
   }
 
  private:
-  SteerDut& dut_;
+  Dut& dut_;
+  std::string name_;
   uint64_t next_ = 0x4'0000'0000ull;  // above 4 GiB, so the high address words matter
 };
 

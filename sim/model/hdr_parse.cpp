@@ -120,3 +120,54 @@ HdrMeta parseHeaders(std::span<const uint8_t> in, bool winEnd, int maxExt) {
 }
 
 }  // namespace roamgate::model
+
+namespace roamgate::model {
+
+IpMeta parseInner(std::span<const uint8_t> in, bool winEnd, unsigned off) {
+  std::array<uint8_t, kWinBytes> w{};
+  size_t winLen = in.size() < kWinBytes ? in.size() : kWinBytes;
+  std::memcpy(w.data(), in.data(), winLen);
+  auto b8 = [&](unsigned i) -> uint32_t { return i < kWinBytes ? w[i] : 0; };
+  auto b16 = [&](unsigned i) -> uint32_t { return (b8(i) << 8) | b8(i + 1); };
+  auto b32 = [&](unsigned i) -> uint32_t { return (b16(i) << 16) | b16(i + 2); };
+
+  IpMeta m;
+  m.ihl = b8(off) & 0xf;
+  m.totLen = uint16_t(b16(off + 2));
+  m.ttl = uint8_t(b8(off + 8));
+  m.proto = uint8_t(b8(off + 9));
+  m.frag = (b8(off + 6) & 0x20) || (b16(off + 6) & 0x1fff);
+  m.ipCsum = uint16_t(b16(off + 10));
+  m.src = b32(off + 12);
+  m.dst = b32(off + 16);
+  unsigned ipEnd = off + 20;
+  m.ok = (b8(off) >> 4) == 4 && m.ihl >= 5 && m.totLen >= 4u * m.ihl;
+  unsigned l4 = off + 4u * m.ihl;
+  m.sport = uint16_t(b16(l4));
+  m.dport = uint16_t(b16(l4 + 2));
+  m.icmpType = uint8_t(b8(l4));
+  m.tcpFlags = uint8_t(b8(l4 + 13));
+  unsigned need = 0;
+  switch (m.proto) {
+    case 6: need = 20; m.l4Csum = uint16_t(b16(l4 + 16)); break;
+    case 17: need = 8; m.l4Csum = uint16_t(b16(l4 + 6)); break;
+    case 1:
+      need = 8;
+      m.l4Csum = uint16_t(b16(l4 + 2));
+      m.sport = uint16_t(b16(l4 + 4));
+      m.dport = 0;
+      break;
+    default: break;
+  }
+  unsigned l4End = l4 + need;
+  if (ipEnd > winLen || (m.ok && l4End > winLen)) {
+    if (winEnd) m.trunc = true;
+    else m.beyond = true;
+  }
+  if (ipEnd > winLen) m.ok = false;
+  m.l4Ok = m.ok && !m.trunc && !m.beyond && !m.frag && need != 0 &&
+           m.totLen >= 4u * m.ihl + need && (m.proto != 1 || m.icmpType == 8 || m.icmpType == 0);
+  return m;
+}
+
+}  // namespace roamgate::model

@@ -34,3 +34,24 @@ struct HdrMeta {
 HdrMeta parseHeaders(std::span<const uint8_t> win, bool winEnd, int maxExt);
 
 }  // namespace roamgate::model
+
+namespace roamgate::model {
+
+// Bit-exact model of hw/rtl/inner_parse.sv: IPv4 and transport headers at byte `off` of the
+// header window (winLen valid bytes, zero beyond).
+struct IpMeta {
+  bool ok = false, trunc = false, beyond = false;
+  uint8_t ihl = 0;
+  uint16_t totLen = 0;
+  uint8_t ttl = 0, proto = 0;
+  bool frag = false;
+  uint16_t ipCsum = 0;
+  uint32_t src = 0, dst = 0;
+  bool l4Ok = false;
+  uint16_t sport = 0, dport = 0, l4Csum = 0;  // ICMP echo: sport = identifier, dport = 0
+  uint8_t icmpType = 0, tcpFlags = 0;
+};
+
+IpMeta parseInner(std::span<const uint8_t> win, bool winEnd, unsigned off);
+
+}  // namespace roamgate::model

@@ -80,7 +80,7 @@ std::vector<size_t> sizesFor(const std::string& s, std::mt19937& rng, size_t n) 
 }
 
 void program(sim::SteerDut& dut) {
-  sim::InprocSteerDevice dev(dut);
+  sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::SteerTables t(dev);
   t.writeConfig({0xc6120164, 0x021122334455ull, 0x01000000, 1024});
   for (uint32_t g = 0; g < 16; ++g) t.writeGateway({g, true, 0xc6120210u + g, 0x020000000200ull + g});

@@ -17,32 +17,73 @@ void put32(std::vector<uint8_t>& f, size_t at, uint32_t v) {
 
 }  // namespace
 
+std::vector<uint8_t> buildIpv4(const InnerSpec& in, uint32_t teid) {
+  size_t ihl = 5 + size_t(in.optionsWords);
+  size_t l4len = in.proto == 6 ? 20 : (in.proto == 17 || in.proto == 1 ? 8 : 0);
+  size_t h = 4 * ihl;
+  std::vector<uint8_t> p(h + l4len + in.payload, 0);
+  uint32_t src = in.src ? in.src : (0xc6130000 | (teid & 0xffff));  // 198.19.x.y terminal
+  p[0] = uint8_t(0x40 | ihl);
+  put16(p, 2, uint32_t(p.size()));
+  put16(p, 4, teid & 0xffff);
+  p[8] = in.ttl;
+  p[9] = in.proto;
+  put32(p, 12, src);
+  put32(p, 16, in.dst);
+  for (size_t i = 20; i < h; ++i) p[i] = 0x01;  // NOP options
+  put16(p, 10, internetChecksum({p.data(), h}));
+  for (size_t i = h + l4len; i < p.size(); ++i) p[i] = uint8_t(i * 7);
+  uint32_t segLen = uint32_t(p.size() - h);
+  uint32_t pseudo = (src >> 16) + (src & 0xffff) + (in.dst >> 16) + (in.dst & 0xffff) + in.proto + segLen;
+  if (in.proto == 6) {
+    put16(p, h, in.sport);
+    put16(p, h + 2, in.dport ? in.dport : 443);
+    put32(p, h + 4, 0x01020304);
+    p[h + 12] = 0x50;
+    p[h + 13] = in.tcpFlags;
+    put16(p, h + 14, 8192);
+    if (in.l4Checksum) put16(p, h + 16, internetChecksum({p.data() + h, segLen}, pseudo));
+  } else if (in.proto == 17) {
+    put16(p, h, in.sport);
+    put16(p, h + 2, in.dport ? in.dport : 53);
+    put16(p, h + 4, segLen);
+    if (in.l4Checksum) {
+      uint16_t c = internetChecksum({p.data() + h, segLen}, pseudo);
+      put16(p, h + 6, c == 0 ? 0xffff : c);
+    }
+  } else if (in.proto == 1) {
+    p[h] = in.icmpType;
+    put16(p, h + 4, in.icmpId ? in.icmpId : (teid & 0xffff));
+    put16(p, h + 6, 1);
+    if (in.l4Checksum) put16(p, h + 2, internetChecksum({p.data() + h, segLen}));
+  }
+  return p;
+}
+
+std::vector<uint8_t> buildEth(const std::vector<uint8_t>& ip, bool vlan) {
+  std::vector<uint8_t> f(vlan ? 18 : 14, 0);
+  for (int i = 0; i < 6; ++i) {
+    f[i] = uint8_t(0x02 + i);
+    f[6 + i] = uint8_t(0x22 + i);
+  }
+  if (vlan) {
+    put16(f, 12, 0x8100);
+    put16(f, 14, 0x0064);
+    put16(f, 16, 0x0800);
+  } else {
+    put16(f, 12, 0x0800);
+  }
+  f.insert(f.end(), ip.begin(), ip.end());
+  while (f.size() < 60) f.push_back(0);
+  return f;
+}
+
 std::vector<uint8_t> buildGtp(const GtpShape& s) {
   // Inner packet first.
-  std::vector<uint8_t> inner(20, 0);
-  size_t l4len = s.innerProto == 6 ? 20 : 8;
-  inner.resize(20 + l4len + s.payload);
-  inner[0] = 0x45;
-  put16(inner, 2, uint32_t(inner.size()));
-  inner[8] = 63;
-  inner[9] = s.innerProto;
-  put32(inner, 12, 0xc6130000 | (s.teid & 0xffff));  // 198.19.x.y terminal
-  put32(inner, 16, 0xc6120364);                       // 198.18.3.100 service
-  put16(inner, 10, internetChecksum({inner.data(), 20}));
-  for (size_t i = 20 + l4len; i < inner.size(); ++i) inner[i] = uint8_t(i * 7);
-  if (s.innerProto == 6) {
-    put16(inner, 20, 40000);
-    put16(inner, 22, 443);
-    inner[32] = 0x50;
-    inner[33] = 0x18;
-  } else if (s.innerProto == 17) {
-    put16(inner, 20, 40000);
-    put16(inner, 22, 53);
-    put16(inner, 24, uint32_t(8 + s.payload));
-  } else {
-    inner[20] = 8;
-    put16(inner, 24, s.teid & 0xffff);
-  }
+  InnerSpec dflt;
+  dflt.proto = s.innerProto;
+  dflt.payload = s.payload;
+  std::vector<uint8_t> inner = buildIpv4(s.inner ? *s.inner : dflt, s.teid);
 
   // GTP-U header.
   std::vector<uint8_t> gtp(8, 0);

@@ -5,8 +5,22 @@
 
 namespace roamgate::dataplane {
 
-CuckooMirror::CuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash, Loader loader,
-                           int maxPath)
+namespace {
+std::string keyName(uint32_t key) { return std::to_string(key); }
+std::string keyName(const FlowKeyBytes& key) {
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : key) {
+    s += hex[b >> 4];
+    s += hex[b & 15];
+  }
+  return s;
+}
+}  // namespace
+
+template <class Key>
+BasicCuckooMirror<Key>::BasicCuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash,
+                                          Loader loader, int maxPath)
     : mask_((1u << bucketsLog2) - 1),
       slots_(slots),
       hash_(std::move(hash)),
@@ -18,7 +32,8 @@ CuckooMirror::CuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash, Load
   }
 }
 
-Status CuckooMirror::bucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot>*& out) {
+template <class Key>
+Status BasicCuckooMirror<Key>::bucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot>*& out) {
   if (!loaded_[bank][b]) {
     std::vector<CuckooSlot> slots(slots_);
     if (Status s = loader_(bank, b, slots); !s) return s;
@@ -29,7 +44,9 @@ Status CuckooMirror::bucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot>*&
   return {};
 }
 
-std::optional<CuckooMirror::Pos> CuckooMirror::locate(uint32_t key, Status& st) {
+template <class Key>
+std::optional<typename BasicCuckooMirror<Key>::Pos> BasicCuckooMirror<Key>::locate(const Key& key,
+                                                                           Status& st) {
   for (uint32_t bank = 0; bank < 2; ++bank) {
     uint32_t b = bucketOf(bank, key);
     std::vector<CuckooSlot>* slots;
@@ -41,14 +58,16 @@ std::optional<CuckooMirror::Pos> CuckooMirror::locate(uint32_t key, Status& st) 
   return std::nullopt;
 }
 
-Status CuckooMirror::find(uint32_t key, std::optional<CuckooSlot>& out) {
+template <class Key>
+Status BasicCuckooMirror<Key>::find(const Key& key, std::optional<CuckooSlot>& out) {
   Status st;
   out.reset();
   if (auto p = locate(key, st)) out = banks_[p->bank][p->bucket][p->slot];
   return st;
 }
 
-Status CuckooMirror::insert(uint32_t key, uint32_t value, std::vector<CuckooWrite>& writes) {
+template <class Key>
+Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes) {
   Status st;
   CuckooSlot entry{true, key, value};
   if (auto p = locate(key, st)) {  // update in place: one atomic slot write
@@ -101,7 +120,7 @@ Status CuckooMirror::insert(uint32_t key, uint32_t value, std::vector<CuckooWrit
   }
   if (found < 0) {
     return Status::error("table full: no cuckoo path of at most " + std::to_string(maxPath_) +
-                         " moves frees a slot for key " + std::to_string(key));
+                         " moves frees a slot for key " + keyName(key));
   }
   // Walk back from the empty slot: each occupant of the parent slot moves into the child.
   int child = found;
@@ -119,14 +138,18 @@ Status CuckooMirror::insert(uint32_t key, uint32_t value, std::vector<CuckooWrit
   return {};
 }
 
-Status CuckooMirror::remove(uint32_t key, std::vector<CuckooWrite>& writes) {
+template <class Key>
+Status BasicCuckooMirror<Key>::remove(const Key& key, std::vector<CuckooWrite>& writes) {
   Status st;
   auto p = locate(key, st);
   if (!st) return st;
-  if (!p) return Status::error("no entry for key " + std::to_string(key));
+  if (!p) return Status::error("no entry for key " + keyName(key));
   banks_[p->bank][p->bucket][p->slot] = {};
   writes.push_back({p->bank, p->bucket, p->slot, {}});
   return {};
 }
+
+template class BasicCuckooMirror<uint32_t>;
+template class BasicCuckooMirror<FlowKeyBytes>;
 
 }  // namespace roamgate::dataplane

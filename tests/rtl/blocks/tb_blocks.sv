@@ -84,6 +84,6 @@ module tb_blocks (
   hdr_parser #(.MaxExt(4), .TagW(32)) u_parser (
     .clk_i, .rst_ni, .valid_i(p_valid_i), .win_i(p_win_i), .win_len_i(p_win_len_i),
     .win_end_i(p_win_end_i), .tag_i(p_tag_i), .valid_o(p_valid_o), .meta_o(p_meta_o),
-    .tag_o(p_tag_o));
+    .tag_o(p_tag_o), .win_o(), .win_len_o(), .win_end_o());
 endmodule : tb_blocks
 `default_nettype wire

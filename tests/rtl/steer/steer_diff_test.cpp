@@ -84,7 +84,7 @@ void runDiff(uint64_t seed, uint64_t frames, sim::Pattern gaps, sim::Pattern rea
   sim::SteerDut dut(o);
   // Punted frames reach the host through the punt ring in device memory, read by the host's
   // own ring driver.
-  sim::InprocSteerDevice dev(dut);
+  sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::HostRings rings(dev, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
   ASSERT_TRUE(rings.setup({12, 4}));
   std::vector<dataplane::PuntedFrame> punt;

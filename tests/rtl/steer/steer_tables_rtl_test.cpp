@@ -24,7 +24,7 @@ using dataplane::SteerTables;
 
 struct Rig {
   sim::SteerDut dut{sim::SteerDut::Options{}};
-  sim::InprocSteerDevice dev{dut};
+  sim::InprocDevice<sim::SteerDut> dev{dut, "steer"};
   SteerTables t{dev};
   void gateways(int n) {
     for (int g = 0; g < n; ++g) {
@@ -150,7 +150,7 @@ TEST(HostPortRtl, PuntsInjectsLimitsAndFullRings) {
   sim::SteerDut::Options o;
   o.memReady = [s = std::mt19937(3)](uint64_t) mutable { return s() % 4 != 0; };
   sim::SteerDut dut(o);
-  sim::InprocSteerDevice dev(dut);
+  sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::SteerTables t(dev);
   dataplane::HostRings rings(dev, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
   ASSERT_TRUE(rings.setup({1, 2}));  // 2 punt slots, 4 inject slots
@@ -206,7 +206,7 @@ TEST(HostPortRtl, PuntsInjectsLimitsAndFullRings) {
 
 TEST(HostPortRtl, TokenBucketLimitsPunts) {
   sim::SteerDut dut(sim::SteerDut::Options{});
-  sim::InprocSteerDevice dev(dut);
+  sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::SteerTables t(dev);
   dataplane::HostRings rings(dev, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
   ASSERT_TRUE(rings.setup({12, 2}));
@@ -243,7 +243,7 @@ TEST(AxilSlaveRtl, RegisterAccessUnderResponseBackPressure) {
   o.axilReady = [s = std::mt19937(9)](uint64_t) mutable { return s() % 3 == 0; };
   o.rxGaps = [s = std::mt19937(10)](uint64_t) mutable { return s() % 2 == 0; };
   sim::SteerDut dut(o);
-  sim::InprocSteerDevice dev(dut);
+  sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::SteerTables t(dev);
   ASSERT_TRUE(t.checkKernel());
   for (uint32_t g = 0; g < 8; ++g) ASSERT_TRUE(t.writeGateway({g, true, 0xc6120210u + g, 0x020000000210ull + g}));

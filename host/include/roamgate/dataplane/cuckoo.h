@@ -4,8 +4,10 @@
 // slot is overwritten, so a lookup never misses a key that was in the table.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -13,30 +15,37 @@
 
 namespace roamgate::dataplane {
 
-struct CuckooSlot {
+// Key: uint32_t (steer's TEID) or a byte array (gate's flow key), compared with ==.
+template <class Key>
+struct BasicCuckooSlot {
   bool valid = false;
-  uint32_t key = 0;
+  Key key{};
   uint32_t value = 0;
 };
 
-struct CuckooWrite {
+template <class Key>
+struct BasicCuckooWrite {
   uint32_t bank, bucket, slot;
-  CuckooSlot entry;
+  BasicCuckooSlot<Key> entry;
 };
 
-class CuckooMirror {
+template <class Key>
+class BasicCuckooMirror {
  public:
-  using Hash = std::function<uint32_t(uint32_t bank, uint32_t key)>;  // full hash; masked here
+  using CuckooSlot = BasicCuckooSlot<Key>;
+  using CuckooWrite = BasicCuckooWrite<Key>;
+  using Hash = std::function<uint32_t(uint32_t bank, const Key& key)>;  // full hash; masked here
   using Loader = std::function<Status(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>&)>;
 
-  CuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash, Loader loader, int maxPath = 6);
+  BasicCuckooMirror(uint32_t bucketsLog2, uint32_t slots, Hash hash, Loader loader,
+                    int maxPath = 6);
 
   // Insert or update; `writes` receives what the device must do, in order, and the mirror
   // already reflects it. A full table is an error naming the key, and changes nothing.
-  Status insert(uint32_t key, uint32_t value, std::vector<CuckooWrite>& writes);
-  Status remove(uint32_t key, std::vector<CuckooWrite>& writes);
-  Status find(uint32_t key, std::optional<CuckooSlot>& out);
-  uint32_t bucketOf(uint32_t bank, uint32_t key) const { return hash_(bank, key) & mask_; }
+  Status insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes);
+  Status remove(const Key& key, std::vector<CuckooWrite>& writes);
+  Status find(const Key& key, std::optional<CuckooSlot>& out);
+  uint32_t bucketOf(uint32_t bank, const Key& key) const { return hash_(bank, key) & mask_; }
   uint32_t buckets() const { return mask_ + 1; }
   uint32_t slots() const { return slots_; }
   Status bucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>*& out);
@@ -45,7 +54,7 @@ class CuckooMirror {
   struct Pos {
     uint32_t bank, bucket, slot;
   };
-  std::optional<Pos> locate(uint32_t key, Status& st);
+  std::optional<Pos> locate(const Key& key, Status& st);
 
   uint32_t mask_, slots_;
   Hash hash_;
@@ -54,5 +63,12 @@ class CuckooMirror {
   std::vector<std::vector<CuckooSlot>> banks_[2];
   std::vector<bool> loaded_[2];
 };
+
+using FlowKeyBytes = std::array<uint8_t, 17>;
+using CuckooSlot = BasicCuckooSlot<uint32_t>;
+using CuckooWrite = BasicCuckooWrite<uint32_t>;
+using CuckooMirror = BasicCuckooMirror<uint32_t>;
+extern template class BasicCuckooMirror<uint32_t>;
+extern template class BasicCuckooMirror<FlowKeyBytes>;
 
 }  // namespace roamgate::dataplane

@@ -1,0 +1,122 @@
+// The gate kernel's tables, programmed through hal::Device: configuration, the flow table
+// (cuckoo placement on a lazily loaded mirror; key = TEID and inner 5-tuple), the port table
+// (user sessions: NAT action, downlink tunnel, counters), the export scanner and statistics.
+//
+// A user session is installed port entry first, then its flow entry: until the flow entry's
+// single-slot commit, uplink packets miss (and go to the host), so no packet ever finds a flow
+// without a complete port entry. Removal runs the other way round.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "roamgate/dataplane/cuckoo.h"
+#include "roamgate/hal/device.h"
+#include "roamgate/regs/gate.h"
+#include "roamgate/status.h"
+
+namespace roamgate::dataplane {
+
+// Uplink flow key. ICMP echo: sport = identifier, dport = 0.
+struct FlowKey {
+  uint32_t teid = 0;
+  uint32_t src = 0, dst = 0;
+  uint8_t proto = 0;
+  uint16_t sport = 0, dport = 0;
+  FlowKeyBytes bytes() const;  // the key as the kernel hashes it (network order)
+  static FlowKey fromBytes(const FlowKeyBytes& b);
+  bool operator==(const FlowKey&) const = default;
+};
+
+uint32_t flowHash(uint32_t bank, const FlowKeyBytes& key);  // CRC-32C (bank 0), CRC-32 (bank 1)
+
+struct GateConfig {
+  uint32_t accessIp = 0;            // G-PDUs to it are terminated; outer source of tunnels
+  uint64_t ownMac = 0;              // source MAC on both ports
+  uint64_t svcNextHopMac = 0;       // destination MAC of uplink frames
+  uint64_t accNextHopMac = 0;       // destination MAC of downlink tunnels
+  std::array<uint32_t, 4> natIps{};  // gate addresses by index
+  uint32_t outerTtl = 64;
+  uint32_t tickShift = 16;          // a tick is 2^tickShift timestamp units
+  uint32_t puntRate = 0x00100000;   // 8.24 frames per cycle
+  uint32_t puntBurst = 64;
+};
+
+// One user session: its first flow and the port-table entry of its unique port.
+struct UserSession {
+  FlowKey flow;                   // TEID, terminal address:port, original destination:port
+  uint8_t addrIndex = 0;          // gate address index
+  uint16_t port = 0;              // the user-session port (claim 13: the user-session id)
+  bool allow = true;              // false: packets are dropped and counted
+  bool external = false;          // no destination rewrite (endpoint-independent NAT)
+  uint32_t serverIp = 0;          // selected server (ignored when external)
+  uint16_t serverPort = 0;
+  uint32_t peerIp = 0;            // downlink tunnel peer
+  uint32_t dlTeid = 0;            // downlink TEID
+  std::optional<uint8_t> qfi;     // PDU Session Container QFI on downlink frames
+  uint8_t gen = 0;                // a new generation restarts the counters
+};
+
+struct PortState {
+  bool valid = false;
+  UserSession session;            // flow.teid is not stored in the port entry (reads 0)
+  uint64_t ulPkts = 0, ulBytes = 0, dlPkts = 0, dlBytes = 0;
+  uint32_t lastSeen = 0;          // ticks
+  bool fin = false, rst = false, finalExported = false;
+};
+
+struct ExportRecordView {
+  regs::gate::ExportReason reason{};
+  bool fin = false, rst = false;
+  uint8_t addrIndex = 0, gen = 0;
+  uint16_t port = 0;
+  uint32_t lastSeen = 0, now = 0;
+  uint64_t ulPkts = 0, ulBytes = 0, dlPkts = 0, dlBytes = 0;
+  static ExportRecordView decode(const std::array<uint8_t, 64>& rec);
+};
+
+class GateTables {
+ public:
+  explicit GateTables(hal::Device& dev);
+
+  // Refuses a device that is not a gate kernel of this register map and geometry.
+  Status checkKernel();
+  Status readConfig(GateConfig& cfg);
+  Status writeConfig(const GateConfig& cfg);
+
+  // Port entry, then flow entry. An existing flow key is pointed at the new port.
+  Status installSession(const UserSession& s);
+  // One more flow into an installed user session (endpoint-independent mapping).
+  Status addFlow(const FlowKey& key, uint8_t addrIndex, uint16_t port);
+  Status removeFlow(const FlowKey& key);
+  // Flow entry, then the port entry (left with valid clear, its counters readable).
+  Status removeSession(const FlowKey& key, uint8_t addrIndex, uint16_t port);
+  // Rewrites the downlink tunnel of an installed port (handover); counters continue.
+  Status moveTunnel(uint8_t addrIndex, uint16_t port, uint32_t peerIp, uint32_t dlTeid,
+                    std::optional<uint8_t> qfi);
+  Status findFlow(const FlowKey& key, std::optional<std::pair<uint8_t, uint16_t>>& port);
+  Status readPort(uint8_t addrIndex, uint16_t port, PortState& out);
+
+  Status setScanner(bool on, uint32_t idleTicks, uint32_t interimTicks);
+  Status readStats(std::array<uint64_t, regs::gate::kStatCount>& out);
+
+ private:
+  using Slot = BasicCuckooSlot<FlowKeyBytes>;
+  using Write = BasicCuckooWrite<FlowKeyBytes>;
+  Status loadBucket(uint32_t bank, uint32_t bucket, std::vector<Slot>& out);
+  Status applyFlows(const std::vector<Write>& writes);
+  Status portCommand(uint32_t index, uint32_t cmd, const std::array<uint32_t, 8>* words);
+  Status readEntry(uint8_t addrIndex, uint16_t port, std::array<uint32_t, 8>& words);
+
+  hal::Device& dev_;
+  BasicCuckooMirror<FlowKeyBytes> flow_;
+};
+
+// The port_entry words of a user session, and back.
+std::array<uint32_t, 8> encodePortEntry(const UserSession& s, bool valid);
+UserSession decodePortEntry(const std::array<uint32_t, 8>& w, uint8_t addrIndex, uint16_t port,
+                            bool& valid);
+
+}  // namespace roamgate::dataplane
