@@ -1,7 +1,8 @@
-// roamsim: the platform model. The Verilated steer kernel (SystemC) inside models of what the
-// card's shell gives it: MAC ports paced at 100 GbE wire rate (or saturating), the AXI4-Lite
-// register bus served over a Unix socket to the unchanged host software, the timestamp.
-// Ports attach to pcap files. `roamsim ctl SOCKET play|wait|stop|status` drives a running one.
+// roamsim: the platform model. A Verilated kernel (SystemC; steer or gate) inside models of
+// what the card's shell gives it: MAC ports paced at 100 GbE wire rate (or saturating), device
+// memory behind the AXI4 master, the AXI4-Lite register bus served over a Unix socket to the
+// unchanged host software, the timestamp. Ports attach to pcap files or network interfaces.
+// `roamsim ctl SOCKET play|wait|stop|status` drives a running one.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "Vgate_sc.h"
 #include "Vsteer_sc.h"
 #include "pacer.h"
 #include "iface_port.h"
@@ -41,7 +43,7 @@ namespace {
 
 struct Options {
   std::string socket;
-  std::string in, out;
+  std::vector<std::string> in, out;
   std::string pace = "wire";
   double clockMhz = 322.265625;
   bool hold = false;
@@ -65,9 +67,30 @@ SC_MODULE(Shell) {
   sc_signal<uint64_t> timestamp;
   sc_signal<uint32_t> awaddr, wdata, wstrb, araddr, bresp, rdata, rresp;
   sc_signal<bool> awvalid, awready, wvalid, wready, bvalid, bready, arvalid, arready, rvalid, rready;
-  sc_signal<sc_dt::sc_bv<512>> rx_data, tx_data;
-  sc_signal<uint64_t> rx_keep, tx_keep;
-  sc_signal<bool> rx_last, rx_user, rx_valid, rx_ready, tx_last, tx_user, tx_valid, tx_ready;
+  // MAC ports: 0 the access side, 1 the service side (gate only). Steer's one output (the
+  // steering side) is tx[0].
+  struct RxPort {
+    sc_signal<sc_dt::sc_bv<512>> data;
+    sc_signal<uint64_t> keep;
+    sc_signal<bool> last, user, valid, ready;
+    std::vector<std::vector<uint8_t>> input;
+    size_t nextFrame = 0, beat = 0;
+    bool sending = false;
+    std::unique_ptr<WirePacer> pacer;
+    uint64_t framesIn = 0;
+    bool done() const { return nextFrame >= input.size() && !sending; }
+  };
+  struct TxPort {
+    sc_signal<sc_dt::sc_bv<512>> data;
+    sc_signal<uint64_t> keep;
+    sc_signal<bool> last, user, valid, ready;
+    PcapWriter pcap;
+    roamgate::sim::IfacePort* iface = nullptr;  // a live interface instead of a capture
+    Frame cur;
+    uint64_t framesOut = 0;
+  };
+  RxPort rx[2];
+  TxPort tx[2];
   // AXI4 to device memory
   sc_signal<uint64_t> m_awaddr, m_araddr, m_wstrb;
   sc_signal<uint32_t> awlen, awsize, awburst, arlen, arsize, arburst, mbresp, mrresp;
@@ -94,16 +117,8 @@ SC_MODULE(Shell) {
   std::deque<uint64_t> bq;
   std::deque<RBeat> rq;
 
-  // Input frames and pacing.
-  std::vector<std::vector<uint8_t>> input;
-  size_t nextFrame = 0, beat = 0;
-  bool playing = false, sending = false;
-  std::unique_ptr<WirePacer> pacer;
-  // Outputs.
-  PcapWriter txPcap;
-  roamgate::sim::IfacePort* txIface = nullptr;  // steering port on a live interface
-  Frame txCur;
-  uint64_t framesIn = 0, framesOut = 0, memBeats = 0, lastMove = 0;
+  bool playing = false;
+  uint64_t memBeats = 0, lastMove = 0;
   double nsPerCycle = 1.0;
   // Register bus: queue of operations from the socket client.
   struct Op {
@@ -145,11 +160,12 @@ SC_MODULE(Shell) {
       rst_n.write(--resetCycles == 0);
       return;
     }
-    sampleOutputs();
+    for (TxPort& p : tx) sampleOutput(p);
+    if ((awvalid_m.read() && awready_m.read()) || (rvalid_m.read() && rready_m.read())) lastMove = cycle;
     serveMemory();
-    driveRx();
+    for (RxPort& p : rx) driveRx(p);
     driveBus();
-    tx_ready.write(true);
+    for (TxPort& p : tx) p.ready.write(true);
   }
 
   // Device memory: an AXI4 slave with an 8-cycle response latency.
@@ -210,51 +226,52 @@ SC_MODULE(Shell) {
     }
   }
 
-  void sampleOutputs() {
+  void sampleOutput(TxPort& p) {
     uint64_t now = uint64_t(double(cycle) * nsPerCycle);
-    if (tx_valid.read() && tx_ready.read()) {
-      if (txCur.bytes.empty()) txCur.cycle = cycle;
-      getBeat(tx_data.read(), tx_keep.read(), txCur.bytes);
+    if (p.valid.read() && p.ready.read()) {
+      if (p.cur.bytes.empty()) p.cur.cycle = cycle;
+      getBeat(p.data.read(), p.keep.read(), p.cur.bytes);
       lastMove = cycle;
-      if (tx_last.read()) {
-        txPcap.write(txCur.bytes, now);
-        if (txIface) txIface->send(txCur.bytes);
-        ++framesOut;
-        txCur = {};
+      if (p.last.read()) {
+        p.pcap.write(p.cur.bytes, now);
+        if (p.iface) p.iface->send(p.cur.bytes);
+        ++p.framesOut;
+        p.cur = {};
       }
     }
-    if ((awvalid_m.read() && awready_m.read()) || (rvalid_m.read() && rready_m.read())) lastMove = cycle;
   }
 
-  void driveRx() {
-    rx_valid.write(false);
-    if (!playing || nextFrame >= input.size()) return;
-    const std::vector<uint8_t>& f = input[nextFrame];
-    if (!sending) {
-      if (!pacer->mayStart(f.size())) return;
-      sending = true;
-      beat = 0;
+  void driveRx(RxPort& p) {
+    p.valid.write(false);
+    if (!playing || p.nextFrame >= p.input.size()) return;
+    const std::vector<uint8_t>& f = p.input[p.nextFrame];
+    if (!p.sending) {
+      if (!p.pacer->mayStart(f.size())) return;
+      p.sending = true;
+      p.beat = 0;
     } else {
-      pacer->tick();
+      p.pacer->tick();
     }
-    size_t off = 64 * beat;
+    size_t off = 64 * p.beat;
     size_t n = std::min<size_t>(64, f.size() - off);
     sc_dt::sc_bv<512> bv;
     putBeat(bv, f.data() + off, n);
-    rx_data.write(bv);
-    rx_keep.write(n == 64 ? ~0ull : (1ull << n) - 1);
+    p.data.write(bv);
+    p.keep.write(n == 64 ? ~0ull : (1ull << n) - 1);
     bool last = off + n >= f.size();
-    rx_last.write(last);
-    rx_user.write(false);
-    rx_valid.write(true);
+    p.last.write(last);
+    p.user.write(false);
+    p.valid.write(true);
     lastMove = cycle;
-    ++beat;
+    ++p.beat;
     if (last) {
-      sending = false;
-      ++nextFrame;
-      ++framesIn;
+      p.sending = false;
+      ++p.nextFrame;
+      ++p.framesIn;
     }
   }
+  uint64_t framesIn() const { return rx[0].framesIn + rx[1].framesIn; }
+  uint64_t framesOut() const { return tx[0].framesOut + tx[1].framesOut; }
 
   // AXI4-Lite master: one operation at a time, valid held until ready.
   void driveBus() {
@@ -307,7 +324,7 @@ SC_MODULE(Shell) {
     return true;
   }
   bool busIdle() const { return ops.empty() && busState == kIdle; }
-  bool inputDone() const { return nextFrame >= input.size() && !sending; }
+  bool inputDone() const { return rx[0].done() && rx[1].done(); }
 };
 
 // The register socket: one client at a time, one request in flight.
@@ -416,8 +433,8 @@ class RegServer {
             case proto::kFieldCycleLo: v = uint32_t(shell.cycle); break;
             case proto::kFieldCycleHi: v = uint32_t(shell.cycle >> 32); break;
             case proto::kFieldInputDone: v = shell.inputDone(); break;
-            case proto::kFieldFramesIn: v = uint32_t(shell.framesIn); break;
-            case proto::kFieldFramesOut: v = uint32_t(shell.framesOut); break;
+            case proto::kFieldFramesIn: v = uint32_t(shell.framesIn()); break;
+            case proto::kFieldFramesOut: v = uint32_t(shell.framesOut()); break;
             case proto::kFieldIdleCycles: v = uint32_t(std::min<uint64_t>(shell.cycle - shell.lastMove, 0xffffffffu)); break;
             default: break;
           }
@@ -470,14 +487,98 @@ int main(int argc, char** argv) {
   return sc_core::sc_elab_and_sim(argc, argv);
 }
 
+namespace {
+
+// Binds what every kernel has: clock, reset, timestamp, AXI4-Lite, AXI4 master, and the
+// access-side input (rx[0]) and first output (tx[0]).
+template <class Dut>
+void bindCommon(Dut& dut, Shell& shell, sc_clock& clk) {
+  dut.clk_i(clk);
+  dut.rst_ni(shell.rst_n);
+  dut.timestamp_i(shell.timestamp);
+  dut.s_axil_awaddr(shell.awaddr);
+  dut.s_axil_awvalid(shell.awvalid);
+  dut.s_axil_awready(shell.awready);
+  dut.s_axil_wdata(shell.wdata);
+  dut.s_axil_wstrb(shell.wstrb);
+  dut.s_axil_wvalid(shell.wvalid);
+  dut.s_axil_wready(shell.wready);
+  dut.s_axil_bresp(shell.bresp);
+  dut.s_axil_bvalid(shell.bvalid);
+  dut.s_axil_bready(shell.bready);
+  dut.s_axil_araddr(shell.araddr);
+  dut.s_axil_arvalid(shell.arvalid);
+  dut.s_axil_arready(shell.arready);
+  dut.s_axil_rdata(shell.rdata);
+  dut.s_axil_rresp(shell.rresp);
+  dut.s_axil_rvalid(shell.rvalid);
+  dut.s_axil_rready(shell.rready);
+  dut.s_axis_rx_tdata(shell.rx[0].data);
+  dut.s_axis_rx_tkeep(shell.rx[0].keep);
+  dut.s_axis_rx_tlast(shell.rx[0].last);
+  dut.s_axis_rx_tuser(shell.rx[0].user);
+  dut.s_axis_rx_tvalid(shell.rx[0].valid);
+  dut.s_axis_rx_tready(shell.rx[0].ready);
+  dut.m_axis_tx_tdata(shell.tx[0].data);
+  dut.m_axis_tx_tkeep(shell.tx[0].keep);
+  dut.m_axis_tx_tlast(shell.tx[0].last);
+  dut.m_axis_tx_tuser(shell.tx[0].user);
+  dut.m_axis_tx_tvalid(shell.tx[0].valid);
+  dut.m_axis_tx_tready(shell.tx[0].ready);
+  dut.m_axi_awaddr(shell.m_awaddr);
+  dut.m_axi_awlen(shell.awlen);
+  dut.m_axi_awsize(shell.awsize);
+  dut.m_axi_awburst(shell.awburst);
+  dut.m_axi_awvalid(shell.awvalid_m);
+  dut.m_axi_awready(shell.awready_m);
+  dut.m_axi_wdata(shell.wdata_m);
+  dut.m_axi_wstrb(shell.m_wstrb);
+  dut.m_axi_wlast(shell.wlast_m);
+  dut.m_axi_wvalid(shell.wvalid_m);
+  dut.m_axi_wready(shell.wready_m);
+  dut.m_axi_bresp(shell.mbresp);
+  dut.m_axi_bvalid(shell.bvalid_m);
+  dut.m_axi_bready(shell.bready_m);
+  dut.m_axi_araddr(shell.m_araddr);
+  dut.m_axi_arlen(shell.arlen);
+  dut.m_axi_arsize(shell.arsize);
+  dut.m_axi_arburst(shell.arburst);
+  dut.m_axi_arvalid(shell.arvalid_m);
+  dut.m_axi_arready(shell.arready_m);
+  dut.m_axi_rdata(shell.rdata_m);
+  dut.m_axi_rresp(shell.mrresp);
+  dut.m_axi_rlast(shell.rlast_m);
+  dut.m_axi_rvalid(shell.rvalid_m);
+  dut.m_axi_rready(shell.rready_m);
+}
+
+// The kernel and its port names: inputs[i] drives rx[i], outputs[i] is tx[i].
+struct KernelPorts {
+  std::vector<std::string> inputs, outputs;
+};
+const KernelPorts* kernelPorts(const std::string& k) {
+  static const KernelPorts steer{{"access"}, {"steer"}};
+  static const KernelPorts gate{{"access", "service"}, {"access", "service"}};
+  if (k == "steer") return &steer;
+  if (k == "gate") return &gate;
+  return nullptr;
+}
+
+}  // namespace
+
 int sc_main(int argc, char** argv) {
   Options o;
-  po::options_description d("usage: roamsim [options]\n       roamsim ctl SOCKET play|wait|stop|status\n\noptions");
+  std::string kernel;
+  po::options_description d(
+      "usage: roamsim [options]\n       roamsim ctl SOCKET play|wait|stop|status\n\n"
+      "ports: steer has input access, output steer; gate has inputs and outputs access and\n"
+      "service (uplink: access in, service out; downlink: service in, access out). A port is\n"
+      "NAME=FILE.pcap, NAME=iface:IFNAME (an existing veth or TAP) or NAME=tap:IFNAME (a new TAP).\n\noptions");
   d.add_options()("help,h", "this text")(
-      "kernel", po::value<std::string>()->default_value("steer"), "kernel to simulate (steer)")(
-      "socket", po::value<std::string>(&o.socket), "serve the register bus on this Unix socket")(
-      "in", po::value<std::string>(&o.in), "access-port input: access=FILE.pcap, access=iface:NAME (veth, TAP) or access=tap:NAME (new TAP)")(
-      "out", po::value<std::string>(&o.out), "steering-port output: steer=FILE.pcap, steer=iface:NAME or steer=tap:NAME")(
+      "kernel", po::value<std::string>(&kernel)->default_value("steer"), "kernel to simulate: steer or gate")(
+      "socket", po::value<std::string>(&o.socket), "serve the register bus and device memory on this Unix socket")(
+      "in", po::value<std::vector<std::string>>(&o.in), "an input port, NAME=SPEC (repeatable)")(
+      "out", po::value<std::vector<std::string>>(&o.out), "an output port, NAME=SPEC (repeatable)")(
       "pace", po::value<std::string>(&o.pace)->default_value("wire"), "wire (100 GbE wire rate) or saturate")(
       "clock-mhz", po::value<double>(&o.clockMhz)->default_value(322.265625), "kernel clock")(
       "hold", po::bool_switch(&o.hold), "wait for `roamsim ctl SOCKET play` before sending input")(
@@ -497,20 +598,36 @@ int sc_main(int argc, char** argv) {
     std::cout << d << "\n";
     return 0;
   }
-  if (vm["kernel"].as<std::string>() != "steer") {
-    std::fprintf(stderr, "roamsim: unknown kernel '%s' (this build has: steer)\n", vm["kernel"].as<std::string>().c_str());
+  const KernelPorts* kp = kernelPorts(kernel);
+  if (!kp) {
+    std::fprintf(stderr, "roamsim: unknown kernel '%s' (this build has: steer, gate)\n", kernel.c_str());
     return 2;
   }
-  auto portFile = [](const std::string& spec, const std::string& port) -> std::string {
-    if (spec.empty()) return "";
-    if (spec.rfind(port + "=", 0) == 0) return spec.substr(port.size() + 1);
-    return "\x01";
+  // NAME=SPEC onto the kernel's port numbers.
+  auto assign = [&](const std::vector<std::string>& specs, const std::vector<std::string>& names,
+                    const char* what, std::string (&out)[2]) -> bool {
+    for (const std::string& s : specs) {
+      size_t eq = s.find('=');
+      std::string name = s.substr(0, eq);
+      size_t i = 0;
+      while (i < names.size() && names[i] != name) ++i;
+      if (eq == std::string::npos || i == names.size()) {
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        std::fprintf(stderr, "roamsim: %s '%s': the %s kernel's %s ports are %s (NAME=SPEC)\n", what,
+                     s.c_str(), kernel.c_str(), what, list.c_str());
+        return false;
+      }
+      if (!out[i].empty()) {
+        std::fprintf(stderr, "roamsim: %s port %s given twice\n", what, name.c_str());
+        return false;
+      }
+      out[i] = s.substr(eq + 1);
+    }
+    return true;
   };
-  std::string inFile = portFile(o.in, "access"), outFile = portFile(o.out, "steer");
-  if (inFile == "\x01" || outFile == "\x01") {
-    std::fprintf(stderr, "roamsim: ports are named: --in access=FILE --out steer=FILE\n");
-    return 2;
-  }
+  std::string inSpec[2], outSpec[2];
+  if (!assign(o.in, kp->inputs, "input", inSpec) || !assign(o.out, kp->outputs, "output", outSpec)) return 2;
   if (o.pace != "wire" && o.pace != "saturate") {
     std::fprintf(stderr, "roamsim: --pace is wire or saturate\n");
     return 2;
@@ -527,97 +644,62 @@ int sc_main(int argc, char** argv) {
   sc_clock clk("clk", sc_time(periodNs, SC_NS));
   Shell shell("shell");
   shell.nsPerCycle = periodNs;
-  shell.pacer = std::make_unique<WirePacer>(o.pace == "wire" ? 100'000'000'000ull : 0,
-                                            uint64_t(o.clockMhz * 1e6 + 0.5));
   std::string err;
   auto live = [](const std::string& f) { return f.rfind("iface:", 0) == 0 || f.rfind("tap:", 0) == 0; };
-  roamgate::sim::IfacePort inIface, outIface;
-  bool inLive = live(inFile), outLive = live(outFile);
-  if (inLive && !inIface.open(inFile, err)) {
-    std::fprintf(stderr, "roamsim: %s\n", err.c_str());
-    return 1;
-  }
-  if (outLive) {
-    if (!outIface.open(outFile, err)) {
+  roamgate::sim::IfacePort inIface[2], outIface[2];
+  bool anyLiveIn = false;
+  for (int i = 0; i < 2; ++i) {
+    shell.rx[i].pacer = std::make_unique<WirePacer>(o.pace == "wire" ? 100'000'000'000ull : 0,
+                                                    uint64_t(o.clockMhz * 1e6 + 0.5));
+    if (live(inSpec[i])) {
+      anyLiveIn = true;
+      if (!inIface[i].open(inSpec[i], err)) {
+        std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+        return 1;
+      }
+    } else if (!inSpec[i].empty() && !roamgate::sim::readPcap(inSpec[i], shell.rx[i].input, err)) {
       std::fprintf(stderr, "roamsim: %s\n", err.c_str());
       return 1;
     }
-    shell.txIface = &outIface;
-    outFile.clear();
+    if (live(outSpec[i])) {
+      if (!outIface[i].open(outSpec[i], err)) {
+        std::fprintf(stderr, "roamsim: %s\n", err.c_str());
+        return 1;
+      }
+      shell.tx[i].iface = &outIface[i];
+    } else if (!outSpec[i].empty() && !shell.tx[i].pcap.open(outSpec[i], err)) {
+      std::fprintf(stderr, "roamsim: %s: %s\n", outSpec[i].c_str(), err.c_str());
+      return 1;
+    }
   }
-  if (inLive && o.exitWhenDone) {
-    std::fprintf(stderr, "roamsim: --exit-when-done needs a capture input, not a live interface\n");
+  if (anyLiveIn && o.exitWhenDone) {
+    std::fprintf(stderr, "roamsim: --exit-when-done needs capture inputs, not a live interface\n");
     return 2;
-  }
-  if (!inFile.empty() && !inLive && !roamgate::sim::readPcap(inFile, shell.input, err)) {
-    std::fprintf(stderr, "roamsim: %s\n", err.c_str());
-    return 1;
-  }
-  if (!outFile.empty() && !shell.txPcap.open(outFile, err)) {
-    std::fprintf(stderr, "roamsim: %s: %s\n", outFile.c_str(), err.c_str());
-    return 1;
   }
   shell.playing = !o.hold;
 
-  auto dut = std::make_unique<Vsteer_sc>("steer");
   shell.clk(clk);
-  dut->clk_i(clk);
-  dut->rst_ni(shell.rst_n);
-  dut->timestamp_i(shell.timestamp);
-  dut->s_axil_awaddr(shell.awaddr);
-  dut->s_axil_awvalid(shell.awvalid);
-  dut->s_axil_awready(shell.awready);
-  dut->s_axil_wdata(shell.wdata);
-  dut->s_axil_wstrb(shell.wstrb);
-  dut->s_axil_wvalid(shell.wvalid);
-  dut->s_axil_wready(shell.wready);
-  dut->s_axil_bresp(shell.bresp);
-  dut->s_axil_bvalid(shell.bvalid);
-  dut->s_axil_bready(shell.bready);
-  dut->s_axil_araddr(shell.araddr);
-  dut->s_axil_arvalid(shell.arvalid);
-  dut->s_axil_arready(shell.arready);
-  dut->s_axil_rdata(shell.rdata);
-  dut->s_axil_rresp(shell.rresp);
-  dut->s_axil_rvalid(shell.rvalid);
-  dut->s_axil_rready(shell.rready);
-  dut->s_axis_rx_tdata(shell.rx_data);
-  dut->s_axis_rx_tkeep(shell.rx_keep);
-  dut->s_axis_rx_tlast(shell.rx_last);
-  dut->s_axis_rx_tuser(shell.rx_user);
-  dut->s_axis_rx_tvalid(shell.rx_valid);
-  dut->s_axis_rx_tready(shell.rx_ready);
-  dut->m_axis_tx_tdata(shell.tx_data);
-  dut->m_axis_tx_tkeep(shell.tx_keep);
-  dut->m_axis_tx_tlast(shell.tx_last);
-  dut->m_axis_tx_tuser(shell.tx_user);
-  dut->m_axis_tx_tvalid(shell.tx_valid);
-  dut->m_axis_tx_tready(shell.tx_ready);
-  dut->m_axi_awaddr(shell.m_awaddr);
-  dut->m_axi_awlen(shell.awlen);
-  dut->m_axi_awsize(shell.awsize);
-  dut->m_axi_awburst(shell.awburst);
-  dut->m_axi_awvalid(shell.awvalid_m);
-  dut->m_axi_awready(shell.awready_m);
-  dut->m_axi_wdata(shell.wdata_m);
-  dut->m_axi_wstrb(shell.m_wstrb);
-  dut->m_axi_wlast(shell.wlast_m);
-  dut->m_axi_wvalid(shell.wvalid_m);
-  dut->m_axi_wready(shell.wready_m);
-  dut->m_axi_bresp(shell.mbresp);
-  dut->m_axi_bvalid(shell.bvalid_m);
-  dut->m_axi_bready(shell.bready_m);
-  dut->m_axi_araddr(shell.m_araddr);
-  dut->m_axi_arlen(shell.arlen);
-  dut->m_axi_arsize(shell.arsize);
-  dut->m_axi_arburst(shell.arburst);
-  dut->m_axi_arvalid(shell.arvalid_m);
-  dut->m_axi_arready(shell.arready_m);
-  dut->m_axi_rdata(shell.rdata_m);
-  dut->m_axi_rresp(shell.mrresp);
-  dut->m_axi_rlast(shell.rlast_m);
-  dut->m_axi_rvalid(shell.rvalid_m);
-  dut->m_axi_rready(shell.rready_m);
+  std::unique_ptr<Vsteer_sc> steer;
+  std::unique_ptr<Vgate_sc> gate;
+  if (kernel == "steer") {
+    steer = std::make_unique<Vsteer_sc>("steer");
+    bindCommon(*steer, shell, clk);
+  } else {
+    gate = std::make_unique<Vgate_sc>("gate");
+    bindCommon(*gate, shell, clk);
+    gate->s_axis_svc_rx_tdata(shell.rx[1].data);
+    gate->s_axis_svc_rx_tkeep(shell.rx[1].keep);
+    gate->s_axis_svc_rx_tlast(shell.rx[1].last);
+    gate->s_axis_svc_rx_tuser(shell.rx[1].user);
+    gate->s_axis_svc_rx_tvalid(shell.rx[1].valid);
+    gate->s_axis_svc_rx_tready(shell.rx[1].ready);
+    gate->m_axis_svc_tx_tdata(shell.tx[1].data);
+    gate->m_axis_svc_tx_tkeep(shell.tx[1].keep);
+    gate->m_axis_svc_tx_tlast(shell.tx[1].last);
+    gate->m_axis_svc_tx_tuser(shell.tx[1].user);
+    gate->m_axis_svc_tx_tvalid(shell.tx[1].valid);
+    gate->m_axis_svc_tx_tready(shell.tx[1].ready);
+  }
 
   RegServer server;
   if (!o.socket.empty() && !server.listen(o.socket, err)) {
@@ -630,21 +712,29 @@ int sc_main(int argc, char** argv) {
     std::filesystem::path tp(o.trace);
     if (tp.has_parent_path()) std::filesystem::create_directories(tp.parent_path());
     trace = std::make_unique<VerilatedFstSc>();
-    dut->trace(trace.get(), 99);
+    if (steer) steer->trace(trace.get(), 99);
+    if (gate) gate->trace(trace.get(), 99);
     trace->open(o.trace.c_str());
   }
-  std::fprintf(stderr, "roamsim: steer kernel at %.3f MHz, %zu input frames, %s pacing%s\n", o.clockMhz,
-               shell.input.size(), o.pace.c_str(), o.socket.empty() ? "" : (", registers on " + o.socket).c_str());
+  std::fprintf(stderr, "roamsim: %s kernel at %.3f MHz, %zu+%zu input frames, %s pacing%s\n", kernel.c_str(),
+               o.clockMhz, shell.rx[0].input.size(), shell.rx[1].input.size(), o.pace.c_str(),
+               o.socket.empty() ? "" : (", registers on " + o.socket).c_str());
 
   auto wall0 = std::chrono::steady_clock::now();
   bool stop = false;
   sc_time period(periodNs, SC_NS);
   while (!stop) {
-    if (inLive) {
-      inIface.receive(shell.input);
+    if (anyLiveIn) {
+      for (int i = 0; i < 2; ++i) {
+        if (inIface[i].fd() >= 0) inIface[i].receive(shell.rx[i].input);
+      }
       if (shell.inputDone() && shell.busIdle() && shell.cycle - shell.lastMove > 2000) {
-        pollfd q{inIface.fd(), POLLIN, 0};
-        ::poll(&q, 1, o.socket.empty() ? 1 : 0);  // idle: wait a little for traffic
+        pollfd q[2];
+        int n = 0;
+        for (int i = 0; i < 2; ++i) {
+          if (inIface[i].fd() >= 0) q[n++] = {inIface[i].fd(), POLLIN, 0};
+        }
+        ::poll(q, nfds_t(n), o.socket.empty() ? 1 : 0);  // idle: wait a little for traffic
       }
     }
     bool active = shell.playing && !shell.inputDone();
@@ -664,14 +754,18 @@ int sc_main(int argc, char** argv) {
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
   if (trace) trace->close();
-  dut->final();
-  nlohmann::json rep = {{"cycles", shell.cycle}, {"frames_in", shell.framesIn}, {"frames_out", shell.framesOut},
-                        {"memory_beats", shell.memBeats}, {"wall_seconds", wall},
+  if (steer) steer->final();
+  if (gate) gate->final();
+  nlohmann::json rep = {{"kernel", kernel}, {"cycles", shell.cycle}, {"frames_in", shell.framesIn()},
+                        {"frames_out", shell.framesOut()}, {"memory_beats", shell.memBeats},
+                        {"wall_seconds", wall},
                         {"cycles_per_second", wall > 0 ? double(shell.cycle) / wall : 0.0}};
+  for (size_t i = 0; i < kp->inputs.size(); ++i) rep["in"][kp->inputs[i]] = shell.rx[i].framesIn;
+  for (size_t i = 0; i < kp->outputs.size(); ++i) rep["out"][kp->outputs[i]] = shell.tx[i].framesOut;
   if (o.json) std::printf("%s\n", rep.dump().c_str());
   else std::fprintf(stderr, "roamsim: %llu cycles, %llu frames in, %llu out, %llu memory beats, %.0f cycles/s\n",
-                    (unsigned long long)shell.cycle, (unsigned long long)shell.framesIn,
-                    (unsigned long long)shell.framesOut, (unsigned long long)shell.memBeats,
+                    (unsigned long long)shell.cycle, (unsigned long long)shell.framesIn(),
+                    (unsigned long long)shell.framesOut(), (unsigned long long)shell.memBeats,
                     rep["cycles_per_second"].get<double>());
   return 0;
 }
