@@ -98,7 +98,7 @@ module axis_realign #(
 
   always_comb begin
     logic [16:0] k, knext;
-    logic emit_cur, e0;
+    logic emit_cur, e0, more;
     act_d = act_q;
     flp_d = flp_q;
     cur_d = cur_q;
@@ -118,6 +118,7 @@ module axis_realign #(
     knext = '0;
     emit_cur = 1'b0;
     e0 = 1'b0;
+    more = 1'b0;
     if (act_q) begin
       k = {1'b0, m_q} - sq(cur_q.q) - 17'd1;
       emit_cur = !cur_q.drop && !k[16] && k[15:0] < cur_q.kbeats;
@@ -130,28 +131,32 @@ module axis_realign #(
         if (s_axis_tlast) begin
           act_d = 1'b0;
           knext = {1'b0, m_q} - sq(cur_q.q);
-          if (!cur_q.drop && !knext[16] && knext[15:0] < cur_q.kbeats) begin
+          // A negative next beat: the frame ended before its data began; all zeros follow.
+          if (!cur_q.drop && (knext[16] || knext[15:0] < cur_q.kbeats) && cur_q.kbeats != 16'd0) begin
             flp_d = 1'b1;
             fl_d = cur_q;
-            fl_prev_d = s_axis_tdata;
-            fl_k_d = knext[15:0];
+            fl_prev_d = knext[16] ? '0 : s_axis_tdata;
+            fl_k_d = knext[16] ? 16'd0 : knext[15:0];
           end
         end
       end
     end else begin
       // A new frame's first beat gives output only for inserts (q = -1).
       e0 = !nctx.drop && nctx.q == 2'b11 && nctx.kbeats != 16'd0;
-      if (flp_q) begin
-        if (out_free) begin
-          emit = 1'b1;
-          ectx = fl_q;
-          e_lo = fl_prev_q;
-          e_hi = '0;
-          e_k = fl_k_q;
-          flp_d = 1'b0;
-        end
+      // Flush beats: the last input beat, then zeros (padding past the input).
+      more = fl_k_q + 16'd1 < fl_q.kbeats;
+      if (flp_q && out_free) begin
+        emit = 1'b1;
+        ectx = fl_q;
+        e_lo = fl_prev_q;
+        e_hi = '0;
+        e_k = fl_k_q;
+        flp_d = more;
+        fl_k_d = fl_k_q + 16'd1;
+        fl_prev_d = '0;
       end
-      if (cmd_valid_i && s_axis_tvalid && ((flp_q && out_free && !e0) || (!flp_q && (!e0 || out_free)))) begin
+      if (cmd_valid_i && s_axis_tvalid &&
+          ((flp_q && out_free && !more && !e0) || (!flp_q && (!e0 || out_free)))) begin
         cmd_ready_o = 1'b1;
         s_axis_tready = 1'b1;
         cur_d = nctx;
@@ -166,11 +171,11 @@ module axis_realign #(
         end
         if (s_axis_tlast) begin
           knext = 17'd0 - sq(nctx.q);
-          if (!nctx.drop && !knext[16] && knext[15:0] < nctx.kbeats) begin
+          if (!nctx.drop && (knext[16] || knext[15:0] < nctx.kbeats) && nctx.kbeats != 16'd0) begin
             flp_d = 1'b1;
             fl_d = nctx;
-            fl_prev_d = s_axis_tdata;
-            fl_k_d = knext[15:0];
+            fl_prev_d = knext[16] ? '0 : s_axis_tdata;
+            fl_k_d = knext[16] ? 16'd0 : knext[15:0];
           end
         end
       end

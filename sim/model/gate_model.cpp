@@ -34,17 +34,13 @@ bool later(uint32_t a, uint32_t b) {
   return !(d >> 31) && d != 0;
 }
 
-struct Patch {
-  bool en = false;
-  uint8_t pos = 0;
-  uint16_t val = 0;
-};
+using Patch = RealignPatch;
 
-// What axis_realign sends: hdr, then data_len bytes of the frame from skip, zero padded to
-// out_len, with the patches written inside the data.
-std::vector<uint8_t> realign(std::span<const uint8_t> hdr, std::span<const uint8_t> frame,
-                             uint32_t skip, uint32_t dataLen, uint32_t outLen,
-                             std::span<const Patch> patches) {
+}  // namespace
+
+std::vector<uint8_t> realignFrame(std::span<const uint8_t> hdr, std::span<const uint8_t> frame,
+                                  uint32_t skip, uint32_t dataLen, uint32_t outLen,
+                                  std::span<const RealignPatch> patches) {
   std::vector<uint8_t> out(outLen, 0);
   uint32_t dataEnd = uint32_t(hdr.size()) + dataLen;
   for (uint32_t j = 0; j < outLen && j < dataEnd; ++j) {
@@ -58,6 +54,8 @@ std::vector<uint8_t> realign(std::span<const uint8_t> hdr, std::span<const uint8
   }
   return out;
 }
+
+namespace {
 
 void put16(std::vector<uint8_t>& b, size_t pos, uint16_t v) {
   b[pos] = uint8_t(v >> 8);
@@ -386,7 +384,7 @@ GateOutput GateModel::uplink(std::span<const uint8_t> frame, bool rxError, uint3
     out.port = GatePort::kPunt;
     out.puntReason = reason;
     out.stat = Stat::kPuntFrames;
-    out.bytes = realign({}, frame, 0, in.len, in.len, {});
+    out.bytes = realignFrame({}, frame, 0, in.len, in.len, {});
     return out;
   }
 
@@ -429,7 +427,7 @@ GateOutput GateModel::uplink(std::span<const uint8_t> frame, bool rxError, uint3
   put48(hdr, 6, (uint64_t(ownMacHi_) << 32) | ownMacLo_);
   put16(hdr, 12, 0x0800);
   uint32_t outLen = ai.totLen < 46 ? 60 : uint32_t(ai.totLen + 14) & 0xffff;
-  out.bytes = realign(hdr, frame, ao.innerOff, ai.totLen, outLen, p);
+  out.bytes = realignFrame(hdr, frame, ao.innerOff, ai.totLen, outLen, p);
   out.port = GatePort::kService;
   bump(Stat::kUlTxFrames);
   bump(Stat::kUlTxBytes, outLen);
@@ -573,7 +571,7 @@ GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uin
     put16(hdr, 56, uint16_t(qfi << 8));
   }
   uint32_t outLen = (h + mi.totLen) & 0xffff;
-  out.bytes = realign(hdr, frame, mo.l3Off, mi.totLen, outLen, p);
+  out.bytes = realignFrame(hdr, frame, mo.l3Off, mi.totLen, outLen, p);
   out.port = GatePort::kAccess;
   bump(Stat::kDlTxFrames);
   bump(Stat::kDlTxBytes, outLen);

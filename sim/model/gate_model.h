@@ -17,6 +17,17 @@
 
 namespace roamgate::model {
 
+// What axis_realign sends for one frame: hdr, then dataLen bytes of the frame from skip,
+// zero padded to outLen, with 16-bit patches (position, value) written inside the data.
+struct RealignPatch {
+  bool en = false;
+  uint8_t pos = 0;
+  uint16_t val = 0;
+};
+std::vector<uint8_t> realignFrame(std::span<const uint8_t> hdr, std::span<const uint8_t> frame,
+                                  uint32_t skip, uint32_t dataLen, uint32_t outLen,
+                                  std::span<const RealignPatch> patches);
+
 enum class GatePort { kDrop, kService, kAccess, kPunt };
 
 struct GateOutput {
