@@ -273,7 +273,8 @@ module host_port #(
   assign exp_full_inc = s_exp_valid_i && !exp_room && !exp_waiting_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) exp_waiting_q <= 1'b0;
-    else if (s_exp_valid_i) exp_waiting_q <= !s_exp_ready_o;
+    else if (s_exp_valid_i && s_exp_ready_o) exp_waiting_q <= 1'b0;
+    else if (exp_full_inc) exp_waiting_q <= 1'b1;  // counted once until written
   end
 
   always_comb begin
