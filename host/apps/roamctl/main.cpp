@@ -14,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "roamgate/dataplane/gate_tables.h"
 #include "roamgate/dataplane/host_rings.h"
 #include "roamgate/dataplane/steer_tables.h"
 #include "roamgate/hal/device.h"
 #include "roamgate/hash.h"
+#include "roamgate/regs/gate.h"
 #include "roamgate/regs/steer.h"
 
 namespace po = boost::program_options;
@@ -35,9 +37,10 @@ constexpr double kDefaultClockHz = 322.265625e6;
 
 const char* kUsage = R"(usage: roamctl [--device sim:SOCKET] [--json] COMMAND [ARGS]
 
-Programs and inspects a steer appliance (tier 1).
+Programs and inspects a Roamgate appliance: the commands follow the kernel the device
+holds (steer, tier 1, or gate, tier 2).
 
-commands:
+steer commands:
   info                               kernel identity, register map, geometry
   config [--own-ip A] [--own-mac M] [--punt-pps N] [--punt-burst N]
                                      show or set the appliance's addresses and punt limit
@@ -53,10 +56,34 @@ commands:
   session list                       every pinned TEID
   maglev                             Maglev table entries per gateway
   stats                              kernel counters
-  host setup [--punt-slots-log2 N] [--inject-slots-log2 N]
+
+gate commands:
+  info                               kernel identity, register map, table geometry
+  config [--access-ip A] [--own-mac M] [--svc-next-hop M] [--acc-next-hop M]
+         [--nat-ip I=A]... [--outer-ttl N] [--tick-shift N] [--punt-pps N] [--punt-burst N]
+                                     show or set addresses, next hops, time base, punt limit
+  user add --teid T --src A:P --dst A:P --proto tcp|udp|icmp --port [I:]P
+           (--server A:P | --external) --peer A --dl-teid T [--qfi Q] [--deny] [--gen G]
+                                     install a user session: its port entry (NAT action,
+                                     downlink tunnel), then its flow. ICMP echo: --src A:ID,
+                                     --dst A. I is the gate address index (default 0)
+  user get --port [I:]P              a user session's entry, counters, last seen, TCP flags
+  user del --teid T --src A:P --dst A:P --proto X --port [I:]P
+                                     remove the flow, then the port entry (counters stay
+                                     readable until the port is reused)
+  user move --port [I:]P --peer A --dl-teid T [--qfi Q]
+                                     point the downlink tunnel elsewhere (handover); counters go on
+  scan [--on | --off] [--idle-ticks N] [--interim-ticks N]
+                                     show or set the export scanner
+  export [--max N]                   take the export ring's records (host setup --export-slots-log2)
+  stats                              kernel counters
+
+host port commands (both kernels):
+  host setup [--punt-slots-log2 N] [--inject-slots-log2 N] [--export-slots-log2 N]
                                      put the host port's rings in device memory, turn them on
   host punts [--pcap FILE] [--max N] take the frames the kernel punted (print, or write a capture)
-  host inject --pcap FILE            send every frame of a capture out of the steering port
+  host inject --pcap FILE            send every frame of a capture through the kernel (steer:
+                                     out of the steering port; gate: into the uplink pipeline)
   host status                        ring indexes and drop counters
 
 options:
@@ -130,13 +157,166 @@ po::variables_map subOptions(const po::options_description& desc, const std::vec
   return vm;
 }
 
-class Cli {
+// What the host-port commands need to know of a kernel.
+struct KernelFacts {
+  const char* name;
+  uint32_t hostBase;
+  uint32_t maxFrameBytes;
+  std::vector<std::string> puntReasons;
+};
+
+template <size_t N>
+std::vector<std::string> names(const std::array<std::string_view, N>& a) {
+  return std::vector<std::string>(a.begin(), a.end());
+}
+
+// The host-port commands, the same on every kernel (hw/regs/host_port.toml).
+class HostCli {
  public:
-  Cli(SteerTables& t, hal::Device& dev, bool json) : t_(t), dev_(dev), json_(json) {}
+  HostCli(hal::Device& dev, bool json, KernelFacts k) : dev_(dev), json_(json), k_(std::move(k)) {}
+  virtual ~HostCli() = default;
 
   int run(const std::string& cmd, const std::vector<std::string>& args) {
     std::string sub = args.empty() ? "" : args[0];
     std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+    if (cmd == "host" && sub == "setup") return hostSetup(rest);
+    if (cmd == "host" && sub == "punts") return hostPunts(rest);
+    if (cmd == "host" && sub == "inject") return hostInject(rest);
+    if (cmd == "host" && sub == "status") return hostStatus();
+    if (int rc = runKernel(cmd, sub, args, rest); rc >= 0) return rc;
+    throw UsageError{"unknown " + std::string(k_.name) + " command '" + cmd + (sub.empty() ? "" : " " + sub) + "'"};
+  }
+
+ protected:
+  // A kernel's own commands; -1 when `cmd` is not one of them.
+  virtual int runKernel(const std::string& cmd, const std::string& sub, const std::vector<std::string>& args,
+                        const std::vector<std::string>& rest) = 0;
+
+  int fail(const Status& s) {
+    std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
+    return kExitFailed;
+  }
+  void print(const json& j, const std::string& text) {
+    if (json_) std::cout << j.dump(2) << "\n";
+    else std::cout << text;
+  }
+  dataplane::HostRings rings() { return dataplane::HostRings(dev_, k_.hostBase, k_.maxFrameBytes); }
+
+  int hostSetup(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("punt-slots-log2", po::value<std::string>())("inject-slots-log2", po::value<std::string>())(
+        "export-slots-log2", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    dataplane::RingConfig c;
+    if (vm.count("punt-slots-log2")) c.puntSlotsLog2 = parseU32("--punt-slots-log2", vm["punt-slots-log2"].as<std::string>(), 16);
+    if (vm.count("inject-slots-log2")) c.injSlotsLog2 = parseU32("--inject-slots-log2", vm["inject-slots-log2"].as<std::string>(), 16);
+    if (vm.count("export-slots-log2")) c.expSlotsLog2 = parseU32("--export-slots-log2", vm["export-slots-log2"].as<std::string>(), 20);
+    auto r = rings();
+    if (Status s = r.setup(c); !s) return fail(s);
+    uint32_t exp = c.expSlotsLog2 ? 1u << c.expSlotsLog2 : 0;
+    print({{"punt_slots", 1u << c.puntSlotsLog2}, {"inject_slots", 1u << c.injSlotsLog2}, {"export_records", exp}},
+          "host port rings on: " + std::to_string(1u << c.puntSlotsLog2) + " punt slots, " +
+              std::to_string(1u << c.injSlotsLog2) + " inject slots" +
+              (exp ? ", " + std::to_string(exp) + " export records" : std::string()) + "\n");
+    return kExitOk;
+  }
+
+  hal::Device& dev_;
+  bool json_;
+  KernelFacts k_;
+
+ private:
+  int hostPunts(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("pcap", po::value<std::string>())("max", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    size_t max = vm.count("max") ? parseU32("--max", vm["max"].as<std::string>()) : SIZE_MAX;
+    auto rings = this->rings();
+    if (Status s = rings.attach(); !s) return fail(s);
+    std::vector<dataplane::PuntedFrame> got;
+    if (Status s = rings.poll(got, max); !s) return fail(s);
+    if (vm.count("pcap")) {
+      std::string path = vm["pcap"].as<std::string>();
+      pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
+      pcap_dumper_t* dump = pcap_dump_open(dead, path.c_str());
+      if (!dump) {
+        std::string e = pcap_geterr(dead);
+        pcap_close(dead);
+        return fail(Status::error(path + ": " + e));
+      }
+      for (const auto& f : got) {
+        pcap_pkthdr h{};
+        h.caplen = h.len = uint32_t(f.bytes.size());
+        pcap_dump(reinterpret_cast<u_char*>(dump), &h, f.bytes.data());
+      }
+      pcap_dump_close(dump);
+      pcap_close(dead);
+    }
+    json arr = json::array();
+    std::string text;
+    for (const auto& f : got) {
+      std::string reason = f.reason < k_.puntReasons.size() ? k_.puntReasons[f.reason] : "unknown";
+      arr.push_back({{"reason", reason}, {"bytes", f.bytes.size()}, {"timestamp", f.timestamp}});
+      text += reason + " " + std::to_string(f.bytes.size()) + " bytes at cycle " + std::to_string(f.timestamp) + "\n";
+    }
+    print(arr, text.empty() ? "no punted frames\n" : text);
+    return kExitOk;
+  }
+
+  int hostInject(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("pcap", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    std::string path = vm["pcap"].as<std::string>();
+    char eb[PCAP_ERRBUF_SIZE];
+    pcap_t* p = pcap_open_offline(path.c_str(), eb);
+    if (!p) return fail(Status::error(std::string(eb)));
+    auto rings = this->rings();
+    if (Status s = rings.attach(); !s) {
+      pcap_close(p);
+      return fail(s);
+    }
+    pcap_pkthdr* h;
+    const u_char* data;
+    size_t n = 0;
+    Status st;
+    while (st.ok() && pcap_next_ex(p, &h, &data) == 1) {
+      // A full ring drains at line rate: retry a bounded number of times.
+      for (int tries = 0; tries < 1000; ++tries) {
+        st = rings.inject({data, h->caplen});
+        if (st.ok() || st.message() != "inject ring full") break;
+      }
+      if (st.ok()) ++n;
+    }
+    pcap_close(p);
+    if (!st) return fail(Status::error("after " + std::to_string(n) + " frames: " + st.message()));
+    print({{"injected", n}}, "injected " + std::to_string(n) + " frames\n");
+    return kExitOk;
+  }
+
+  int hostStatus() {
+    auto rings = this->rings();
+    if (Status s = rings.attach(); !s) return fail(s);
+    uint32_t drops = 0, injected = 0, errors = 0;
+    if (Status s = rings.counters(drops, injected, errors); !s) return fail(s);
+    print({{"punt_drops", drops}, {"injected", injected}, {"inject_errors", errors}},
+          "punt drops " + std::to_string(drops) + "\ninjected " + std::to_string(injected) +
+              "\ninject errors " + std::to_string(errors) + "\n");
+    return kExitOk;
+  }
+
+};
+
+class SteerCli : public HostCli {
+ public:
+  SteerCli(SteerTables& t, hal::Device& dev, bool json)
+      : HostCli(dev, json,
+                {"steer", regs::steer::host::kBase, regs::steer::kMaxFrameBytes, names(regs::steer::kPuntReasonNames)}),
+        t_(t) {}
+
+ protected:
+  int runKernel(const std::string& cmd, const std::string& sub, const std::vector<std::string>& args,
+                const std::vector<std::string>& rest) override {
     if (cmd == "info") return info();
     if (cmd == "config") return config(args);
     if (cmd == "gateway" && sub == "add") return gatewayAdd(rest);
@@ -148,23 +328,10 @@ class Cli {
     if (cmd == "session" && sub == "list") return sessionList();
     if (cmd == "maglev") return maglev();
     if (cmd == "stats") return stats();
-    if (cmd == "host" && sub == "setup") return hostSetup(rest);
-    if (cmd == "host" && sub == "punts") return hostPunts(rest);
-    if (cmd == "host" && sub == "inject") return hostInject(rest);
-    if (cmd == "host" && sub == "status") return hostStatus();
-    throw UsageError{"unknown command '" + cmd + (sub.empty() ? "" : " " + sub) + "'"};
+    return -1;
   }
 
  private:
-  int fail(const Status& s) {
-    std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
-    return kExitFailed;
-  }
-  void print(const json& j, const std::string& text) {
-    if (json_) std::cout << j.dump(2) << "\n";
-    else std::cout << text;
-  }
-
   int info() {
     // Reaching here means checkKernel passed: id, register map and geometry are as built.
     json j = {{"kernel", "steer"},
@@ -434,103 +601,317 @@ class Cli {
     return kExitOk;
   }
 
-  int hostSetup(const std::vector<std::string>& args) {
-    po::options_description d;
-    d.add_options()("punt-slots-log2", po::value<std::string>())("inject-slots-log2", po::value<std::string>());
-    auto vm = subOptions(d, args);
-    dataplane::RingConfig c;
-    if (vm.count("punt-slots-log2")) c.puntSlotsLog2 = parseU32("--punt-slots-log2", vm["punt-slots-log2"].as<std::string>(), 16);
-    if (vm.count("inject-slots-log2")) c.injSlotsLog2 = parseU32("--inject-slots-log2", vm["inject-slots-log2"].as<std::string>(), 16);
-    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
-    if (Status s = rings.setup(c); !s) return fail(s);
-    print({{"punt_slots", 1u << c.puntSlotsLog2}, {"inject_slots", 1u << c.injSlotsLog2}},
-          "host port rings on: " + std::to_string(1u << c.puntSlotsLog2) + " punt slots, " +
-              std::to_string(1u << c.injSlotsLog2) + " inject slots\n");
+  SteerTables& t_;
+};
+
+
+// "A:P" (P optional when `portOptional`).
+std::pair<uint32_t, uint16_t> parseAddrPort(const std::string& what, const std::string& s, bool portOptional) {
+  size_t c = s.find(':');
+  if (c == std::string::npos) {
+    if (!portOptional) throw UsageError{what + " must be ADDRESS:PORT: '" + s + "'"};
+    return {parseIp(s), 0};
+  }
+  return {parseIp(s.substr(0, c)), uint16_t(parseU32(what + " port", s.substr(c + 1), 65535))};
+}
+
+uint8_t parseProto(const std::string& s) {
+  if (s == "tcp" || s == "6") return 6;
+  if (s == "udp" || s == "17") return 17;
+  if (s == "icmp" || s == "1") return 1;
+  throw UsageError{"--proto is tcp, udp or icmp: '" + s + "'"};
+}
+
+// "[I:]P": gate address index and user-session port.
+std::pair<uint8_t, uint16_t> parseUserPort(const std::string& s) {
+  size_t c = s.find(':');
+  uint32_t idx = 0;
+  std::string p = s;
+  if (c != std::string::npos) {
+    idx = parseU32("gate address index", s.substr(0, c), regs::gate::kNatAddrs - 1);
+    p = s.substr(c + 1);
+  }
+  uint32_t max = (1u << regs::gate::kPortsLog2) - 1;
+  return {uint8_t(idx), uint16_t(parseU32("user-session port", p, max))};
+}
+
+const char* protoName(uint8_t p) { return p == 6 ? "tcp" : p == 17 ? "udp" : p == 1 ? "icmp" : "?"; }
+
+class GateCli : public HostCli {
+ public:
+  GateCli(dataplane::GateTables& t, hal::Device& dev, bool json)
+      : HostCli(dev, json,
+                {"gate", regs::gate::host::kBase, regs::gate::kMaxFrameBytes, names(regs::gate::kPuntReasonNames)}),
+        t_(t) {}
+
+ protected:
+  int runKernel(const std::string& cmd, const std::string& sub, const std::vector<std::string>& args,
+                const std::vector<std::string>& rest) override {
+    if (cmd == "info") return info();
+    if (cmd == "config") return config(args);
+    if (cmd == "user" && sub == "add") return userAdd(rest);
+    if (cmd == "user" && sub == "get") return userGet(rest);
+    if (cmd == "user" && sub == "del") return userDel(rest);
+    if (cmd == "user" && sub == "move") return userMove(rest);
+    if (cmd == "scan") return scan(args);
+    if (cmd == "export") return exportRecords(args);
+    if (cmd == "stats") return stats();
+    return -1;
+  }
+
+ private:
+  int info() {
+    namespace g = regs::gate;
+    uint32_t flows = 2u * g::kFlowSlots << g::kFlowBucketsLog2;
+    json j = {{"kernel", "gate"}, {"version", g::kKernelVersion}, {"regmap_crc", g::kRegmapCrc},
+              {"flow_capacity", flows}, {"gate_addresses", g::kNatAddrs},
+              {"ports_per_address", 1u << g::kPortsLog2}, {"max_frame_bytes", g::kMaxFrameBytes}};
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "kernel gate, register map 0x%08x\nflow table %u entries (2 banks x %u buckets x %u slots)\n"
+                  "port table %u gate addresses x %u ports\n",
+                  g::kRegmapCrc, flows, 1u << g::kFlowBucketsLog2, g::kFlowSlots, g::kNatAddrs, 1u << g::kPortsLog2);
+    print(j, text);
     return kExitOk;
   }
 
-  int hostPunts(const std::vector<std::string>& args) {
+  int config(const std::vector<std::string>& args) {
     po::options_description d;
-    d.add_options()("pcap", po::value<std::string>())("max", po::value<std::string>());
+    d.add_options()("access-ip", po::value<std::string>())("own-mac", po::value<std::string>())(
+        "svc-next-hop", po::value<std::string>())("acc-next-hop", po::value<std::string>())(
+        "nat-ip", po::value<std::vector<std::string>>())("outer-ttl", po::value<std::string>())(
+        "tick-shift", po::value<std::string>())("punt-pps", po::value<std::string>())(
+        "punt-burst", po::value<std::string>())("clock-mhz", po::value<double>()->default_value(kDefaultClockHz / 1e6));
+    auto vm = subOptions(d, args);
+    dataplane::GateConfig c;
+    if (Status s = t_.readConfig(c); !s) return fail(s);
+    double hz = vm["clock-mhz"].as<double>() * 1e6;
+    bool change = false;
+    auto str = [&](const char* k) { return vm[k].as<std::string>(); };
+    if (vm.count("access-ip")) { c.accessIp = parseIp(str("access-ip")); change = true; }
+    if (vm.count("own-mac")) { c.ownMac = parseMac(str("own-mac")); change = true; }
+    if (vm.count("svc-next-hop")) { c.svcNextHopMac = parseMac(str("svc-next-hop")); change = true; }
+    if (vm.count("acc-next-hop")) { c.accNextHopMac = parseMac(str("acc-next-hop")); change = true; }
+    if (vm.count("nat-ip")) {
+      for (const std::string& s : vm["nat-ip"].as<std::vector<std::string>>()) {
+        size_t eq = s.find('=');
+        if (eq == std::string::npos) throw UsageError{"--nat-ip is INDEX=ADDRESS: '" + s + "'"};
+        c.natIps[parseU32("--nat-ip index", s.substr(0, eq), regs::gate::kNatAddrs - 1)] = parseIp(s.substr(eq + 1));
+      }
+      change = true;
+    }
+    if (vm.count("outer-ttl")) { c.outerTtl = parseU32("--outer-ttl", str("outer-ttl"), 255); change = true; }
+    if (vm.count("tick-shift")) { c.tickShift = parseU32("--tick-shift", str("tick-shift"), 31); change = true; }
+    if (vm.count("punt-pps")) {
+      double pps = double(parseU32("--punt-pps", str("punt-pps")));
+      c.puntRate = uint32_t(std::min(pps / hz * double(1 << 24), double(0xffffffffu)));
+      change = true;
+    }
+    if (vm.count("punt-burst")) { c.puntBurst = parseU32("--punt-burst", str("punt-burst"), 65535); change = true; }
+    if (change) {
+      if (Status s = t_.writeConfig(c); !s) return fail(s);
+    }
+    json nat = json::array();
+    std::string text = "access address " + ipStr(c.accessIp) + "\nown MAC " + macStr(c.ownMac) +
+                       "\nservice next hop " + macStr(c.svcNextHopMac) + "\naccess next hop " +
+                       macStr(c.accNextHopMac) + "\n";
+    for (uint32_t i = 0; i < regs::gate::kNatAddrs; ++i) {
+      nat.push_back(ipStr(c.natIps[i]));
+      text += "gate address " + std::to_string(i) + " " + ipStr(c.natIps[i]) + "\n";
+    }
+    double pps = double(c.puntRate) / double(1 << 24) * hz;
+    text += "outer TTL " + std::to_string(c.outerTtl) + "\ntick 2^" + std::to_string(c.tickShift) +
+            " cycles\npunt limit " + std::to_string(uint64_t(pps)) + " frames/s, burst " +
+            std::to_string(c.puntBurst) + "\n";
+    print({{"access_ip", ipStr(c.accessIp)}, {"own_mac", macStr(c.ownMac)},
+           {"svc_next_hop", macStr(c.svcNextHopMac)}, {"acc_next_hop", macStr(c.accNextHopMac)},
+           {"nat_ips", nat}, {"outer_ttl", c.outerTtl}, {"tick_shift", c.tickShift},
+           {"punt_pps", uint64_t(pps)}, {"punt_burst", c.puntBurst}},
+          text);
+    return kExitOk;
+  }
+
+  // The flow options shared by add and del.
+  static void flowOptions(po::options_description& d) {
+    d.add_options()("teid", po::value<std::string>()->required())("src", po::value<std::string>()->required())(
+        "dst", po::value<std::string>()->required())("proto", po::value<std::string>()->required())(
+        "port", po::value<std::string>()->required());
+  }
+  static dataplane::FlowKey flowOf(const po::variables_map& vm) {
+    dataplane::FlowKey k;
+    k.teid = parseU32("--teid", vm["teid"].as<std::string>());
+    k.proto = parseProto(vm["proto"].as<std::string>());
+    bool icmp = k.proto == 1;
+    auto [src, sport] = parseAddrPort("--src", vm["src"].as<std::string>(), false);
+    auto [dst, dport] = parseAddrPort("--dst", vm["dst"].as<std::string>(), icmp);
+    if (icmp && dport != 0) throw UsageError{"ICMP echo: --dst is an address (the identifier goes in --src A:ID)"};
+    k.src = src;
+    k.sport = sport;
+    k.dst = dst;
+    k.dport = dport;
+    return k;
+  }
+
+  int userAdd(const std::vector<std::string>& args) {
+    po::options_description d;
+    flowOptions(d);
+    d.add_options()("server", po::value<std::string>())("external", po::bool_switch())(
+        "peer", po::value<std::string>()->required())("dl-teid", po::value<std::string>()->required())(
+        "qfi", po::value<std::string>())("deny", po::bool_switch())("gen", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    dataplane::UserSession s;
+    s.flow = flowOf(vm);
+    std::tie(s.addrIndex, s.port) = parseUserPort(vm["port"].as<std::string>());
+    s.external = vm["external"].as<bool>();
+    if (s.external == bool(vm.count("server"))) throw UsageError{"give exactly one of --server A:P and --external"};
+    if (!s.external) std::tie(s.serverIp, s.serverPort) = parseAddrPort("--server", vm["server"].as<std::string>(), s.flow.proto == 1);
+    s.peerIp = parseIp(vm["peer"].as<std::string>());
+    s.dlTeid = parseU32("--dl-teid", vm["dl-teid"].as<std::string>());
+    if (vm.count("qfi")) s.qfi = uint8_t(parseU32("--qfi", vm["qfi"].as<std::string>(), 63));
+    s.allow = !vm["deny"].as<bool>();
+    if (vm.count("gen")) {
+      s.gen = uint8_t(parseU32("--gen", vm["gen"].as<std::string>(), 255));
+    } else {
+      // The next generation of the port, so a reused port starts its counters at zero.
+      dataplane::PortState old;
+      if (Status st = t_.readPort(s.addrIndex, s.port, old); !st) return fail(st);
+      s.gen = uint8_t(old.session.gen + 1);
+    }
+    if (Status st = t_.installSession(s); !st) return fail(st);
+    print({{"installed", true}, {"addr_index", s.addrIndex}, {"port", s.port}, {"gen", s.gen}},
+          "user session on " + std::to_string(s.addrIndex) + ":" + std::to_string(s.port) + " (generation " +
+              std::to_string(s.gen) + ")\n");
+    return kExitOk;
+  }
+
+  int userGet(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("port", po::value<std::string>()->required());
+    auto vm = subOptions(d, args);
+    auto [idx, port] = parseUserPort(vm["port"].as<std::string>());
+    dataplane::PortState ps;
+    if (Status st = t_.readPort(idx, port, ps); !st) return fail(st);
+    const auto& s = ps.session;
+    bool icmp = s.flow.proto == 1;
+    json j = {{"addr_index", idx}, {"port", port}, {"valid", ps.valid}, {"allow", s.allow},
+              {"external", s.external}, {"proto", protoName(s.flow.proto)}, {"gen", s.gen},
+              {"terminal", ipStr(s.flow.src) + ":" + std::to_string(s.flow.sport)},
+              {"destination", ipStr(s.flow.dst) + (icmp ? "" : ":" + std::to_string(s.flow.dport))},
+              {"server", ipStr(s.serverIp) + (icmp ? "" : ":" + std::to_string(s.serverPort))},
+              {"peer", ipStr(s.peerIp)}, {"dl_teid", s.dlTeid},
+              {"qfi", s.qfi ? json(*s.qfi) : json(nullptr)},
+              {"ul_packets", ps.ulPkts}, {"ul_bytes", ps.ulBytes}, {"dl_packets", ps.dlPkts},
+              {"dl_bytes", ps.dlBytes}, {"last_seen_tick", ps.lastSeen}, {"fin", ps.fin}, {"rst", ps.rst},
+              {"final_exported", ps.finalExported}};
+    std::string text;
+    if (!ps.valid) text = "no user session on " + std::to_string(idx) + ":" + std::to_string(port) + "\n";
+    else
+      text = std::string(protoName(s.flow.proto)) + " " + j["terminal"].get<std::string>() + " -> " +
+             j["destination"].get<std::string>() + (s.external ? " (external)" : " via " + j["server"].get<std::string>()) +
+             (s.allow ? "" : " DENIED") + "\ndownlink tunnel " + ipStr(s.peerIp) + " TEID " + std::to_string(s.dlTeid) +
+             (s.qfi ? " QFI " + std::to_string(*s.qfi) : "") + "\n";
+    text += "uplink " + std::to_string(ps.ulPkts) + " packets " + std::to_string(ps.ulBytes) + " bytes, downlink " +
+            std::to_string(ps.dlPkts) + " packets " + std::to_string(ps.dlBytes) + " bytes, last seen tick " +
+            std::to_string(ps.lastSeen) + (ps.fin ? ", FIN" : "") + (ps.rst ? ", RST" : "") + "\n";
+    print(j, text);
+    return kExitOk;
+  }
+
+  int userDel(const std::vector<std::string>& args) {
+    po::options_description d;
+    flowOptions(d);
+    auto vm = subOptions(d, args);
+    dataplane::FlowKey k = flowOf(vm);
+    auto [idx, port] = parseUserPort(vm["port"].as<std::string>());
+    if (Status st = t_.removeSession(k, idx, port); !st) return fail(st);
+    print({{"removed", true}}, "user session removed\n");
+    return kExitOk;
+  }
+
+  int userMove(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("port", po::value<std::string>()->required())("peer", po::value<std::string>()->required())(
+        "dl-teid", po::value<std::string>()->required())("qfi", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    auto [idx, port] = parseUserPort(vm["port"].as<std::string>());
+    std::optional<uint8_t> qfi;
+    if (vm.count("qfi")) qfi = uint8_t(parseU32("--qfi", vm["qfi"].as<std::string>(), 63));
+    if (Status st = t_.moveTunnel(idx, port, parseIp(vm["peer"].as<std::string>()),
+                                  parseU32("--dl-teid", vm["dl-teid"].as<std::string>()), qfi);
+        !st)
+      return fail(st);
+    print({{"moved", true}}, "downlink tunnel moved\n");
+    return kExitOk;
+  }
+
+  int scan(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("on", po::bool_switch())("off", po::bool_switch())("idle-ticks", po::value<std::string>())(
+        "interim-ticks", po::value<std::string>());
+    auto vm = subOptions(d, args);
+    if (vm["on"].as<bool>() && vm["off"].as<bool>()) throw UsageError{"--on or --off, not both"};
+    namespace g = regs::gate;
+    std::vector<hal::RegOp> ops = {{false, g::scan::kCtrl, 0}, {false, g::scan::kIdleTicks, 0},
+                                   {false, g::scan::kInterimTicks, 0}, {false, g::scan::kPosition, 0}};
+    if (Status st = dev_.transact(ops); !st) return fail(st);
+    bool on = g::scan::kCtrlOn.get(ops[0].value);
+    uint32_t idle = ops[1].value, interim = ops[2].value;
+    if (vm["on"].as<bool>() || vm["off"].as<bool>() || vm.count("idle-ticks") || vm.count("interim-ticks")) {
+      if (vm["on"].as<bool>()) on = true;
+      if (vm["off"].as<bool>()) on = false;
+      if (vm.count("idle-ticks")) idle = parseU32("--idle-ticks", vm["idle-ticks"].as<std::string>());
+      if (vm.count("interim-ticks")) interim = parseU32("--interim-ticks", vm["interim-ticks"].as<std::string>());
+      if (Status st = t_.setScanner(on, idle, interim); !st) return fail(st);
+    }
+    print({{"on", on}, {"idle_ticks", idle}, {"interim_ticks", interim}, {"position", ops[3].value}},
+          std::string("scanner ") + (on ? "on" : "off") + ", idle after " + std::to_string(idle) +
+              " ticks, interim every " + std::to_string(interim) + " ticks (0: never), at entry " +
+              std::to_string(ops[3].value) + "\n");
+    return kExitOk;
+  }
+
+  int exportRecords(const std::vector<std::string>& args) {
+    po::options_description d;
+    d.add_options()("max", po::value<std::string>());
     auto vm = subOptions(d, args);
     size_t max = vm.count("max") ? parseU32("--max", vm["max"].as<std::string>()) : SIZE_MAX;
-    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
-    if (Status s = rings.attach(); !s) return fail(s);
-    std::vector<dataplane::PuntedFrame> got;
-    if (Status s = rings.poll(got, max); !s) return fail(s);
-    if (vm.count("pcap")) {
-      std::string path = vm["pcap"].as<std::string>();
-      pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-      pcap_dumper_t* dump = pcap_dump_open(dead, path.c_str());
-      if (!dump) {
-        std::string e = pcap_geterr(dead);
-        pcap_close(dead);
-        return fail(Status::error(path + ": " + e));
-      }
-      for (const auto& f : got) {
-        pcap_pkthdr h{};
-        h.caplen = h.len = uint32_t(f.bytes.size());
-        pcap_dump(reinterpret_cast<u_char*>(dump), &h, f.bytes.data());
-      }
-      pcap_dump_close(dump);
-      pcap_close(dead);
-    }
+    auto r = rings();
+    if (Status st = r.attach(); !st) return fail(st);
+    std::vector<dataplane::ExportRecord> got;
+    if (Status st = r.pollExport(got, max); !st) return fail(st);
     json arr = json::array();
     std::string text;
-    for (const auto& f : got) {
-      std::string reason = f.reason < regs::steer::kPuntReasonCount ? std::string(regs::steer::kPuntReasonNames[f.reason]) : "unknown";
-      arr.push_back({{"reason", reason}, {"bytes", f.bytes.size()}, {"timestamp", f.timestamp}});
-      text += reason + " " + std::to_string(f.bytes.size()) + " bytes at cycle " + std::to_string(f.timestamp) + "\n";
+    for (const auto& rec : got) {
+      auto v = dataplane::ExportRecordView::decode(rec);
+      uint32_t ri = uint32_t(v.reason);
+      std::string reason = ri < regs::gate::kExportReasonCount ? std::string(regs::gate::kExportReasonNames[ri]) : "?";
+      arr.push_back({{"reason", reason}, {"addr_index", v.addrIndex}, {"port", v.port}, {"gen", v.gen},
+                     {"fin", v.fin}, {"rst", v.rst}, {"last_seen_tick", v.lastSeen}, {"tick", v.now},
+                     {"ul_packets", v.ulPkts}, {"ul_bytes", v.ulBytes}, {"dl_packets", v.dlPkts},
+                     {"dl_bytes", v.dlBytes}});
+      text += reason + " " + std::to_string(v.addrIndex) + ":" + std::to_string(v.port) + " ul " +
+              std::to_string(v.ulPkts) + "/" + std::to_string(v.ulBytes) + " dl " + std::to_string(v.dlPkts) +
+              "/" + std::to_string(v.dlBytes) + " last seen " + std::to_string(v.lastSeen) + "\n";
     }
-    print(arr, text.empty() ? "no punted frames\n" : text);
+    print(arr, text.empty() ? "no export records\n" : text);
     return kExitOk;
   }
 
-  int hostInject(const std::vector<std::string>& args) {
-    po::options_description d;
-    d.add_options()("pcap", po::value<std::string>()->required());
-    auto vm = subOptions(d, args);
-    std::string path = vm["pcap"].as<std::string>();
-    char eb[PCAP_ERRBUF_SIZE];
-    pcap_t* p = pcap_open_offline(path.c_str(), eb);
-    if (!p) return fail(Status::error(std::string(eb)));
-    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
-    if (Status s = rings.attach(); !s) {
-      pcap_close(p);
-      return fail(s);
+  int stats() {
+    std::array<uint64_t, regs::gate::kStatCount> st{};
+    if (Status s = t_.readStats(st); !s) return fail(s);
+    json j = json::object();
+    std::string text;
+    for (uint32_t i = 0; i < regs::gate::kStatCount; ++i) {
+      std::string name(regs::gate::kStatNames[i]);
+      j[name] = st[i];
+      text += name + " " + std::to_string(st[i]) + "\n";
     }
-    pcap_pkthdr* h;
-    const u_char* data;
-    size_t n = 0;
-    Status st;
-    while (st.ok() && pcap_next_ex(p, &h, &data) == 1) {
-      // A full ring drains at line rate: retry a bounded number of times.
-      for (int tries = 0; tries < 1000; ++tries) {
-        st = rings.inject({data, h->caplen});
-        if (st.ok() || st.message() != "inject ring full") break;
-      }
-      if (st.ok()) ++n;
-    }
-    pcap_close(p);
-    if (!st) return fail(Status::error("after " + std::to_string(n) + " frames: " + st.message()));
-    print({{"injected", n}}, "injected " + std::to_string(n) + " frames\n");
+    print(j, text);
     return kExitOk;
   }
 
-  int hostStatus() {
-    dataplane::HostRings rings(dev_, regs::steer::host::kBase, regs::steer::kMaxFrameBytes);
-    if (Status s = rings.attach(); !s) return fail(s);
-    uint32_t drops = 0, injected = 0, errors = 0;
-    if (Status s = rings.counters(drops, injected, errors); !s) return fail(s);
-    print({{"punt_drops", drops}, {"injected", injected}, {"inject_errors", errors}},
-          "punt drops " + std::to_string(drops) + "\ninjected " + std::to_string(injected) +
-              "\ninject errors " + std::to_string(errors) + "\n");
-    return kExitOk;
-  }
-
-  SteerTables& t_;
-  hal::Device& dev_;
-  bool json_;
+  dataplane::GateTables& t_;
 };
 
 }  // namespace
@@ -574,13 +955,29 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "roamctl: %s\n", err.c_str());
       return kExitFailed;
     }
+    // The kernel's id (offset 0 in every kernel's window) chooses the command set.
+    uint32_t id = 0;
+    if (Status s = dev->read32(0, id); !s) {
+      std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
+      return kExitFailed;
+    }
+    std::vector<std::string> rest(words.begin() + 1, words.end());
+    if (id == regs::gate::kKernelId) {
+      dataplane::GateTables tables(*dev);
+      if (Status s = tables.checkKernel(); !s) {
+        std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
+        return kExitFailed;
+      }
+      GateCli cli(tables, *dev, jsonOut);
+      return cli.run(words[0], rest);
+    }
     SteerTables tables(*dev);
     if (Status s = tables.checkKernel(); !s) {
       std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
       return kExitFailed;
     }
-    Cli cli(tables, *dev, jsonOut);
-    return cli.run(words[0], std::vector<std::string>(words.begin() + 1, words.end()));
+    SteerCli cli(tables, *dev, jsonOut);
+    return cli.run(words[0], rest);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "roamctl: %s (see roamctl --help)\n", e.msg.c_str());
     return kExitUsage;
