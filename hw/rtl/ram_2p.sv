@@ -24,9 +24,13 @@ module ram_2p #(
 
   logic [Width-1:0] mem[Depth];
 
+  // Simulation starts from zero as the FPGA does; synthesis needs no initial values (and an
+  // initialiser would keep a large memory out of URAM, which has none).
+`ifndef SYNTHESIS
   initial begin
     for (int i = 0; i < Depth; i++) mem[i] = '0;
   end
+`endif
 
   always_ff @(posedge clk_i) begin
     if (a_en_i) a_rdata_o <= mem[a_addr_i];

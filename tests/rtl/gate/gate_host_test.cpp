@@ -1,0 +1,179 @@
+// The host's gate primitives on the real RTL: a first packet punted as a flow miss, the user
+// session installed, the packet re-injected through the inject ring and forwarded and counted
+// by the hardware; a handover (the downlink tunnel moves, counters go on); removal (uplink
+// misses again, replies are dropped); reinstallation with a new generation (counters start
+// from zero). And the kernel's exact latencies.
+#include <gtest/gtest.h>
+
+#include "gate_test_util.h"
+#include "roamgate/dataplane/host_rings.h"
+
+namespace roamgate {
+namespace {
+
+namespace r = regs::gate;
+
+struct Gate {
+  sim::GateDut dut{sim::GateDut::Options{}};
+  sim::InprocDevice<sim::GateDut> dev{dut, "gate"};
+  dataplane::HostRings rings{dev, r::host::kBase, r::kMaxFrameBytes};
+  dataplane::GateTables tables{dev};
+  Gate() {
+    EXPECT_TRUE(tables.checkKernel());
+    EXPECT_TRUE(tables.writeConfig(test::testConfig(16)));
+    EXPECT_TRUE(rings.setup({6, 4, 0}));
+  }
+  uint64_t stat(r::Stat s) {
+    std::array<uint64_t, r::kStatCount> st{};
+    EXPECT_TRUE(tables.readStats(st));
+    return st[uint32_t(s)];
+  }
+};
+
+dataplane::UserSession udpSession() {
+  dataplane::UserSession s;
+  s.flow = {0x1234, 0xc6130005, 0xc6120464, 17, 40001, 53};
+  s.addrIndex = 1;
+  s.port = 3000;
+  s.serverIp = 0xc6120510;
+  s.serverPort = 8053;
+  s.peerIp = 0xc6120101;
+  s.dlTeid = 0xa1;
+  s.qfi = 5;
+  s.gen = 1;
+  return s;
+}
+
+uint32_t be32(const std::vector<uint8_t>& f, size_t at) {
+  return uint32_t(f[at]) << 24 | uint32_t(f[at + 1]) << 16 | uint32_t(f[at + 2]) << 8 | f[at + 3];
+}
+uint16_t be16(const std::vector<uint8_t>& f, size_t at) { return uint16_t(f[at] << 8 | f[at + 1]); }
+
+TEST(GateHost, MissPuntInstallReinjectHandoverRemove) {
+  Gate g;
+  dataplane::UserSession s = udpSession();
+  std::mt19937_64 rng(5);
+  std::vector<uint8_t> first = test::uplinkFrame(rng, s);
+
+  // 1. The first packet misses and reaches the host.
+  g.dut.accRx().push({first, 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  std::vector<dataplane::PuntedFrame> punts;
+  ASSERT_TRUE(g.rings.poll(punts));
+  ASSERT_EQ(punts.size(), 1u);
+  EXPECT_EQ(punts[0].reason, uint8_t(r::PuntReason::kFlowMiss));
+  EXPECT_EQ(punts[0].bytes, first);
+  EXPECT_TRUE(g.dut.svcTx().frames().empty());
+
+  // 2. Install, re-inject: the hardware rewrites, forwards and counts it.
+  ASSERT_TRUE(g.tables.installSession(s));
+  ASSERT_TRUE(g.rings.inject(punts[0].bytes, uint8_t(r::InjectPort::kUplink)));
+  ASSERT_TRUE(g.dut.drain(100000));
+  ASSERT_EQ(g.dut.svcTx().frames().size(), 1u);
+  const auto& out = g.dut.svcTx().frames()[0].bytes;
+  EXPECT_EQ(test::checkIpv4(out, 14), "");
+  EXPECT_EQ(be32(out, 26), test::kNatBase + 1);  // gate address 1
+  EXPECT_EQ(be32(out, 30), s.serverIp);
+  size_t l4 = 14 + 4u * (out[14] & 0xf);
+  EXPECT_EQ(be16(out, l4), s.port);
+  EXPECT_EQ(be16(out, l4 + 2), s.serverPort);
+  dataplane::PortState ps;
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_TRUE(ps.valid);
+  EXPECT_EQ(ps.ulPkts, 1u);
+  EXPECT_EQ(ps.ulBytes, be16(out, 16));
+  EXPECT_EQ(g.stat(r::Stat::kUlRxFrames), 1u) << "an injected frame is not a received one";
+  EXPECT_EQ(g.stat(r::Stat::kUlHits), 1u);
+  uint32_t drops = 0, injected = 0, injErrors = 0;
+  ASSERT_TRUE(g.rings.counters(drops, injected, injErrors));
+  EXPECT_EQ(injected, 1u);
+
+  // 3. Replies go to the current peer; after a handover to the new one, counters go on.
+  g.dut.svcRx().push({test::downlinkFrame(rng, s), 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  ASSERT_TRUE(g.tables.moveTunnel(1, s.port, 0xc6120102, 0xb2, std::nullopt));
+  g.dut.svcRx().push({test::downlinkFrame(rng, s), 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  auto& dl = g.dut.accTx().frames();
+  ASSERT_EQ(dl.size(), 2u);
+  EXPECT_EQ(be32(dl[0].bytes, 30), s.peerIp);
+  EXPECT_EQ(be32(dl[0].bytes, 46), s.dlTeid);
+  EXPECT_EQ(dl[0].bytes[42], 0x34) << "QFI: sequence word and extension header flagged";
+  EXPECT_EQ(dl[0].bytes[56], 5) << "the QFI in the PDU Session Container";
+  EXPECT_EQ(be32(dl[1].bytes, 30), 0xc6120102u);
+  EXPECT_EQ(be32(dl[1].bytes, 46), 0xb2u);
+  EXPECT_EQ(dl[1].bytes[42], 0x30) << "no QFI after the move";
+  for (const auto& f : dl) {
+    EXPECT_EQ(test::checkIpv4(f.bytes, 14), "");
+    EXPECT_EQ(test::checkIpv4(f.bytes, (f.bytes[42] & 4) ? 58 : 50), "");
+  }
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_EQ(ps.dlPkts, 2u);
+  EXPECT_EQ(ps.ulPkts, 1u);
+
+  // 4. Removed: uplink misses again, replies are dropped as unknown.
+  ASSERT_TRUE(g.tables.removeSession(s.flow, 1, s.port));
+  g.dut.accRx().push({test::uplinkFrame(rng, s), 0, 0});
+  g.dut.svcRx().push({test::downlinkFrame(rng, s), 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  punts.clear();
+  ASSERT_TRUE(g.rings.poll(punts));
+  ASSERT_EQ(punts.size(), 1u);
+  EXPECT_EQ(punts[0].reason, uint8_t(r::PuntReason::kFlowMiss));
+  EXPECT_EQ(g.dut.accTx().frames().size(), 2u);
+  EXPECT_EQ(g.stat(r::Stat::kDlUnknownPort), 1u);
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_FALSE(ps.valid);
+  EXPECT_EQ(ps.dlPkts, 2u) << "counters stay readable after removal";
+
+  // 5. The port reused with a new generation starts from zero.
+  s.gen = 2;
+  ASSERT_TRUE(g.tables.installSession(s));
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_EQ(ps.ulPkts + ps.dlPkts, 0u);
+  g.dut.accRx().push({test::uplinkFrame(rng, s), 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_EQ(ps.ulPkts, 1u);
+}
+
+// Exact cycle counts, first beat in to first beat out, idle pipeline: a 64-byte user frame
+// (uplink: its 100-byte G-PDU) in each direction.
+TEST(GateHost, ExactLatency) {
+  Gate g;
+  dataplane::UserSession s = udpSession();
+  s.qfi.reset();
+  ASSERT_TRUE(g.tables.installSession(s));
+  test::InnerSpec in;
+  in.proto = 17;
+  in.src = s.flow.src;
+  in.dst = s.flow.dst;
+  in.sport = s.flow.sport;
+  in.dport = s.flow.dport;
+  in.payload = 64 - 14 - 28;
+  test::GtpShape gs;
+  gs.teid = s.flow.teid;
+  gs.dstIp = test::kAccessIp;
+  gs.inner = &in;
+  g.dut.accRx().push({test::buildGtp(gs), 0, 0});
+  ASSERT_TRUE(g.dut.drain(10000));
+  ASSERT_EQ(g.dut.svcTx().frames().size(), 1u);
+  EXPECT_EQ(g.dut.svcTx().frames()[0].bytes.size(), 64u);
+  EXPECT_EQ(g.dut.svcTx().frames()[0].firstCycle - g.dut.accRx().startCycles()[0], 23u);
+
+  test::InnerSpec rep;
+  rep.proto = 17;
+  rep.src = s.serverIp;
+  rep.dst = test::kNatBase + 1;
+  rep.sport = s.serverPort;
+  rep.dport = s.port;
+  rep.payload = 64 - 14 - 28;
+  g.dut.svcRx().push({test::buildEth(test::buildIpv4(rep, 0), false), 0, 0});
+  ASSERT_TRUE(g.dut.drain(10000));
+  ASSERT_EQ(g.dut.accTx().frames().size(), 1u);
+  EXPECT_EQ(g.dut.accTx().frames()[0].bytes.size(), 100u);
+  EXPECT_EQ(g.dut.accTx().frames()[0].firstCycle - g.dut.svcRx().startCycles()[0], 11u);
+}
+
+}  // namespace
+}  // namespace roamgate
