@@ -282,6 +282,7 @@ module steer_kernel #(
   // ------------------------------------------------------------------------------------
   // Ingress: admission, frame buffer, header window
   // ------------------------------------------------------------------------------------
+  // The frame's end as the egress reads it.
   typedef struct packed {
     logic [15:0] len;
     logic        rx_err;
@@ -289,100 +290,33 @@ module steer_kernel #(
   } end_info_t;
   localparam int EndInfoW = 18;  // $bits(end_info_t), spelled out for Yosys 0.23
 
-  logic sof_q, sof_d, drop_q, drop_d;
-  logic [15:0] beats_q, beats_d, len_q, len_d;
-  logic [LevelW-1:0] data_level, dec_level, end_level;
-  logic admit, in_frame_ok, in_beat, data_push, end_push;
+  logic [LevelW-1:0] dec_level;
+  logic in_beat, sof, stat_fifo_full;
   logic [6:0] beat_bytes;
-  end_info_t end_wdata;
   logic win_valid;
   logic [rg_pkg::WIN_W-1:0] win;
   logic [7:0] win_len;
   logic win_end;
-  logic stat_fifo_full;
-
-  assign s_axis_rx_tready = 1'b1;
-  assign in_beat = s_axis_rx_tvalid;
-  assign beat_bytes = rg_pkg::keep_bytes(s_axis_rx_tkeep);
-  // Room for a whole maximum frame in every buffer, counted when the frame starts.
-  assign admit = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 8)) &&
-                 (dec_level < LevelW'((1 << FifoLog2) - 8)) &&
-                 (end_level < LevelW'((1 << FifoLog2) - 8));
-  assign in_frame_ok = sof_q ? admit : !drop_q;
-  assign data_push = in_beat && in_frame_ok && (beats_q < 16'(MaxBeats) || s_axis_rx_tlast);
-  assign end_push = in_beat && in_frame_ok && s_axis_rx_tlast;
-  assign stat_fifo_full = in_beat && sof_q && !admit;
-
-  always_comb begin
-    sof_d = sof_q;
-    drop_d = drop_q;
-    beats_d = beats_q;
-    len_d = len_q;
-    if (in_beat) begin
-      if (sof_q) drop_d = !admit;
-      beats_d = (beats_q == 16'hffff) ? beats_q : beats_q + 16'd1;
-      len_d = (len_q > 16'hffff - 16'd64) ? 16'hffff : len_q + {9'd0, beat_bytes};
-      sof_d = s_axis_rx_tlast;
-      if (s_axis_rx_tlast) begin
-        beats_d = 16'd0;
-        len_d = 16'd0;
-      end
-    end
-    end_wdata.len = (len_q > 16'hffff - 16'd64) ? 16'hffff : len_q + {9'd0, beat_bytes};
-    end_wdata.rx_err = s_axis_rx_tuser[0];
-    end_wdata.oversize = (beats_q >= 16'(MaxBeats));
-  end
-
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      sof_q <= 1'b1;
-      drop_q <= 1'b0;
-      beats_q <= '0;
-      len_q <= '0;
-    end else begin
-      sof_q <= sof_d;
-      drop_q <= drop_d;
-      beats_q <= beats_d;
-      len_q <= len_d;
-    end
-  end
-
-  axis_hdr_window u_window (
-    .clk_i, .rst_ni,
-    .s_axis_tdata (s_axis_rx_tdata),
-    .s_axis_tkeep (s_axis_rx_tkeep),
-    .s_axis_tlast (s_axis_rx_tlast),
-    .s_axis_tvalid(s_axis_rx_tvalid),
-    .en_i         (in_frame_ok),
-    .win_valid_o  (win_valid),
-    .win_o        (win),
-    .win_len_o    (win_len),
-    .win_end_o    (win_end)
-  );
-
   logic data_valid, data_pop;
   logic [512+64:0] data_rdata;
-  logic end_valid, end_pop;
+  logic end_valid, end_pop, end_err, end_oversize;
+  logic [15:0] end_len;
   end_info_t end_rdata;
 
-  sync_fifo #(.Width(512 + 64 + 1), .DepthLog2(FifoLog2)) u_data_fifo (
-    .clk_i, .rst_ni,
-    .push_i (data_push),
-    .wdata_i({s_axis_rx_tlast, s_axis_rx_tkeep, s_axis_rx_tdata}),
-    .pop_i  (data_pop),
-    .valid_o(data_valid),
-    .rdata_o(data_rdata),
-    .level_o(data_level)
-  );
+  assign s_axis_rx_tready = 1'b1;
+  assign end_rdata = {end_len, end_err, end_oversize};
+  assign in_beat = s_axis_rx_tvalid;
 
-  sync_fifo #(.Width(EndInfoW), .DepthLog2(FifoLog2)) u_end_fifo (
+  frame_ingress #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(FifoLog2)) u_ingress (
     .clk_i, .rst_ni,
-    .push_i (end_push),
-    .wdata_i(end_wdata),
-    .pop_i  (end_pop),
-    .valid_o(end_valid),
-    .rdata_o(end_rdata),
-    .level_o(end_level)
+    .s_axis_tdata(s_axis_rx_tdata), .s_axis_tkeep(s_axis_rx_tkeep), .s_axis_tlast(s_axis_rx_tlast),
+    .s_axis_tuser(s_axis_rx_tuser[0]), .s_axis_tvalid(s_axis_rx_tvalid),
+    .dec_level_i(dec_level),
+    .sof_o(sof), .beat_bytes_o(beat_bytes), .fifo_full_o(stat_fifo_full),
+    .win_valid_o(win_valid), .win_o(win), .win_len_o(win_len), .win_end_o(win_end),
+    .data_valid_o(data_valid), .data_o(data_rdata), .data_pop_i(data_pop),
+    .end_valid_o(end_valid), .end_len_o(end_len), .end_err_o(end_err),
+    .end_oversize_o(end_oversize), .end_pop_i(end_pop)
   );
 
   // ------------------------------------------------------------------------------------
@@ -870,7 +804,7 @@ module steer_kernel #(
   always_comb begin
     for (int i = 0; i < NStats; i++) stat_inc[i] = 64'd0;
     if (in_beat) stat_inc[steer_regs_pkg::STAT_RX_BYTES] = {57'd0, beat_bytes};
-    if (in_beat && sof_q) stat_inc[steer_regs_pkg::STAT_RX_FRAMES] = 64'd1;
+    if (sof) stat_inc[steer_regs_pkg::STAT_RX_FRAMES] = 64'd1;
     if (stat_fifo_full) stat_inc[steer_regs_pkg::STAT_DROP_FIFO_FULL] = 64'd1;
     if (start) begin
       case (fin_act)

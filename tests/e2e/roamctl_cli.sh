@@ -9,21 +9,7 @@ work=$(mktemp -d /tmp/roamctl-cli.XXXXXX)
 sim=$!
 trap 'kill $sim 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -S "$work/s.sock" ] && break; sleep 0.1; done
-fails=0
-# expect CODE PATTERN -- ARGS...: exit code and a pattern in stdout+stderr
-expect() {
-  local code=$1 pat=$2
-  shift 3
-  local out rc
-  out=$("$build/host/roamctl" "$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pat" <<< "$out"; then
-    echo "FAIL: roamctl $* -> exit $rc (want $code), output: $out"
-    fails=$((fails + 1))
-  else
-    echo "ok: roamctl $* -> $code"
-  fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 D=(--device "sim:$work/s.sock")
 expect 0 "usage: roamctl" -- --help
 expect 2 "no device" -- stats

@@ -9,20 +9,7 @@ work=$(mktemp -d /tmp/roamctl-gate.XXXXXX)
 sim=$!
 trap 'kill $sim 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -S "$work/g.sock" ] && break; sleep 0.1; done
-fails=0
-expect() {
-  local code=$1 pat=$2
-  shift 3
-  local out rc
-  out=$("$build/host/roamctl" "$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pat" <<< "$out"; then
-    echo "FAIL: roamctl $* -> exit $rc (want $code), output: $out"
-    fails=$((fails + 1))
-  else
-    echo "ok: roamctl $* -> $code"
-  fi
-}
+source "$(dirname "$0")/cli_expect.sh"
 D=(--device "sim:$work/g.sock")
 U=(--teid 0x77 --src 198.19.0.7:40000 --dst 198.18.3.100:443 --proto tcp --peer 198.18.1.1 --dl-teid 0x99)
 expect 0 "gate commands" -- --help
