@@ -576,8 +576,10 @@ module gate_kernel #(
     logic [7:0]        gen;
     logic [15:0]       bytes;      // counted bytes: the inner packet
     logic [1:0]        flags;      // {RST, FIN}
+    logic [31:0]       teid;       // for the host, with a punt (0 if not GTP-U)
+    logic [7:0]        punt_off;   // T-PDU offset, with a punt (0 if not GTP-U)
   } ul_dec_t;
-  localparam int UlDecW = 2 + 5 + 4 + 16 + 8 + 16 + 16 + PatchW + IdxW + 8 + 16 + 2;
+  localparam int UlDecW = 2 + 5 + 4 + 16 + 8 + 16 + 16 + PatchW + IdxW + 8 + 16 + 2 + 32 + 8;
 
   function automatic logic [24:0] patch(input logic en, input logic [7:0] pos,
                                         input logic [15:0] val);
@@ -639,6 +641,8 @@ module gate_kernel #(
     ud.bytes = ai.tot_len;
     ud.flags = (ai.proto == rg_pkg::PROTO_TCP) ? {ai.tcp_flags[2], ai.tcp_flags[0]} : 2'd0;
     ud.skip = ao.inner_off;
+    ud.teid = ao.is_gtpu ? ao.teid : 32'd0;
+    ud.punt_off = ao.is_gtpu ? ao.inner_off : 8'd0;
     ud.data_len = ai.tot_len;
     ud.out_len = (ai.tot_len < 16'd46) ? 16'd60 : ai.tot_len + 16'd14;
     ud.need_len = ao.is_ipv4 ? {9'd0, ao.l3_off} + ao.ip_total_len : 16'd0;
@@ -722,11 +726,11 @@ module gate_kernel #(
   logic [7:0] ul_c_skip;
   logic [6:0] ul_c_hdr_len;
   logic [PatchW-1:0] ul_c_patch;
-  logic [4:0] ul_c_dest;  // {punt reason, to the host port}
+  logic [44:0] ul_c_dest;  // {T-PDU offset, TEID, punt reason, to the host port}
   logic [511:0] ur_tdata;
   logic [63:0] ur_tkeep;
   logic ur_tlast, ur_tvalid, ur_tready;
-  logic [4:0] ur_tdest;
+  logic [44:0] ur_tdest;
   logic m_axis_punt_tready;
 
   token_bucket u_punt_tb (
@@ -773,14 +777,14 @@ module gate_kernel #(
     ul_c_data_len = ul_end_len;
     ul_c_out_len = ul_end_len;
     ul_c_patch = '0;
-    ul_c_dest = {ul_dec.punt_reason, 1'b1};
+    ul_c_dest = {ul_dec.punt_off, ul_dec.teid, ul_dec.punt_reason, 1'b1};
     if (ul_fin_act == ACT_FWD) begin
       ul_c_skip = ul_dec.skip;
       ul_c_hdr_len = 7'd14;
       ul_c_data_len = ul_dec.data_len;
       ul_c_out_len = ul_dec.out_len;
       ul_c_patch = ul_dec.patch;
-      ul_c_dest = 5'd0;
+      ul_c_dest = '0;
     end
   end
 
@@ -789,7 +793,7 @@ module gate_kernel #(
   assign ul_end_pop = ul_start;
   assign tb_take = ul_start && ul_fin_act == ACT_PUNT;
 
-  axis_realign #(.NPatch(NPatch), .DestW(5)) u_ul_realign (
+  axis_realign #(.NPatch(NPatch), .DestW(45)) u_ul_realign (
     .clk_i, .rst_ni,
     .cmd_valid_i(ul_cmd_valid), .cmd_ready_o(ul_cmd_ready),
     .cmd_skip_i(ul_c_skip), .cmd_hdr_len_i(ul_c_hdr_len), .cmd_hdr_i(ul_hdr),
@@ -1167,7 +1171,7 @@ module gate_kernel #(
     .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
     .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
     .s_axis_punt_tdata(ur_tdata), .s_axis_punt_tkeep(ur_tkeep),
-    .s_axis_punt_tlast(ur_tlast), .s_axis_punt_tuser({4'd0, ur_tdest[4:1]}),
+    .s_axis_punt_tlast(ur_tlast), .s_axis_punt_tuser({ur_tdest[44:5], 4'd0, ur_tdest[4:1]}),
     .s_axis_punt_tvalid(ur_tvalid && ur_tdest[0]), .s_axis_punt_tready(m_axis_punt_tready),
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),

@@ -8,7 +8,7 @@ package gate_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h47415445;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010000;
-  localparam logic [31:0] REGMAP_CRC = 32'hc2b38a9d;
+  localparam logic [31:0] REGMAP_CRC = 32'h26358c21;
   localparam int FLOW_BUCKETS_LOG2 = 13;
   localparam int FLOW_SLOTS = 4;
   localparam int NAT_ADDRS = 4;
@@ -291,6 +291,10 @@ package gate_regs_pkg;
   localparam int RING_SLOT_INGRESS_W = 8;
   localparam int RING_SLOT_TIMESTAMP_LSB = 64;
   localparam int RING_SLOT_TIMESTAMP_W = 64;
+  localparam int RING_SLOT_TEID_LSB = 128;
+  localparam int RING_SLOT_TEID_W = 32;
+  localparam int RING_SLOT_INNER_OFFSET_LSB = 160;
+  localparam int RING_SLOT_INNER_OFFSET_W = 8;
   /* verilator lint_on UNUSEDPARAM */
 endpackage : gate_regs_pkg
 `default_nettype wire

@@ -37,11 +37,11 @@ module host_port #(
   input  wire logic [15:0]   reg_raddr_i,
   output logic      [31:0]   reg_rdata_o,
   output logic               reg_hit_o,
-  // punted frames from the kernel (tuser: punt reason)
+  // punted frames from the kernel (tuser, read on the first beat: {inner offset, TEID, reason})
   input  wire logic [511:0]  s_axis_punt_tdata,
   input  wire logic [63:0]   s_axis_punt_tkeep,
   input  wire logic          s_axis_punt_tlast,
-  input  wire logic [7:0]    s_axis_punt_tuser,
+  input  wire logic [47:0]   s_axis_punt_tuser,
   input  wire logic          s_axis_punt_tvalid,
   output logic               s_axis_punt_tready,
   output logic               punt_room_o,  // a whole further frame fits after this one
@@ -216,12 +216,12 @@ module host_port #(
 
   // ---- punt: input buffer ----------------------------------------------------------------
   logic pin_push, pin_pop, pin_valid, in_frame_q;
-  logic [512+64+1+8-1:0] pin_rdata;
+  logic [512+64+1+48-1:0] pin_rdata;
   logic [LevelW-1:0] pin_level;
   logic [511:0] p_data;
   logic [63:0] p_keep;
   logic p_last;
-  logic [7:0] p_user;
+  logic [47:0] p_user;
 
   assign s_axis_punt_tready = in_frame_q || (pin_level < LevelW'(Depth - MaxBeats - 4));
   assign punt_room_o = (pin_level < LevelW'(Depth - 2 * MaxBeats - 4));
@@ -232,7 +232,7 @@ module host_port #(
     else if (pin_push) in_frame_q <= !s_axis_punt_tlast;
   end
 
-  sync_fifo #(.Width(512 + 64 + 1 + 8), .DepthLog2(FifoLog2)) u_pin (
+  sync_fifo #(.Width(512 + 64 + 1 + 48), .DepthLog2(FifoLog2)) u_pin (
     .clk_i, .rst_ni,
     .push_i (pin_push),
     .wdata_i({s_axis_punt_tuser, s_axis_punt_tlast, s_axis_punt_tkeep, s_axis_punt_tdata}),
@@ -248,7 +248,7 @@ module host_port #(
   wstate_e ws_q, ws_d;
   logic [63:0] slot_q, slot_d;
   logic [15:0] wbeat_q, wbeat_d, wlen_q, wlen_d;
-  logic [7:0] wreason_q, wreason_d;
+  logic [47:0] wreason_q, wreason_d;  // {inner offset, TEID, reason} of the frame
   logic [63:0] wts_q, wts_d;
   logic [5:0] b_out_q, b_out_d;   // writes awaiting their response
   logic aw_free, w_free, issue;
@@ -327,10 +327,12 @@ module host_port #(
         issue_addr = slot_q;
         issue_data = '0;
         issue_data[host_port_regs_pkg::RING_SLOT_LENGTH_LSB +: 16] = wlen_q;
-        issue_data[host_port_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q;
+        issue_data[host_port_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q[7:0];
+        issue_data[host_port_regs_pkg::RING_SLOT_TEID_LSB +: 32] = wreason_q[39:8];
+        issue_data[host_port_regs_pkg::RING_SLOT_INNER_OFFSET_LSB +: 8] = wreason_q[47:40];
         issue_data[host_port_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = 8'd0;  // the access port
         issue_data[host_port_regs_pkg::RING_SLOT_TIMESTAMP_LSB +: 64] = wts_q;
-        issue_strb = 64'hffff;
+        issue_strb = '1;  // the whole 64-byte header
         if (aw_free && w_free) begin
           issue = 1'b1;
           ws_d = W_WAIT;

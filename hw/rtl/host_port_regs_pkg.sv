@@ -47,6 +47,10 @@ package host_port_regs_pkg;
   localparam int RING_SLOT_INGRESS_W = 8;
   localparam int RING_SLOT_TIMESTAMP_LSB = 64;
   localparam int RING_SLOT_TIMESTAMP_W = 64;
+  localparam int RING_SLOT_TEID_LSB = 128;
+  localparam int RING_SLOT_TEID_W = 32;
+  localparam int RING_SLOT_INNER_OFFSET_LSB = 160;
+  localparam int RING_SLOT_INNER_OFFSET_W = 8;
   /* verilator lint_on UNUSEDPARAM */
 endpackage : host_port_regs_pkg
 `default_nettype wire

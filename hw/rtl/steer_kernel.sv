@@ -784,7 +784,7 @@ module steer_kernel #(
     .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
     .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
     .s_axis_punt_tdata(m_axis_punt_tdata), .s_axis_punt_tkeep(m_axis_punt_tkeep),
-    .s_axis_punt_tlast(m_axis_punt_tlast), .s_axis_punt_tuser(m_axis_punt_tuser),
+    .s_axis_punt_tlast(m_axis_punt_tlast), .s_axis_punt_tuser({40'd0, m_axis_punt_tuser}),
     .s_axis_punt_tvalid(m_axis_punt_tvalid), .s_axis_punt_tready(m_axis_punt_tready),
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),

@@ -8,7 +8,7 @@ package steer_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h53544552;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010000;
-  localparam logic [31:0] REGMAP_CRC = 32'h3b2b88da;
+  localparam logic [31:0] REGMAP_CRC = 32'h23679063;
   localparam int SESSION_BUCKETS_LOG2 = 13;
   localparam int SESSION_SLOTS = 4;
   localparam int MAGLEV_ENTRIES = 65537;
@@ -180,6 +180,10 @@ package steer_regs_pkg;
   localparam int RING_SLOT_INGRESS_W = 8;
   localparam int RING_SLOT_TIMESTAMP_LSB = 64;
   localparam int RING_SLOT_TIMESTAMP_W = 64;
+  localparam int RING_SLOT_TEID_LSB = 128;
+  localparam int RING_SLOT_TEID_W = 32;
+  localparam int RING_SLOT_INNER_OFFSET_LSB = 160;
+  localparam int RING_SLOT_INNER_OFFSET_W = 8;
   /* verilator lint_on UNUSEDPARAM */
 endpackage : steer_regs_pkg
 `default_nettype wire

@@ -383,6 +383,8 @@ GateOutput GateModel::uplink(std::span<const uint8_t> frame, bool rxError, uint3
     bump(Stat::kPuntFrames);
     out.port = GatePort::kPunt;
     out.puntReason = reason;
+    out.puntTeid = ao.isGtpu ? ao.teid : 0;
+    out.puntInnerOffset = ao.isGtpu ? ao.innerOff : 0;
     out.stat = Stat::kPuntFrames;
     out.bytes = realignFrame({}, frame, 0, in.len, in.len, {});
     return out;

@@ -33,6 +33,8 @@ enum class GatePort { kDrop, kService, kAccess, kPunt };
 struct GateOutput {
   GatePort port = GatePort::kDrop;
   uint8_t puntReason = 0;
+  uint32_t puntTeid = 0;        // punt metadata: the TEID (0 if not GTP-U)
+  uint8_t puntInnerOffset = 0;  // and the T-PDU offset
   regs::gate::Stat stat = regs::gate::Stat::kUlRxFrames;  // the verdict's counter
   std::vector<uint8_t> bytes;                              // as sent (empty when dropped)
 };

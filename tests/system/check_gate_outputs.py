@@ -125,6 +125,10 @@ def main():
     if len(punts) != sum(s["ul_packets"] for s in late) or any(p["reason"] != "flow_miss" for p in punts):
         fail("punted %d frames (%s), want the late sessions' %d flow misses" %
              (len(punts), collections.Counter(p["reason"] for p in punts), sum(s["ul_packets"] for s in late)))
+    late_teids = collections.Counter(s["teid"] for s in late for _ in range(s["ul_packets"]))
+    if collections.Counter(p["teid"] for p in punts) != late_teids:
+        fail("punt metadata TEIDs %s, want the late sessions' %s" %
+             (sorted(p["teid"] for p in punts), sorted(late_teids.elements())))
 
     # The kernel's per-session counters: exactly the packets and bytes sent.
     users = [json.loads(l) for l in open(work + "/users.jsonl")]

@@ -256,7 +256,8 @@ class HostCli {
     std::string text;
     for (const auto& f : got) {
       std::string reason = f.reason < k_.puntReasons.size() ? k_.puntReasons[f.reason] : "unknown";
-      arr.push_back({{"reason", reason}, {"bytes", f.bytes.size()}, {"timestamp", f.timestamp}});
+      arr.push_back({{"reason", reason}, {"bytes", f.bytes.size()}, {"timestamp", f.timestamp},
+                     {"teid", f.teid}, {"inner_offset", f.innerOffset}});
       text += reason + " " + std::to_string(f.bytes.size()) + " bytes at cycle " + std::to_string(f.timestamp) + "\n";
     }
     print(arr, text.empty() ? "no punted frames\n" : text);

@@ -88,6 +88,8 @@ Status HostRings::poll(std::vector<PuntedFrame>& out, size_t max) {
     uint32_t len = uint32_t(slotfmt::kLength.getLe(hdr));
     f.reason = uint8_t(slotfmt::kCode.getLe(hdr));
     f.timestamp = slotfmt::kTimestamp.getLe(hdr);
+    f.teid = uint32_t(slotfmt::kTeid.getLe(hdr));
+    f.innerOffset = uint8_t(slotfmt::kInnerOffset.getLe(hdr));
     f.bytes.resize(len);
     if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
     out.push_back(std::move(f));

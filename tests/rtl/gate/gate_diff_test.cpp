@@ -181,6 +181,8 @@ void runDiff(const Scenario& sc) {
   for (size_t i = 0; i < punt.size(); ++i) {
     ASSERT_EQ(punt[i].bytes, expPunt[i].bytes) << "punt frame " << i << " seed " << sc.seed;
     ASSERT_EQ(punt[i].reason, expPunt[i].puntReason) << "punt frame " << i << " seed " << sc.seed;
+    ASSERT_EQ(punt[i].teid, expPunt[i].puntTeid) << "punt frame " << i << " seed " << sc.seed;
+    ASSERT_EQ(punt[i].innerOffset, expPunt[i].puntInnerOffset) << "punt frame " << i << " seed " << sc.seed;
   }
   // Every session's entry and counters read back the same (TeeDevice compares each register).
   for (const auto& s : sessions) {

@@ -63,6 +63,8 @@ TEST(GateHost, MissPuntInstallReinjectHandoverRemove) {
   ASSERT_EQ(punts.size(), 1u);
   EXPECT_EQ(punts[0].reason, uint8_t(r::PuntReason::kFlowMiss));
   EXPECT_EQ(punts[0].bytes, first);
+  EXPECT_EQ(punts[0].teid, s.flow.teid) << "the parsed metadata comes with the punt";
+  EXPECT_EQ(first[punts[0].innerOffset] >> 4, 4) << "the T-PDU offset points at the inner IPv4 header";
   EXPECT_TRUE(g.dut.svcTx().frames().empty());
 
   // 2. Install, re-inject: the hardware rewrites, forwards and counts it.

@@ -15,8 +15,10 @@
 namespace roamgate::dataplane {
 
 struct PuntedFrame {
-  uint8_t reason = 0;      // regs::steer::PuntReason
+  uint8_t reason = 0;      // the kernel's punt_reason enum
   uint64_t timestamp = 0;  // kernel timestamp when the frame reached the host port
+  uint32_t teid = 0;       // the TEID the kernel parsed (gate; 0 when none)
+  uint8_t innerOffset = 0; // where the T-PDU starts in the frame (gate; 0 when none)
   std::vector<uint8_t> bytes;
 };
 
