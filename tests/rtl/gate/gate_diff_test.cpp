@@ -92,6 +92,14 @@ void runDiff(const Scenario& sc) {
         if (k < 75 && pick(40) == 0) {
           kind += "-cut";
           f.resize(1 + size_t(pick(int(f.size()))));
+        } else if (k < 65 && pick(60) == 0) {
+          kind = "ul-other-destination";  // a G-PDU for another address: not terminated here
+          size_t l3 = (f[12] == 0x81) ? 18 : 14;
+          f[l3 + 19] ^= 0x40;
+        }
+        if (pick(20000) == 0) {
+          kind = "ul-oversize";
+          f.resize(r::kMaxFrameBytes + 64 * size_t(1 + pick(4)), 0x5a);
         }
         model::GateOutput out = mdl.uplink(f, err);
         if (out.port == GatePort::kService) expSvc.push_back(std::move(out));
@@ -131,6 +139,10 @@ void runDiff(const Scenario& sc) {
         } else {
           kind = "dl-long-padded";
           f.resize(f.size() + size_t(pick(200)), 0xee);  // Ethernet padding past the packet
+        }
+        if (pick(20000) == 0) {
+          kind = "dl-oversize";
+          f.resize(r::kMaxFrameBytes + 64 * size_t(1 + pick(4)), 0x5a);
         }
         model::GateOutput out = mdl.downlink(f, err);
         if (out.port == GatePort::kAccess) expAcc.push_back(std::move(out));
