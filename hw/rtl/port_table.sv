@@ -138,7 +138,7 @@ module port_table #(
   );
 
   // ---- controller ----------------------------------------------------------------------
-  typedef enum logic [2:0] {S_IDLE, S_COMMIT, S_READ, S_WAIT, S_EVAL, S_EXPORT} state_e;
+  typedef enum logic [2:0] {S_IDLE, S_COMMIT, S_COMMIT_WR, S_READ, S_WAIT, S_EVAL, S_EXPORT} state_e;
   state_e st_q, st_d;
   logic commit_pend_q, commit_pend_d, read_pend_q, read_pend_d, op_host_q, op_host_d;
   logic [IdxW-1:0] pos_q, pos_d;
@@ -233,10 +233,18 @@ module port_table #(
       S_COMMIT: begin
         // op_idx_q/wentry_q are set: read the old entry first (its data arrives next cycle).
         dn_en = 1'b1;
-        st_d = S_EVAL;
         op_host_d = 1'b1;
-        have_ul_d = 1'b1;  // S_EVAL tells a commit by have_* with no snapshot
-        have_dl_d = 1'b0;
+        st_d = S_COMMIT_WR;
+      end
+      S_COMMIT_WR: begin
+        // The old entry is in dn_rdata: write both copies and, for a new installation, the
+        // scanner state.
+        up_we = 1'b1;
+        dn_en = 1'b1;
+        dn_we = 1'b1;
+        sc_we = !e_valid || e_gen != wentry_q[GenLsb +: 8];
+        op_host_d = 1'b0;
+        st_d = S_IDLE;
       end
       S_READ: begin
         dn_en = 1'b1;
@@ -251,15 +259,7 @@ module port_table #(
         if (have_ul_q && have_dl_q) st_d = S_EVAL;
       end
       S_EVAL: begin
-        if (have_ul_q && !have_dl_q) begin
-          // The second cycle of a commit: the old entry is in dn_rdata.
-          up_we = 1'b1;
-          dn_en = 1'b1;
-          dn_we = 1'b1;
-          sc_we = !e_valid || e_gen != wentry_q[GenLsb +: 8];
-          op_host_d = 1'b0;
-          st_d = S_IDLE;
-        end else if (op_host_q) begin
+        if (op_host_q) begin
           rd_entry_d = dn_rdata;
           rd_ul_pkts_d = e_ul_pkts;
           rd_ul_bytes_d = e_ul_bytes;

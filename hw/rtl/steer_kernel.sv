@@ -11,6 +11,8 @@
 `include "rg_pkg.sv"
 `include "steer_regs_pkg.sv"
 `default_nettype none
+// Each kernel is a top of its own; linting hw/rtl as a whole sees both tops.
+/* verilator lint_off MULTITOP */
 module steer_kernel #(
   parameter int SessBucketsLog2 = steer_regs_pkg::SESSION_BUCKETS_LOG2,
   parameter int SessSlots = steer_regs_pkg::SESSION_SLOTS,
@@ -80,6 +82,7 @@ module steer_kernel #(
   input  wire logic              m_axi_rvalid,
   output logic                   m_axi_rready
 );
+/* verilator lint_on MULTITOP */
 
   localparam int MaxBeats = (MaxFrameBytes + 63) / 64;
   localparam int GwW = $clog2(Gateways);

@@ -66,28 +66,6 @@ void put48(std::vector<uint8_t>& b, size_t pos, uint64_t mac) {
   for (int i = 0; i < 6; ++i) b[pos + i] = uint8_t(mac >> (40 - 8 * i));
 }
 
-struct Ingress {
-  uint32_t len = 0;
-  bool oversize = false;
-  std::span<const uint8_t> win;
-  bool winEnd = false;
-};
-
-Ingress ingress(std::span<const uint8_t> frame, uint64_t& rxBytes) {
-  Ingress in;
-  uint32_t nbeats = uint32_t((frame.size() + 63) / 64);
-  if (nbeats == 0) nbeats = 1;
-  for (uint32_t b = 0; b < nbeats; ++b) {
-    uint32_t bytes = uint32_t(std::min<size_t>(64, frame.size() - std::min<size_t>(frame.size(), 64 * b)));
-    rxBytes += bytes;
-    in.len = (in.len > 0xffff - 64) ? 0xffff : in.len + bytes;
-  }
-  in.oversize = nbeats - 1 >= GateModel::kMaxBeats;
-  in.win = frame.first(std::min<size_t>(frame.size(), nbeats == 1 ? 64 : 128));
-  in.winEnd = nbeats <= 2;
-  return in;
-}
-
 }  // namespace
 
 struct GateModel::View {
@@ -292,10 +270,9 @@ uint32_t GateModel::readReg(uint32_t addr) {
 GateOutput GateModel::uplink(std::span<const uint8_t> frame, bool rxError, uint32_t tick,
                              bool injected) {
   GateOutput out;
-  uint64_t rxBytes = 0;
-  Ingress in = ingress(frame, rxBytes);
+  FrameIngress in = frameIngress(frame, kMaxBeats);
   if (!injected) {
-    bump(Stat::kUlRxBytes, rxBytes);
+    bump(Stat::kUlRxBytes, in.rxBytes);
     bump(Stat::kUlRxFrames);
   }
   HdrMeta ao = parseHeaders(in.win, in.winEnd, r::kParserMaxExt);
@@ -441,9 +418,8 @@ GateOutput GateModel::uplink(std::span<const uint8_t> frame, bool rxError, uint3
 
 GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uint32_t tick) {
   GateOutput out;
-  uint64_t rxBytes = 0;
-  Ingress in = ingress(frame, rxBytes);
-  bump(Stat::kDlRxBytes, rxBytes);
+  FrameIngress in = frameIngress(frame, kMaxBeats);
+  bump(Stat::kDlRxBytes, in.rxBytes);
   bump(Stat::kDlRxFrames);
   HdrMeta mo = parseHeaders(in.win, in.winEnd, 0);
   IpMeta mi = parseInner(in.win, in.winEnd, mo.l3Off);

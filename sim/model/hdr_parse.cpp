@@ -1,5 +1,6 @@
 #include "hdr_parse.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -168,6 +169,25 @@ IpMeta parseInner(std::span<const uint8_t> in, bool winEnd, unsigned off) {
   m.l4Ok = m.ok && !m.trunc && !m.beyond && !m.frag && need != 0 &&
            m.totLen >= 4u * m.ihl + need && (m.proto != 1 || m.icmpType == 8 || m.icmpType == 0);
   return m;
+}
+
+}  // namespace roamgate::model
+
+namespace roamgate::model {
+
+FrameIngress frameIngress(std::span<const uint8_t> frame, uint32_t maxBeats) {
+  FrameIngress in;
+  uint32_t nbeats = uint32_t((frame.size() + 63) / 64);
+  if (nbeats == 0) nbeats = 1;  // an empty beat still makes a frame on the bus
+  for (uint32_t b = 0; b < nbeats; ++b) {
+    uint32_t bytes = uint32_t(std::min<size_t>(64, frame.size() - std::min<size_t>(frame.size(), 64 * b)));
+    in.rxBytes += bytes;
+    in.len = (in.len > 0xffff - 64) ? 0xffff : in.len + bytes;
+  }
+  in.oversize = nbeats - 1 >= maxBeats;
+  in.win = frame.first(std::min<size_t>(frame.size(), nbeats == 1 ? 64 : 128));
+  in.winEnd = nbeats <= 2;
+  return in;
 }
 
 }  // namespace roamgate::model

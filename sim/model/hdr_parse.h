@@ -55,3 +55,20 @@ struct IpMeta {
 IpMeta parseInner(std::span<const uint8_t> win, bool winEnd, unsigned off);
 
 }  // namespace roamgate::model
+
+namespace roamgate::model {
+
+// Model of hw/rtl/frame_ingress.sv for one whole frame: its length as the RTL's saturating
+// 16-bit count, the bytes received, oversize (beats past maxBeats), and the header window
+// (the first one or two beats) with whether the frame ends inside it.
+struct FrameIngress {
+  uint32_t len = 0;
+  uint64_t rxBytes = 0;
+  bool oversize = false;
+  std::span<const uint8_t> win;
+  bool winEnd = false;
+};
+
+FrameIngress frameIngress(std::span<const uint8_t> frame, uint32_t maxBeats);
+
+}  // namespace roamgate::model

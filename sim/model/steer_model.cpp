@@ -131,22 +131,13 @@ uint32_t SteerModel::readReg(uint32_t addr) {
 
 SteerOutput SteerModel::process(std::span<const uint8_t> frame, bool rxError) {
   SteerOutput out;
-  // Ingress: counters and the true length, beat by beat as the RTL adds them.
-  uint32_t nbeats = uint32_t((frame.size() + 63) / 64);
-  if (nbeats == 0) nbeats = 1;  // an empty beat still makes a frame on the bus
-  uint32_t len = 0;  // saturates at 0xffff as the RTL's 16-bit length does
-  for (uint32_t b = 0; b < nbeats; ++b) {
-    uint32_t bytes = uint32_t(std::min<size_t>(64, frame.size() - std::min<size_t>(frame.size(), 64 * b)));
-    bump(Stat::kRxBytes, bytes);
-    len = (len > 0xffff - 64) ? 0xffff : len + bytes;
-  }
+  // Ingress: counters and the true length as the RTL adds them; decision on the window.
+  FrameIngress in = frameIngress(frame, kMaxBeats);
+  bump(Stat::kRxBytes, in.rxBytes);
   bump(Stat::kRxFrames);
-  bool oversize = nbeats - 1 >= kMaxBeats;
-
-  // Decision on the first two beats.
-  size_t winLen = std::min<size_t>(frame.size(), nbeats == 1 ? 64 : 128);
-  bool winEnd = nbeats <= 2;
-  HdrMeta m = parseHeaders(frame.first(winLen), winEnd, 0);
+  uint32_t len = in.len;
+  bool oversize = in.oversize;
+  HdrMeta m = parseHeaders(in.win, in.winEnd, 0);
 
   uint32_t h0 = teidHash0(m.teid), h1 = teidHash1(m.teid);
   bool sessHit = false;

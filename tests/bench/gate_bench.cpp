@@ -16,7 +16,6 @@
 //   gate.export.ring_full_waits           records that found the ring full and waited
 //   sim.cycles_per_second.gate.cpp        Verilated C++ model speed during the saturation runs
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -228,7 +227,6 @@ void exportAll() {
   for (int i = 0; i < 400; ++i) {
     dut.harness().runUntil([] { return false; }, 20000);  // the host comes by every 20k cycles
     rings.pollExport(got);
-    if (std::getenv("GATE_BENCH_DEBUG")) std::fprintf(stderr, "poll %d: %zu records, pos %u\n", i, got.size(), dut.read(r::scan::kPosition));
     uint32_t passes = dut.read(r::stats::kLo + 8 * uint32_t(r::Stat::kScanPasses));
     if (passes >= 2) break;
   }
