@@ -2,7 +2,8 @@
 // session installed, the packet re-injected through the inject ring and forwarded and counted
 // by the hardware; a handover (the downlink tunnel moves, counters go on); removal (uplink
 // misses again, replies are dropped); reinstallation with a new generation (counters start
-// from zero). And the kernel's exact latencies.
+// from zero). The kernel's exact latencies; interim export records for a long-running
+// session; whole-frame drops when encapsulation overloads the downlink output.
 #include <gtest/gtest.h>
 
 #include "gate_test_util.h"
@@ -175,6 +176,83 @@ TEST(GateHost, ExactLatency) {
   ASSERT_EQ(g.dut.accTx().frames().size(), 1u);
   EXPECT_EQ(g.dut.accTx().frames()[0].bytes.size(), 100u);
   EXPECT_EQ(g.dut.accTx().frames()[0].firstCycle - g.dut.svcRx().startCycles()[0], 11u);
+}
+
+}  // namespace
+}  // namespace roamgate
+
+namespace roamgate {
+namespace {
+
+// Interim records: a long-running session is exported every INTERIM_TICKS with its running
+// counters, never as final; the scanner state restarts with each interval.
+TEST(GateHost, InterimRecordsForLongSessions) {
+  Gate g;
+  dataplane::UserSession s = udpSession();
+  ASSERT_TRUE(g.tables.writeConfig(test::testConfig(10)));  // a tick is 1024 cycles
+  ASSERT_TRUE(g.rings.setup({6, 4, 6}));
+  ASSERT_TRUE(g.tables.installSession(s));
+  std::mt19937_64 rng(9);
+  g.dut.accRx().push({test::uplinkFrame(rng, s), 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  ASSERT_TRUE(g.tables.setScanner(true, 0, 2000));  // no idle expiry; interim every 2000 ticks
+  std::vector<dataplane::ExportRecord> got;
+  for (int round = 0; round < 2; ++round) {
+    g.dut.advanceTime(uint64_t(1024) * 2500);
+    for (int i = 0; i < 200 && got.size() <= size_t(round); ++i) {
+      g.dut.harness().runUntil([] { return false; }, 20000);
+      ASSERT_TRUE(g.rings.pollExport(got));
+    }
+    ASSERT_EQ(got.size(), size_t(round + 1)) << "one interim record per interval";
+    auto v = dataplane::ExportRecordView::decode(got.back());
+    EXPECT_EQ(v.reason, r::ExportReason::kInterim);
+    EXPECT_EQ(v.port, s.port);
+    EXPECT_EQ(v.ulPkts, uint64_t(round + 1));
+    // More traffic before the next interval shows in the next record.
+    g.dut.accRx().push({test::uplinkFrame(rng, s), 0, 0});
+    ASSERT_TRUE(g.dut.drain(100000));
+  }
+  EXPECT_EQ(dataplane::ExportRecordView::decode(got[0]).ulPkts, 1u);
+  EXPECT_EQ(dataplane::ExportRecordView::decode(got[1]).ulPkts, 2u);
+  dataplane::PortState ps;
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_FALSE(ps.finalExported) << "interim records are not final";
+}
+
+// When encapsulation makes the downlink output the bottleneck (64-byte replies back to back:
+// one beat in, two out), whole frames are dropped and counted; every frame that leaves is
+// whole and correct, and every frame is accounted for.
+TEST(GateHost, DownlinkOverloadDropsWholeFrames) {
+  Gate g;
+  dataplane::UserSession s = udpSession();
+  s.qfi.reset();
+  ASSERT_TRUE(g.tables.installSession(s));
+  test::InnerSpec rep;
+  rep.proto = 17;
+  rep.src = s.serverIp;
+  rep.dst = test::kNatBase + 1;
+  rep.sport = s.serverPort;
+  rep.dport = s.port;
+  rep.payload = 64 - 14 - 28;
+  const size_t n = 3000;
+  for (size_t i = 0; i < n; ++i) g.dut.svcRx().push({test::buildEth(test::buildIpv4(rep, uint32_t(i)), false), 0, 0});
+  ASSERT_TRUE(g.dut.drain(1'000'000));
+  // The source offered a beat every cycle: the MAC was never held back.
+  const auto& starts = g.dut.svcRx().startCycles();
+  EXPECT_EQ(starts.back() - starts.front(), n - 1);
+  const auto& out = g.dut.accTx().frames();
+  uint64_t dropped = g.stat(r::Stat::kDropDlFifoFull);
+  EXPECT_GT(dropped, 0u) << "the output should have been the bottleneck";
+  EXPECT_EQ(out.size() + dropped, n);
+  EXPECT_EQ(g.stat(r::Stat::kDlHits), out.size());
+  for (const auto& f : out) {
+    ASSERT_EQ(f.bytes.size(), 100u);
+    ASSERT_EQ(test::checkIpv4(f.bytes, 14), "");
+    ASSERT_EQ(test::checkIpv4(f.bytes, 50), "");
+  }
+  dataplane::PortState ps;
+  ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
+  EXPECT_EQ(ps.dlPkts, out.size());
 }
 
 }  // namespace
