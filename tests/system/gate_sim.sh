@@ -33,21 +33,9 @@ ctl config --access-ip 198.18.1.100 --own-mac 02:00:00:00:01:64 --svc-next-hop 0
   --acc-next-hop 02:00:00:00:01:01 --nat-ip 0=198.18.3.1 --nat-ip 1=198.18.3.2 --tick-shift 10 > /dev/null
 ctl host setup --export-slots-log2 6 > /dev/null
 # User sessions from the plan (all but the late ones).
-/usr/bin/python3 - "$work/sessions.json" > "$work/add.txt" <<'PY'
-import json, sys
-for s in json.load(open(sys.argv[1])):
-    a = ["--teid", hex(s["teid"]), "--proto", s["proto"], "--port", "%d:%d" % (s["addr_index"], s["port"]),
-         "--peer", s["peer"], "--dl-teid", hex(s["dl_teid"])]
-    a += ["--src", "%s:%d" % (s["src"], s["sport"])]
-    a += ["--dst", s["dst"] if s["proto"] == "icmp" else "%s:%d" % (s["dst"], s["dport"])]
-    a += ["--external"] if s["external"] else ["--server", s["server"] if s["proto"] == "icmp" else "%s:%d" % (s["server"], s["server_port"])]
-    if s["qfi"] is not None:
-        a += ["--qfi", str(s["qfi"])]
-    print(("late " if s["late"] else "now ") + " ".join(a))
-PY
 while read -r when args; do
   [ "$when" = now ] && ctl user add $args > /dev/null
-done < "$work/add.txt"
+done < "$work/users.txt"
 
 "$roamsim" ctl "$work/g.sock" play
 "$roamsim" ctl "$work/g.sock" wait
@@ -55,7 +43,7 @@ done < "$work/add.txt"
 ctl host punts --pcap "$work/punts.pcap" --json > "$work/punts.json"
 while read -r when args; do
   [ "$when" = late ] && ctl user add $args > /dev/null
-done < "$work/add.txt"
+done < "$work/users.txt"
 ctl host inject --pcap "$work/punts.pcap" > /dev/null
 "$roamsim" ctl "$work/g.sock" wait
 ctl --json stats > "$work/stats.json"
