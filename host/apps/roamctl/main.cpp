@@ -32,10 +32,10 @@ namespace {
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
+constexpr int kExitUsage = hal::kExitUsage;
 constexpr double kDefaultClockHz = 322.265625e6;
 
-const char* kUsage = R"(usage: roamctl [--device sim:SOCKET] [--json] COMMAND [ARGS]
+const std::string kUsage = std::string(R"(usage: roamctl [--device SPEC [--xclbin PATH]] [--json] COMMAND [ARGS]
 
 Programs and inspects a Roamgate appliance: the commands follow the kernel the device
 holds (steer, tier 1, or gate, tier 2).
@@ -87,12 +87,13 @@ host port commands (both kernels):
   host status                        ring indexes and drop counters
 
 options:
-  --device SPEC   sim:SOCKET for a roamsim instance (default: $ROAMGATE_DEVICE)
-  --json          print JSON for scripts
+)") + hal::kDeviceOptionsHelp + R"(  --json          print JSON for scripts
   -h, --help      this text
 
 TEIDs and ids accept decimal or 0x hex. Exit status: 0 done, 1 the operation failed,
-2 the command line is wrong.
+2 the command line is wrong, 3 no such device (no card or XRT runtime, no simulator at the
+socket), 4 the xclbin or the loaded kernel is not the one this roamctl was built for (wrong
+kernel, register map or packaging).
 )";
 
 struct UsageError {
@@ -918,18 +919,20 @@ class GateCli : public HostCli {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string device;
+  hal::DeviceOptions devOpts;
   bool jsonOut = false;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    std::string err;
     if (words.empty() && (a == "-h" || a == "--help")) {
-      std::fputs(kUsage, stdout);
+      std::fputs(kUsage.c_str(), stdout);
       return kExitOk;
-    } else if (words.empty() && a == "--device" && i + 1 < argc) {
-      device = argv[++i];
-    } else if (words.empty() && a.rfind("--device=", 0) == 0) {
-      device = a.substr(9);
+    } else if (words.empty() && hal::takeDeviceOption(argc, argv, i, devOpts, err)) {
+      if (!err.empty()) {
+        std::fprintf(stderr, "roamctl: %s (see roamctl --help)\n", err.c_str());
+        return kExitUsage;
+      }
     } else if (a == "--json") {
       jsonOut = true;
     } else {
@@ -937,25 +940,17 @@ int main(int argc, char** argv) {
     }
   }
   if (words.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kUsage.c_str(), stderr);
     return kExitUsage;
   }
-  if (device.empty() && std::getenv("ROAMGATE_DEVICE")) device = std::getenv("ROAMGATE_DEVICE");
-  if (device.empty()) {
-    std::fprintf(stderr, "roamctl: no device: pass --device sim:SOCKET or set ROAMGATE_DEVICE\n");
-    return kExitUsage;
-  }
-  if (device.rfind("sim:", 0) != 0) {
-    std::fprintf(stderr, "roamctl: unknown device '%s': expected sim:SOCKET\n", device.c_str());
-    return kExitUsage;
-  }
+  hal::deviceOptionsFromEnv(devOpts);
   try {
-    std::string err;
-    auto dev = hal::openDevice(device, err);
-    if (!dev) {
-      std::fprintf(stderr, "roamctl: %s\n", err.c_str());
-      return kExitFailed;
+    hal::OpenResult opened = hal::openDevice(devOpts);
+    if (!opened.device) {
+      std::fprintf(stderr, "roamctl: %s\n", opened.message.c_str());
+      return hal::exitStatus(opened.failure);
     }
+    auto& dev = opened.device;
     // The kernel's id (offset 0 in every kernel's window) chooses the command set.
     uint32_t id = 0;
     if (Status s = dev->read32(0, id); !s) {
@@ -967,7 +962,7 @@ int main(int argc, char** argv) {
       dataplane::GateTables tables(*dev);
       if (Status s = tables.checkKernel(); !s) {
         std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
-        return kExitFailed;
+        return hal::kExitBadImage;
       }
       GateCli cli(tables, *dev, jsonOut);
       return cli.run(words[0], rest);
@@ -975,7 +970,7 @@ int main(int argc, char** argv) {
     SteerTables tables(*dev);
     if (Status s = tables.checkKernel(); !s) {
       std::fprintf(stderr, "roamctl: %s\n", s.message().c_str());
-      return kExitFailed;
+      return hal::kExitBadImage;
     }
     SteerCli cli(tables, *dev, jsonOut);
     return cli.run(words[0], rest);

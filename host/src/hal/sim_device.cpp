@@ -154,10 +154,4 @@ std::unique_ptr<Device> openSimDevice(const std::string& path, std::string& erro
   return std::make_unique<SimDevice>(fd, path);
 }
 
-std::unique_ptr<Device> openDevice(const std::string& spec, std::string& error) {
-  if (spec.rfind("sim:", 0) == 0) return openSimDevice(spec.substr(4), error);
-  error = "unknown device '" + spec + "': expected sim:SOCKET";
-  return nullptr;
-}
-
 }  // namespace roamgate::hal

@@ -1,6 +1,8 @@
-// The one device interface: registers of a kernel's 64 KiB AXI4-Lite window. Implementations:
-// the simulator over a Unix socket (SimDevice), a Verilated kernel in the same process (for
-// tests, in sim/), and later XRT. Nothing above hal knows which one it has.
+// The one device interface: registers of a kernel's 64 KiB AXI4-Lite window and device memory.
+// Implementations: the simulator over a Unix socket (SimDevice), an Alveo card through XRT
+// (XrtDevice), and a Verilated kernel in the same process (for tests, in sim/). Nothing above
+// hal knows which one it has. Neither implementation raises events: the host polls registers
+// (ring producer indexes) and reads device memory, the same way on both.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,46 @@ class Device {
   }
 };
 
-// Opens "sim:PATH" (a roamsim register socket). Returns nullptr and sets `error` otherwise.
-std::unique_ptr<Device> openDevice(const std::string& spec, std::string& error);
+// How every host program names its device (one parser, one help text, one set of exit codes).
+struct DeviceOptions {
+  std::string spec;    // sim:SOCKET, xrt:INDEX or xrt:BDF (dddd:bb:dd.f)
+  std::string xclbin;  // xrt: the image to load; checked before the card is touched
+};
+
+// Why a device did not open; each has its own exit status in every host program.
+enum class OpenFailure {
+  kNone,
+  kUsage,        // the device spec or options are malformed
+  kUnavailable,  // no such device here: no card, no XRT runtime, no simulator socket
+  kBadImage,     // the xclbin (or the loaded kernel) is not the kernel this program was built for
+  kFailed,       // the device is there but an operation on it failed
+};
+
+struct OpenResult {
+  std::unique_ptr<Device> device;
+  OpenFailure failure = OpenFailure::kNone;
+  std::string message;
+};
+
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitNoDevice = 3;
+inline constexpr int kExitBadImage = 4;
+int exitStatus(OpenFailure f);  // kExitUsage, kExitNoDevice, kExitBadImage, or 1
+
+inline constexpr const char* kDeviceOptionsHelp =
+    "  --device SPEC   sim:SOCKET (a roamsim instance), xrt:INDEX or xrt:BDF (an Alveo card,\n"
+    "                  e.g. xrt:0 or xrt:0000:3b:00.1); default $ROAMGATE_DEVICE\n"
+    "  --xclbin PATH   the image to load on an xrt device (checked before the card is touched);\n"
+    "                  default $ROAMGATE_XCLBIN\n";
+
+// Takes --device SPEC, --device=SPEC, --xclbin PATH or --xclbin=PATH at argv[i] (advancing i
+// past a separate value). Returns false when argv[i] is not one of them; sets `error` when it
+// is one but lacks its value.
+bool takeDeviceOption(int argc, char** argv, int& i, DeviceOptions& opts, std::string& error);
+// Fills what the command line left empty from $ROAMGATE_DEVICE and (for xrt devices)
+// $ROAMGATE_XCLBIN.
+void deviceOptionsFromEnv(DeviceOptions& opts);
+
+OpenResult openDevice(const DeviceOptions& opts);
 
 }  // namespace roamgate::hal

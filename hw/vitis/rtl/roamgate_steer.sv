@@ -1,0 +1,137 @@
+// roamgate_steer: the tier-1 steer kernel as a Vitis RTL kernel (free running, ap_ctrl_none). Vitis wants
+// its clock and reset named ap_clk and ap_rst_n and the control slave named s_axi_control; the
+// AXI4 master to device memory is m_axi_rings (the host port's rings) and the streams keep the
+// kernel's names. The timestamp is a free-running count of ap_clk cycles. hw/vitis/steer/kernel.xml
+// describes these ports to package_xo; tests/rtl/vitis checks that the two agree.
+`default_nettype none
+module roamgate_steer (
+  input  wire logic         ap_clk,
+  input  wire logic         ap_rst_n,
+  // AXI4-Lite control slave: the kernel's 64 KiB register window
+  input  wire logic [15:0] s_axi_control_awaddr,
+  input  wire logic s_axi_control_awvalid,
+  output wire logic s_axi_control_awready,
+  input  wire logic [31:0] s_axi_control_wdata,
+  input  wire logic [3:0] s_axi_control_wstrb,
+  input  wire logic s_axi_control_wvalid,
+  output wire logic s_axi_control_wready,
+  output wire logic [1:0] s_axi_control_bresp,
+  output wire logic s_axi_control_bvalid,
+  input  wire logic s_axi_control_bready,
+  input  wire logic [15:0] s_axi_control_araddr,
+  input  wire logic s_axi_control_arvalid,
+  output wire logic s_axi_control_arready,
+  output wire logic [31:0] s_axi_control_rdata,
+  output wire logic [1:0] s_axi_control_rresp,
+  output wire logic s_axi_control_rvalid,
+  input  wire logic s_axi_control_rready,
+  // AXI4 master to device memory (HBM or DDR): punt, inject and export rings
+  output wire logic [63:0] m_axi_rings_awaddr,
+  output wire logic [7:0] m_axi_rings_awlen,
+  output wire logic [2:0] m_axi_rings_awsize,
+  output wire logic [1:0] m_axi_rings_awburst,
+  output wire logic m_axi_rings_awvalid,
+  input  wire logic m_axi_rings_awready,
+  output wire logic [511:0] m_axi_rings_wdata,
+  output wire logic [63:0] m_axi_rings_wstrb,
+  output wire logic m_axi_rings_wlast,
+  output wire logic m_axi_rings_wvalid,
+  input  wire logic m_axi_rings_wready,
+  input  wire logic [1:0] m_axi_rings_bresp,
+  input  wire logic m_axi_rings_bvalid,
+  output wire logic m_axi_rings_bready,
+  output wire logic [63:0] m_axi_rings_araddr,
+  output wire logic [7:0] m_axi_rings_arlen,
+  output wire logic [2:0] m_axi_rings_arsize,
+  output wire logic [1:0] m_axi_rings_arburst,
+  output wire logic m_axi_rings_arvalid,
+  input  wire logic m_axi_rings_arready,
+  input  wire logic [511:0] m_axi_rings_rdata,
+  input  wire logic [1:0] m_axi_rings_rresp,
+  input  wire logic m_axi_rings_rlast,
+  input  wire logic m_axi_rings_rvalid,
+  output wire logic m_axi_rings_rready,
+  // access side in, from the access CMAC
+  input  wire logic [511:0] s_axis_rx_tdata,
+  input  wire logic [63:0] s_axis_rx_tkeep,
+  input  wire logic s_axis_rx_tlast,
+  input  wire logic s_axis_rx_tuser,
+  input  wire logic s_axis_rx_tvalid,
+  output wire logic s_axis_rx_tready,
+  // steering side out, to the steering CMAC
+  output wire logic [511:0] m_axis_tx_tdata,
+  output wire logic [63:0] m_axis_tx_tkeep,
+  output wire logic m_axis_tx_tlast,
+  output wire logic m_axis_tx_tuser,
+  output wire logic m_axis_tx_tvalid,
+  input  wire logic m_axis_tx_tready
+);
+
+  logic [63:0] timestamp_d, timestamp_q;
+  assign timestamp_d = timestamp_q + 64'd1;
+  always_ff @(posedge ap_clk or negedge ap_rst_n) begin
+    if (!ap_rst_n) timestamp_q <= '0;
+    else timestamp_q <= timestamp_d;
+  end
+
+  steer_kernel u_kernel (
+    .clk_i(ap_clk),
+    .rst_ni(ap_rst_n),
+    .timestamp_i(timestamp_q),
+    .s_axil_awaddr(s_axi_control_awaddr),
+    .s_axil_awvalid(s_axi_control_awvalid),
+    .s_axil_awready(s_axi_control_awready),
+    .s_axil_wdata(s_axi_control_wdata),
+    .s_axil_wstrb(s_axi_control_wstrb),
+    .s_axil_wvalid(s_axi_control_wvalid),
+    .s_axil_wready(s_axi_control_wready),
+    .s_axil_bresp(s_axi_control_bresp),
+    .s_axil_bvalid(s_axi_control_bvalid),
+    .s_axil_bready(s_axi_control_bready),
+    .s_axil_araddr(s_axi_control_araddr),
+    .s_axil_arvalid(s_axi_control_arvalid),
+    .s_axil_arready(s_axi_control_arready),
+    .s_axil_rdata(s_axi_control_rdata),
+    .s_axil_rresp(s_axi_control_rresp),
+    .s_axil_rvalid(s_axi_control_rvalid),
+    .s_axil_rready(s_axi_control_rready),
+    .m_axi_awaddr(m_axi_rings_awaddr),
+    .m_axi_awlen(m_axi_rings_awlen),
+    .m_axi_awsize(m_axi_rings_awsize),
+    .m_axi_awburst(m_axi_rings_awburst),
+    .m_axi_awvalid(m_axi_rings_awvalid),
+    .m_axi_awready(m_axi_rings_awready),
+    .m_axi_wdata(m_axi_rings_wdata),
+    .m_axi_wstrb(m_axi_rings_wstrb),
+    .m_axi_wlast(m_axi_rings_wlast),
+    .m_axi_wvalid(m_axi_rings_wvalid),
+    .m_axi_wready(m_axi_rings_wready),
+    .m_axi_bresp(m_axi_rings_bresp),
+    .m_axi_bvalid(m_axi_rings_bvalid),
+    .m_axi_bready(m_axi_rings_bready),
+    .m_axi_araddr(m_axi_rings_araddr),
+    .m_axi_arlen(m_axi_rings_arlen),
+    .m_axi_arsize(m_axi_rings_arsize),
+    .m_axi_arburst(m_axi_rings_arburst),
+    .m_axi_arvalid(m_axi_rings_arvalid),
+    .m_axi_arready(m_axi_rings_arready),
+    .m_axi_rdata(m_axi_rings_rdata),
+    .m_axi_rresp(m_axi_rings_rresp),
+    .m_axi_rlast(m_axi_rings_rlast),
+    .m_axi_rvalid(m_axi_rings_rvalid),
+    .m_axi_rready(m_axi_rings_rready),
+    .s_axis_rx_tdata(s_axis_rx_tdata),
+    .s_axis_rx_tkeep(s_axis_rx_tkeep),
+    .s_axis_rx_tlast(s_axis_rx_tlast),
+    .s_axis_rx_tuser(s_axis_rx_tuser),
+    .s_axis_rx_tvalid(s_axis_rx_tvalid),
+    .s_axis_rx_tready(s_axis_rx_tready),
+    .m_axis_tx_tdata(m_axis_tx_tdata),
+    .m_axis_tx_tkeep(m_axis_tx_tkeep),
+    .m_axis_tx_tlast(m_axis_tx_tlast),
+    .m_axis_tx_tuser(m_axis_tx_tuser),
+    .m_axis_tx_tvalid(m_axis_tx_tvalid),
+    .m_axis_tx_tready(m_axis_tx_tready)
+  );
+endmodule
+`default_nettype wire
