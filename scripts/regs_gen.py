@@ -279,8 +279,15 @@ def main() -> None:
     ap.add_argument("--sv-dir", type=pathlib.Path)
     ap.add_argument("--cpp-dir", type=pathlib.Path)
     ap.add_argument("--md", type=pathlib.Path)
+    ap.add_argument("--regmap-crc", action="store_true",
+                    help="print each kernel's register map CRC (what its REGMAP register holds)")
     args = ap.parse_args()
     specs = [load(p) for p in args.toml]
+    if args.regmap_crc:
+        for spec in specs:
+            if "kernel" in spec:
+                print(f"{spec['kernel']['name']} 0x{spec['regmap_crc']:08x}")
+        return
     for spec in specs:
         name = unit(spec)["name"]
         if args.sv_dir:

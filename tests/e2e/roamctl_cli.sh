@@ -13,7 +13,7 @@ source "$(dirname "$0")/cli_expect.sh"
 D=(--device "sim:$work/s.sock")
 expect 0 "usage: roamctl" -- --help
 expect 2 "no device" -- stats
-expect 1 "cannot connect" -- --device sim:/nonexistent.sock stats
+expect 3 "cannot connect" -- --device sim:/nonexistent.sock stats
 expect 2 "unknown device" -- --device pcie:0 stats
 expect 2 "unknown steer command" -- "${D[@]}" frobnicate
 expect 2 "not an IPv4 address" -- "${D[@]}" gateway add --ip 198.18.2.300 --mac 02:00:00:00:02:10
