@@ -48,15 +48,18 @@ module frame_ingress #(
   logic sof_q, sof_d, drop_q, drop_d;
   logic [15:0] beats_q, beats_d, len_q, len_d;
   logic [LevelW-1:0] data_level, end_level;
-  logic admit, in_frame_ok, data_push, end_push;
+  logic admit, room_q, room_d, in_frame_ok, data_push, end_push;
   logic [17:0] end_wdata, end_rdata;  // {len, rx_err, oversize}
 
   assign beat_bytes_o = rg_pkg::keep_bytes(s_axis_tkeep);
   assign sof_o = s_axis_tvalid && sof_q;
-  // Room for a whole maximum frame in every buffer, counted when the frame starts.
-  assign admit = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 8)) &&
-                 (dec_level_i < LevelW'((1 << FifoLog2) - 8)) &&
-                 (end_level < LevelW'((1 << FifoLog2) - 8));
+  // Room for a whole maximum frame in every buffer, counted when the frame starts. The
+  // comparison is registered (levels of the cycle before, which one push can raise by one,
+  // hence the two spare entries), so admission adds no depth to the parser's input.
+  assign room_d = (data_level < LevelW'((1 << FifoLog2) - MaxBeats - 10)) &&
+                  (dec_level_i < LevelW'((1 << FifoLog2) - 10)) &&
+                  (end_level < LevelW'((1 << FifoLog2) - 10));
+  assign admit = room_q;
   assign in_frame_ok = sof_q ? admit : !drop_q;
   assign data_push = s_axis_tvalid && in_frame_ok && (beats_q < 16'(MaxBeats) || s_axis_tlast);
   assign end_push = s_axis_tvalid && in_frame_ok && s_axis_tlast;
@@ -83,11 +86,13 @@ module frame_ingress #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
+      room_q <= 1'b1;
       sof_q <= 1'b1;
       drop_q <= 1'b0;
       beats_q <= '0;
       len_q <= '0;
     end else begin
+      room_q <= room_d;
       sof_q <= sof_d;
       drop_q <= drop_d;
       beats_q <= beats_d;

@@ -113,9 +113,26 @@ module host_port #(
   logic [31:0] punt_prod_q, punt_cons_q, punt_drops_q;
   logic [31:0] inj_prod_q, inj_cons_q, inj_frames_q, inj_errors_q;
   logic punt_prod_inc, punt_drop_inc, inj_cons_inc, inj_frame_inc, inj_error_inc;
-  logic [4:0] slot_log2;  // clamped to 14..16
+  logic [4:0] slot_log2;  // clamped to 14..16 (a register)
 
-  assign slot_log2 = (slot_log2_q < 5'd14) ? 5'd14 : ((slot_log2_q > 5'd16) ? 5'd16 : slot_log2_q);
+  // Ring geometry as masks, registered from the configuration (which the host writes while
+  // a ring is off), so slot addresses and room checks are an AND, a shift and an add.
+  logic [31:0] punt_mask_q, inj_mask_q, exp_mask_q;
+  logic [4:0] slot_log2_d;
+  assign slot_log2_d = (slot_log2_q < 5'd14) ? 5'd14 : ((slot_log2_q > 5'd16) ? 5'd16 : slot_log2_q);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      slot_log2 <= 5'd14;
+      punt_mask_q <= '0;
+      inj_mask_q <= '0;
+      exp_mask_q <= '0;
+    end else begin
+      slot_log2 <= slot_log2_d;
+      punt_mask_q <= (32'd1 << punt_slots_log2_q) - 32'd1;
+      inj_mask_q <= (32'd1 << inj_slots_log2_q) - 32'd1;
+      exp_mask_q <= (32'd1 << exp_slots_log2_q) - 32'd1;
+    end
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -224,7 +241,14 @@ module host_port #(
   logic [47:0] p_user;
 
   assign s_axis_punt_tready = in_frame_q || (pin_level < LevelW'(Depth - MaxBeats - 4));
-  assign punt_room_o = (pin_level < LevelW'(Depth - 2 * MaxBeats - 4));
+  // Registered (the level of the cycle before, which a push raises by at most one), so the
+  // kernel's egress decision does not wait for the FIFO's subtract and compare.
+  logic punt_room_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) punt_room_q <= 1'b0;
+    else punt_room_q <= (pin_level < LevelW'(Depth - 2 * MaxBeats - 6));
+  end
+  assign punt_room_o = punt_room_q;
   assign pin_push = s_axis_punt_tvalid && s_axis_punt_tready;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -262,13 +286,13 @@ module host_port #(
   assign w_free = !m_axi_wvalid || m_axi_wready;
   assign m_axi_bready = 1'b1;
   assign punt_used = punt_prod_q - punt_cons_q;
-  assign punt_slot_off = {32'd0, punt_prod_q & ((32'd1 << punt_slots_log2_q) - 32'd1)} << slot_log2;
+  assign punt_slot_off = {32'd0, punt_prod_q & punt_mask_q} << slot_log2;
 
   // Export: a record is written between punted frames, ahead of the next one.
   logic exp_room, exp_waiting_q;
   logic [63:0] exp_slot_addr;
-  assign exp_room = ctrl_q[2] && (exp_prod_q - exp_cons_q) < (32'd1 << exp_slots_log2_q);
-  assign exp_slot_addr = exp_base_q + ({32'd0, exp_prod_q & ((32'd1 << exp_slots_log2_q) - 32'd1)} << 6);
+  assign exp_room = ctrl_q[2] && ((exp_prod_q - exp_cons_q) & ~exp_mask_q) == 32'd0;
+  assign exp_slot_addr = exp_base_q + ({32'd0, exp_prod_q & exp_mask_q} << 6);
   assign s_exp_ready_o = (ws_q == W_IDLE) && exp_room && aw_free && w_free;
   assign exp_full_inc = s_exp_valid_i && !exp_room && !exp_waiting_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -306,7 +330,7 @@ module host_port #(
           wbeat_d = 16'd0;
           wlen_d = 16'd0;
           slot_d = punt_base_q + punt_slot_off;
-          if (ctrl_q[0] && punt_used < (32'd1 << punt_slots_log2_q)) begin
+          if (ctrl_q[0] && (punt_used & ~punt_mask_q) == 32'd0) begin
             ws_d = W_DATA;
           end else begin
             ws_d = W_DROP;
@@ -419,7 +443,7 @@ module host_port #(
 
   assign ar_free = !m_axi_arvalid || m_axi_arready;
   assign m_axi_rready = 1'b1;
-  assign inj_slot_off = {32'd0, inj_cons_q & ((32'd1 << inj_slots_log2_q) - 32'd1)} << slot_log2;
+  assign inj_slot_off = {32'd0, inj_cons_q & inj_mask_q} << slot_log2;
   assign unused_resp = m_axi_bresp | m_axi_rresp | {1'b0, m_axi_rlast};
 
   always_comb begin

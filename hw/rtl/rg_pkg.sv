@@ -108,6 +108,15 @@ package rg_pkg;
     csum_update16 = ~s;
   endfunction
 
+  // One's-complement value of a plain sum of up to sixteen 16-bit terms: the same result as
+  // chaining ones_add over the terms (zero only when every term is zero), but as one adder
+  // tree and two short folds instead of a chain of end-around carries.
+  function automatic logic [15:0] ones_fold(input logic [19:0] s);
+    logic [16:0] t;
+    t = {1'b0, s[15:0]} + {13'd0, s[19:16]};
+    ones_fold = t[15:0] + {15'd0, t[16]};
+  endfunction
+
   // Number of valid bytes in a beat whose tkeep is contiguous from byte 0.
   function automatic logic [6:0] keep_bytes(input logic [KEEP_W-1:0] keep);
     logic [6:0] n;

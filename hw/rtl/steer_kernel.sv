@@ -262,12 +262,32 @@ module steer_kernel #(
       steer_regs_pkg::GW_CNT_BYTES_HI: rd_data_d = gw_snap_bytes[63:32];
       default: begin
         if (host_hit) rd_data_d = host_rdata;
-        for (int i = 0; i < NStats; i++) begin
-          if (rd_addr == steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
-          if (rd_addr == steer_regs_pkg::STATS_HI + 16'(steer_regs_pkg::STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
-        end
+        if (stat_rd_hit) rd_data_d = rd_addr[2] ? stat_hi_q : stat_rd_lo;
       end
     endcase
+  end
+
+  // The counters are read by index (LO at STATS_LO + 8 i, HI 4 bytes later), not by comparing
+  // the address with each of them.
+  localparam int StatIdxW = $clog2(NStats);
+  logic stat_rd_hit, stat_rd_lo_hit;
+  logic [StatIdxW-1:0] stat_rd_idx;
+  logic [31:0] stat_rd_lo;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [15:0] stat_rd_off;  // byte offset in the counters; bit 2 picks HI, the rest is range
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (steer_regs_pkg::STATS_HI != steer_regs_pkg::STATS_LO + 16'd4 ||
+      steer_regs_pkg::STATS_LO_STRIDE != 8 || steer_regs_pkg::STATS_LO[2:0] != 3'd0) begin : gen_bad_stats
+    $error("steer_kernel: the counter read expects LO/HI pairs 8 bytes apart, HI at LO + 4");
+  end
+  always_comb begin
+    stat_rd_off = rd_addr - steer_regs_pkg::STATS_LO;
+    stat_rd_idx = stat_rd_off[3 +: StatIdxW];
+    stat_rd_hit = rd_addr >= steer_regs_pkg::STATS_LO &&
+                  rd_addr < steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * NStats) &&
+                  stat_rd_off[1:0] == 2'd0;
+    stat_rd_lo_hit = stat_rd_hit && !rd_addr[2];
+    stat_rd_lo = stats_q[stat_rd_idx][31:0];
   end
 
   always_ff @(posedge clk_i) begin
@@ -277,9 +297,7 @@ module steer_kernel #(
   // Reading a LO word latches the matching HI word so a 64-bit value is read consistently.
   always_ff @(posedge clk_i) begin
     if (rd && rd_addr == steer_regs_pkg::CTRL_TIME_LO) time_hi_q <= timestamp_i[63:32];
-    for (int i = 0; i < NStats; i++) begin
-      if (rd && rd_addr == steer_regs_pkg::STATS_LO + 16'(steer_regs_pkg::STATS_LO_STRIDE * i)) stat_hi_q <= stats_q[i][63:32];
-    end
+    if (rd && stat_rd_lo_hit) stat_hi_q <= stats_q[stat_rd_idx][63:32];
   end
 
   // ------------------------------------------------------------------------------------
@@ -456,6 +474,22 @@ module steer_kernel #(
   );
 
   logic [7:0] g_idx_q;
+  // What the decision needs from the metadata alone is computed here, a stage early: the
+  // RFC 1624 sums without the new destination (which the gateway entry brings), the compares.
+  logic [18:0] g_ip_pre_d, g_ip_pre_q;   // ~HC + ~{ttl,proto} + {ttl-1,proto} + ~dst (two words)
+  logic [17:0] g_udp_pre_d, g_udp_pre_q; // ~HC + ~dst (two words)
+  logic g_own_d, g_own_q, g_ttl_le1_q, g_gpdu_d, g_gpdu_q;
+  logic [15:0] g_need_len_d, g_need_len_q;
+  always_comb begin
+    g_ip_pre_d = ({3'd0, ~l2_meta_q.ip_csum} + {3'd0, ~{l2_meta_q.ttl, l2_meta_q.ip_proto}}) +
+                 ({3'd0, l2_meta_q.ttl - 8'd1, l2_meta_q.ip_proto} + {3'd0, ~l2_meta_q.ip_dst[31:16]}) +
+                 {3'd0, ~l2_meta_q.ip_dst[15:0]};
+    g_udp_pre_d = {2'd0, ~l2_meta_q.udp_csum} +
+                  ({2'd0, ~l2_meta_q.ip_dst[31:16]} + {2'd0, ~l2_meta_q.ip_dst[15:0]});
+    g_own_d = l2_meta_q.ip_dst == own_ip_q;
+    g_gpdu_d = l2_meta_q.is_gtpu && l2_meta_q.gtp_type == rg_pkg::GTP_GPDU && l2_meta_q.teid != 32'd0;
+    g_need_len_d = l2_meta_q.is_ipv4 ? {9'd0, l2_meta_q.l3_off} + l2_meta_q.ip_total_len : 16'd0;
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) g_valid_q <= 1'b0;
     else g_valid_q <= l2_valid_q;
@@ -464,6 +498,12 @@ module steer_kernel #(
     g_meta_q <= l2_meta_q;
     g_sess_q <= sess_hit;
     g_idx_q <= gw_idx_d;
+    g_ip_pre_q <= g_ip_pre_d;
+    g_udp_pre_q <= g_udp_pre_d;
+    g_own_q <= g_own_d;
+    g_ttl_le1_q <= l2_meta_q.ttl <= 8'd1;
+    g_gpdu_q <= g_gpdu_d;
+    g_need_len_q <= g_need_len_d;
   end
 
   // Stage D: the decision.
@@ -499,24 +539,20 @@ module steer_kernel #(
   /* verilator lint_off UNUSEDSIGNAL */
   rg_pkg::hdr_meta_t m;
   /* verilator lint_on UNUSEDSIGNAL */
-  logic gpdu;
-  logic [15:0] uc;
+  logic [19:0] ip_sum_d, udp_sum_d;
   always_comb begin
     m = g_meta_q;
     dec_d = '0;
-    gpdu = m.is_gtpu && m.gtp_type == rg_pkg::GTP_GPDU && m.teid != 32'd0;
     dec_d.gw = g_idx_q;
-    dec_d.need_len = m.is_ipv4 ? {9'd0, m.l3_off} + m.ip_total_len : 16'd0;
+    dec_d.need_len = g_need_len_q;
     dec_d.l3_vlan = m.vlan;
     dec_d.dmac = gw_entry[47:0];
     dec_d.dst = gw_entry[79:48];
     dec_d.ttl = m.ttl - 8'd1;
-    dec_d.ip_csum = rg_pkg::csum_update32(rg_pkg::csum_update16(m.ip_csum, {m.ttl, m.ip_proto},
-                                                {m.ttl - 8'd1, m.ip_proto}),
-                                  m.ip_dst, gw_entry[79:48]);
-    uc = rg_pkg::csum_update32(m.udp_csum, m.ip_dst, gw_entry[79:48]);
+    // The sums gain the new destination here; stage E folds them into the checksums.
+    ip_sum_d = {1'b0, g_ip_pre_q} + ({4'd0, gw_entry[79:64]} + {4'd0, gw_entry[63:48]});
+    udp_sum_d = {2'd0, g_udp_pre_q} + ({4'd0, gw_entry[79:64]} + {4'd0, gw_entry[63:48]});
     dec_d.udp_wr = (m.udp_csum != 16'd0);
-    dec_d.udp_csum = (uc == 16'd0) ? 16'hffff : uc;
     dec_d.udp_pos = m.l4_off + 7'd6;
     if (m.truncated) begin
       dec_d.stat = 5'(steer_regs_pkg::STAT_DROP_TRUNCATED);
@@ -533,8 +569,8 @@ module steer_kernel #(
     end else if (m.ip_frag) begin
       dec_d.action = ACT_PUNT;
       dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_FRAGMENT);
-    end else if (gpdu) begin
-      if (m.ttl <= 8'd1) begin
+    end else if (g_gpdu_q) begin
+      if (g_ttl_le1_q) begin
         dec_d.action = ACT_PUNT;
         dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_TTL_EXPIRED);
       end else if (!gw_entry[80]) begin
@@ -543,7 +579,7 @@ module steer_kernel #(
         dec_d.action = ACT_FWD;
         dec_d.stat = g_sess_q ? 5'(steer_regs_pkg::STAT_SESSION_HITS) : 5'(steer_regs_pkg::STAT_MAGLEV_HITS);
       end
-    end else if (m.ip_dst == own_ip_q) begin
+    end else if (g_own_q) begin
       dec_d.action = ACT_PUNT;
       dec_d.punt_reason = 4'(steer_regs_pkg::PUNT_REASON_OWN_ADDRESS);
     end else if (m.is_gtpu && m.gtp_type != rg_pkg::GTP_GPDU) begin
@@ -557,6 +593,27 @@ module steer_kernel #(
     end
   end
 
+  // Stage E: fold the checksum sums, then into the decision FIFO.
+  logic e_valid_q;
+  decision_t e_dec_q, dec_e;
+  logic [19:0] e_ip_sum_q, e_udp_sum_q;
+  logic [15:0] uc;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) e_valid_q <= 1'b0;
+    else e_valid_q <= g_valid_q;
+  end
+  always_ff @(posedge clk_i) begin
+    e_dec_q <= dec_d;
+    e_ip_sum_q <= ip_sum_d;
+    e_udp_sum_q <= udp_sum_d;
+  end
+  always_comb begin
+    dec_e = e_dec_q;
+    dec_e.ip_csum = ~rg_pkg::ones_fold(e_ip_sum_q);
+    uc = ~rg_pkg::ones_fold(e_udp_sum_q);
+    dec_e.udp_csum = (uc == 16'd0) ? 16'hffff : uc;
+  end
+
   logic dec_valid, dec_pop;
   decision_t dec_rdata;
   // Steer reads only the TEID and outer headers; the lookup-valid flags run in lockstep
@@ -566,8 +623,8 @@ module steer_kernel #(
 
   sync_fifo #(.Width(DecisionW), .DepthLog2(FifoLog2)) u_dec_fifo (
     .clk_i, .rst_ni,
-    .push_i (g_valid_q),
-    .wdata_i(dec_d),
+    .push_i (e_valid_q),
+    .wdata_i(dec_e),
     .pop_i  (dec_pop),
     .valid_o(dec_valid),
     .rdata_o(dec_rdata),
@@ -803,7 +860,8 @@ module steer_kernel #(
   // ------------------------------------------------------------------------------------
   // Counters
   // ------------------------------------------------------------------------------------
-  logic [63:0] stat_inc[NStats];
+  logic [63:0] stat_inc[NStats];  // every increment fits 16 bits
+  /* verilator lint_off UNUSEDSIGNAL */
   always_comb begin
     for (int i = 0; i < NStats; i++) stat_inc[i] = 64'd0;
     if (in_beat) stat_inc[steer_regs_pkg::STAT_RX_BYTES] = {57'd0, beat_bytes};
@@ -821,11 +879,20 @@ module steer_kernel #(
       endcase
     end
   end
+  /* verilator lint_on UNUSEDSIGNAL */
 
+  // The increments are registered before the 64-bit adds, so the egress decision and the
+  // counters' carry chains are separate paths (a counter shows an event one cycle later).
+  logic [15:0] stat_inc_q[NStats];
   for (genvar i = 0; i < NStats; i++) begin : gen_stats
     always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) stats_q[i] <= '0;
-      else stats_q[i] <= stats_q[i] + stat_inc[i];
+      if (!rst_ni) begin
+        stat_inc_q[i] <= '0;
+        stats_q[i] <= '0;
+      end else begin
+        stat_inc_q[i] <= stat_inc[i][15:0];
+        stats_q[i] <= stats_q[i] + {48'd0, stat_inc_q[i]};
+      end
     end
   end
 

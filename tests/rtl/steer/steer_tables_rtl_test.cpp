@@ -298,7 +298,7 @@ TEST(SteerTiming, LatencyAndOneBeatPerCycle) {
   rig.dut.rx().push({small, 0, 0});
   rig.dut.drain(10000);
   ASSERT_EQ(rig.dut.tx().frames().size(), 1u);
-  EXPECT_EQ(rig.dut.tx().frames()[0].firstCycle - rig.dut.rx().startCycles().back(), 12u);
+  EXPECT_EQ(rig.dut.tx().frames()[0].firstCycle - rig.dut.rx().startCycles().back(), 13u);
   // 1000 two-beat frames back to back: 2000 beats leave in 2000 consecutive cycles.
   size_t before = rig.dut.tx().frames().size();
   for (int i = 0; i < 1000; ++i) rig.dut.rx().push({f, 0, 0});
