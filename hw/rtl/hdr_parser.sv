@@ -63,21 +63,42 @@ module hdr_parser #(
     bvar = i[7] ? 8'd0 : w[{i[6:0], 3'b000} +: 8];
   endfunction
 
+  // The IPv4 header checks for the header at byte l3 (14, or 18 behind a VLAN tag), as
+  // {truncated, malformed}. Stage 0 computes both and lets the tag choose, so the tag's
+  // compare does not stand in front of them.
+  function automatic logic [1:0] ip_checks(input logic [rg_pkg::WIN_W-1:0] w, input logic [7:0] win_len,
+                                           input int l3);
+    logic [3:0] ihl;
+    logic [15:0] total;
+    logic [7:0] l4;
+    ihl = w[8*l3 +: 4];
+    total = b16(w, l3 + 2);
+    l4 = 8'(l3) + {2'b00, ihl, 2'b00};
+    if (win_len < 8'(l3 + 20)) ip_checks = 2'b10;
+    else if (w[8*l3 + 4 +: 4] != 4'd4 || ihl < 4'd5 || total < {10'd0, ihl, 2'b00}) ip_checks = 2'b01;
+    else if (win_len < l4) ip_checks = 2'b10;
+    else ip_checks = 2'b00;
+  endfunction
+
   // Stage 0: Ethernet and the IPv4 header.
   always_comb begin
     logic [rg_pkg::WIN_W-1:0] w;
     logic [15:0] et;
-    logic [7:0] l3;
-    logic [7:0] l4;
+    logic [6:0] l3;
+    logic [6:0] l4;
+    logic [1:0] chk14, chk18, chk;
     w = win_i;
     m0 = '0;
     m0.vlan = (b16(w, 12) == rg_pkg::ETH_VLAN);
     et = m0.vlan ? b16(w, 16) : b16(w, 12);
-    l3 = m0.vlan ? 8'd18 : 8'd14;
-    m0.l3_off = l3[6:0];
+    l3 = m0.vlan ? 7'd18 : 7'd14;
+    m0.l3_off = l3;
     m0.is_arp = (et == rg_pkg::ETH_ARP);
     m0.is_ipv6 = (et == rg_pkg::ETH_IPV6);
     m0.is_ipv4 = (et == rg_pkg::ETH_IPV4);
+    chk14 = ip_checks(w, win_len_i, 14);
+    chk18 = ip_checks(w, win_len_i, 18);
+    chk = m0.vlan ? chk18 : chk14;
     if (win_len_i < 8'd14 || (m0.vlan && win_len_i < 8'd18)) begin
       m0.truncated = 1'b1;
       m0.is_arp = 1'b0;
@@ -101,17 +122,11 @@ module hdr_parser #(
       m0.ip_csum = b16(w, 24);
       m0.ip_dst = {b16(w, 30), b16(w, 32)};
     end
-    l4 = l3 + {2'b00, m0.ihl, 2'b00};
-    m0.l4_off = l4[6:0];
+    l4 = l3 + {1'b0, m0.ihl, 2'b00};
+    m0.l4_off = l4;
     if (m0.is_ipv4) begin
-      if (win_len_i < l3 + 8'd20) begin
-        m0.truncated = 1'b1;
-      end else if (w[8*l3 + 4 +: 4] != 4'd4 || m0.ihl < 4'd5 ||
-                   m0.ip_total_len < {10'd0, m0.ihl, 2'b00}) begin
-        m0.malformed = 1'b1;
-      end else if (win_len_i < l4) begin
-        m0.truncated = 1'b1;
-      end
+      m0.truncated = chk[1];
+      m0.malformed = chk[0];
     end
     win_d[(0)*WinW +: WinW] = w;
     win_len_d[(0)*8 +: 8] = win_len_i;

@@ -240,7 +240,12 @@ module host_port #(
   logic p_last;
   logic [47:0] p_user;
 
-  assign s_axis_punt_tready = in_frame_q || (pin_level < LevelW'(Depth - MaxBeats - 4));
+  logic pin_ok_q;  // room for a whole frame, from the level of the cycle before (+2 spare)
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) pin_ok_q <= 1'b0;
+    else pin_ok_q <= (pin_level < LevelW'(Depth - MaxBeats - 6));
+  end
+  assign s_axis_punt_tready = in_frame_q || pin_ok_q;
   // Registered (the level of the cycle before, which a push raises by at most one), so the
   // kernel's egress decision does not wait for the FIFO's subtract and compare.
   logic punt_room_q;
