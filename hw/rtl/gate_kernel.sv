@@ -551,7 +551,29 @@ module gate_kernel #(
     end
   end
 
+  // What the checksums need from the packet alone, summed a stage before the port table entry
+  // arrives (RFC 1624: ~HC + ~old words + new words; see ones_fold).
+  /* verilator lint_off UNUSEDSIGNAL */
+  rg_pkg::ip_meta_t l2i;  // the checksum words only
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [19:0] a_ip_pre_d, a_ip_pre_q, a_l4_pre_d, a_l4_pre_q;
+  always_comb begin
+    l2i = l2_inner_q;
+    a_ip_pre_d = (({4'd0, ~l2i.ip_csum} + {4'd0, ~{l2i.ttl, l2i.proto}}) +
+                  ({4'd0, l2i.ttl - 8'd1, l2i.proto} + {4'd0, ~l2i.src[31:16]})) +
+                 (({4'd0, ~l2i.src[15:0]} + {4'd0, ~l2i.dst[31:16]}) + {4'd0, ~l2i.dst[15:0]});
+    if (l2i.proto == rg_pkg::PROTO_ICMP) begin
+      a_l4_pre_d = {4'd0, ~l2i.l4_csum} + {4'd0, ~l2i.sport};
+    end else begin
+      a_l4_pre_d = (({4'd0, ~l2i.l4_csum} + {4'd0, ~l2i.src[31:16]}) +
+                    ({4'd0, ~l2i.src[15:0]} + {4'd0, ~l2i.dst[31:16]})) +
+                   (({4'd0, ~l2i.dst[15:0]} + {4'd0, ~l2i.sport}) + {4'd0, ~l2i.dport});
+    end
+  end
+
   always_ff @(posedge clk_i) begin
+    a_ip_pre_q <= a_ip_pre_d;
+    a_l4_pre_q <= a_l4_pre_d;
     h_key_q <= ui_key;
     h_outer_q <= ui_outer;
     h_inner_q <= ui_meta;
@@ -596,8 +618,9 @@ module gate_kernel #(
   /* verilator lint_on UNUSEDSIGNAL */
   ul_dec_t ud;
   logic [31:0] u_nsrc, u_ndst;
-  logic [15:0] u_nsport, u_ndport, u_ipcs, u_l4cs;
-  logic u_ext, u_icmp, u_gpdu;
+  logic [15:0] u_nsport, u_ndport;
+  logic [19:0] u_ip_sum, u_l4_sum;  // folded into the checksums at stage E
+  logic u_ext, u_icmp, u_gpdu, u_udp_fix;
   logic [7:0] u_l4;
   logic [16:0] u_outer_end, u_inner_end;
 
@@ -612,32 +635,31 @@ module gate_kernel #(
     u_nsport = 16'(a_idx_q[PortsLog2-1:0]);
     u_ndst = u_ext ? ai.dst : ul_ent[47:16];
     u_ndport = (u_ext || u_icmp) ? ai.dport : ul_ent[15:0];
-    u_ipcs = rg_pkg::csum_update32(rg_pkg::csum_update32(
-                 rg_pkg::csum_update16(ai.ip_csum, {ai.ttl, ai.proto}, {ai.ttl - 8'd1, ai.proto}),
-                 ai.src, u_nsrc), ai.dst, u_ndst);
+    u_ip_sum = a_ip_pre_q + (({4'd0, u_nsrc[31:16]} + {4'd0, u_nsrc[15:0]}) +
+                             ({4'd0, u_ndst[31:16]} + {4'd0, u_ndst[15:0]}));
     if (u_icmp) begin
-      u_l4cs = rg_pkg::csum_update16(ai.l4_csum, ai.sport, u_nsport);
+      u_l4_sum = a_l4_pre_q + {4'd0, u_nsport};
     end else begin
-      u_l4cs = rg_pkg::csum_update16(rg_pkg::csum_update16(rg_pkg::csum_update32(
-                   rg_pkg::csum_update32(ai.l4_csum, ai.src, u_nsrc), ai.dst, u_ndst),
-                   ai.sport, u_nsport), ai.dport, u_ndport);
-      if (ai.proto == rg_pkg::PROTO_UDP && u_l4cs == 16'd0) u_l4cs = 16'hffff;
+      u_l4_sum = a_l4_pre_q + ((({4'd0, u_nsrc[31:16]} + {4'd0, u_nsrc[15:0]}) +
+                                ({4'd0, u_ndst[31:16]} + {4'd0, u_ndst[15:0]})) +
+                               ({4'd0, u_nsport} + {4'd0, u_ndport}));
     end
+    u_udp_fix = !u_icmp && ai.proto == rg_pkg::PROTO_UDP;  // UDP sends a zero sum as 0xffff
     u_l4 = 8'd14 + {2'd0, ai.ihl, 2'b00};
     ud.patch[0 +: 25] = patch(1'b1, 8'd22, {ai.ttl - 8'd1, ai.proto});
-    ud.patch[25 +: 25] = patch(1'b1, 8'd24, u_ipcs);
+    ud.patch[25 +: 25] = patch(1'b1, 8'd24, 16'd0);  // the checksum: stage E
     ud.patch[50 +: 25] = patch(1'b1, 8'd26, u_nsrc[31:16]);
     ud.patch[75 +: 25] = patch(1'b1, 8'd28, u_nsrc[15:0]);
     ud.patch[100 +: 25] = patch(1'b1, 8'd30, u_ndst[31:16]);
     ud.patch[125 +: 25] = patch(1'b1, 8'd32, u_ndst[15:0]);
     if (u_icmp) begin
       ud.patch[150 +: 25] = patch(1'b1, u_l4 + 8'd4, u_nsport);
-      ud.patch[200 +: 25] = patch(1'b1, u_l4 + 8'd2, u_l4cs);
+      ud.patch[200 +: 25] = patch(1'b1, u_l4 + 8'd2, 16'd0);
     end else begin
       ud.patch[150 +: 25] = patch(1'b1, u_l4, u_nsport);
       ud.patch[175 +: 25] = patch(1'b1, u_l4 + 8'd2, u_ndport);
-      if (ai.proto == rg_pkg::PROTO_TCP) ud.patch[200 +: 25] = patch(1'b1, u_l4 + 8'd16, u_l4cs);
-      else ud.patch[200 +: 25] = patch(ai.l4_csum != 16'd0, u_l4 + 8'd6, u_l4cs);
+      if (ai.proto == rg_pkg::PROTO_TCP) ud.patch[200 +: 25] = patch(1'b1, u_l4 + 8'd16, 16'd0);
+      else ud.patch[200 +: 25] = patch(ai.l4_csum != 16'd0, u_l4 + 8'd6, 16'd0);
     end
     ud.idx = a_idx_q;
     ud.gen = ul_ent[UpW-4 -: 8];
@@ -705,12 +727,35 @@ module gate_kernel #(
     end
   end
 
+  // Stage E: fold the sums into the IPv4 and L4 checksums (patches 1 and 8).
+  logic ue_valid_q, ue_udp_fix_q;
+  ul_dec_t ue_q, ud_e;
+  logic [19:0] ue_ip_sum_q, ue_l4_sum_q;
+  logic [15:0] ue_l4cs;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) ue_valid_q <= 1'b0;
+    else ue_valid_q <= a_valid_q;
+  end
+  always_ff @(posedge clk_i) begin
+    ue_q <= ud;
+    ue_ip_sum_q <= u_ip_sum;
+    ue_l4_sum_q <= u_l4_sum;
+    ue_udp_fix_q <= u_udp_fix;
+  end
+  always_comb begin
+    ud_e = ue_q;
+    ue_l4cs = ~rg_pkg::ones_fold(ue_l4_sum_q);
+    if (ue_udp_fix_q && ue_l4cs == 16'd0) ue_l4cs = 16'hffff;
+    ud_e.patch[25 +: 16] = ~rg_pkg::ones_fold(ue_ip_sum_q);
+    ud_e.patch[200 +: 16] = ue_l4cs;
+  end
+
   logic ul_dec_valid, ul_dec_pop;
   ul_dec_t ul_dec;
   sync_fifo #(.Width(UlDecW), .DepthLog2(FifoLog2)) u_ul_dec (
     .clk_i, .rst_ni,
-    .push_i (a_valid_q),
-    .wdata_i(ud),
+    .push_i (ue_valid_q),
+    .wdata_i(ud_e),
     .pop_i  (ul_dec_pop),
     .valid_o(ul_dec_valid),
     .rdata_o(ul_dec),
@@ -902,7 +947,22 @@ module gate_kernel #(
     if (!rst_ni) m_valid_q <= 1'b0;
     else m_valid_q <= di_valid;
   end
+  logic [19:0] m_ip_pre_d, m_ip_pre_q, m_l4_pre_d, m_l4_pre_q;
+  always_comb begin
+    m_ip_pre_d = (({4'd0, ~di_m.ip_csum} + {4'd0, ~{di_m.ttl, di_m.proto}}) +
+                  ({4'd0, di_m.ttl - 8'd1, di_m.proto} + {4'd0, ~di_m.src[31:16]})) +
+                 (({4'd0, ~di_m.src[15:0]} + {4'd0, ~di_m.dst[31:16]}) + {4'd0, ~di_m.dst[15:0]});
+    if (di_m.proto == rg_pkg::PROTO_ICMP) begin
+      m_l4_pre_d = {4'd0, ~di_m.l4_csum} + {4'd0, ~di_m.sport};
+    end else begin
+      m_l4_pre_d = (({4'd0, ~di_m.l4_csum} + {4'd0, ~di_m.src[31:16]}) +
+                    ({4'd0, ~di_m.src[15:0]} + {4'd0, ~di_m.dst[31:16]})) +
+                   (({4'd0, ~di_m.dst[15:0]} + {4'd0, ~di_m.sport}) + {4'd0, ~di_m.dport});
+    end
+  end
   always_ff @(posedge clk_i) begin
+    m_ip_pre_q <= m_ip_pre_d;
+    m_l4_pre_q <= m_l4_pre_d;
     m_outer_q <= di_outer;
     m_inner_q <= di_meta;
     m_idx_q <= dl_idx;
@@ -936,10 +996,11 @@ module gate_kernel #(
   /* verilator lint_on UNUSEDSIGNAL */
   dl_dec_t dd;
   logic [31:0] d_nsrc, d_ndst, d_srv_ip, d_vip, d_term, d_peer, d_teid;
-  logic [15:0] d_nsport, d_ndport, d_srv_port, d_vport, d_tport, d_ipcs, d_l4cs;
-  logic [15:0] d_ext_len, d_ip_tot, d_osum;
+  logic [15:0] d_nsport, d_ndport, d_srv_port, d_vport, d_tport;
+  logic [15:0] d_ext_len, d_ip_tot;
+  logic [19:0] d_ip_sum, d_l4_sum, d_osum;  // folded into the checksums at stage E
   logic [7:0] d_flags, d_proto, d_l4, d_h;
-  logic d_ext, d_icmp;
+  logic d_ext, d_icmp, d_udp_fix;
 
   always_comb begin
     mo = m_outer_q;
@@ -961,48 +1022,43 @@ module gate_kernel #(
     d_nsport = (d_ext || d_icmp) ? mi.sport : d_vport;
     d_ndst = d_term;
     d_ndport = d_icmp ? mi.dport : d_tport;
-    d_ipcs = rg_pkg::csum_update32(rg_pkg::csum_update32(
-                 rg_pkg::csum_update16(mi.ip_csum, {mi.ttl, mi.proto}, {mi.ttl - 8'd1, mi.proto}),
-                 mi.src, d_nsrc), mi.dst, d_ndst);
+    d_ip_sum = m_ip_pre_q + (({4'd0, d_nsrc[31:16]} + {4'd0, d_nsrc[15:0]}) +
+                             ({4'd0, d_ndst[31:16]} + {4'd0, d_ndst[15:0]}));
     if (d_icmp) begin
-      d_l4cs = rg_pkg::csum_update16(mi.l4_csum, mi.sport, d_tport);
+      d_l4_sum = m_l4_pre_q + {4'd0, d_tport};
     end else begin
-      d_l4cs = rg_pkg::csum_update16(rg_pkg::csum_update16(rg_pkg::csum_update32(
-                   rg_pkg::csum_update32(mi.l4_csum, mi.src, d_nsrc), mi.dst, d_ndst),
-                   mi.sport, d_nsport), mi.dport, d_ndport);
-      if (mi.proto == rg_pkg::PROTO_UDP && d_l4cs == 16'd0) d_l4cs = 16'hffff;
+      d_l4_sum = m_l4_pre_q + ((({4'd0, d_nsrc[31:16]} + {4'd0, d_nsrc[15:0]}) +
+                                ({4'd0, d_ndst[31:16]} + {4'd0, d_ndst[15:0]})) +
+                               ({4'd0, d_nsport} + {4'd0, d_ndport}));
     end
+    d_udp_fix = !d_icmp && mi.proto == rg_pkg::PROTO_UDP;
     dd.qfi_valid = d_flags[gate_regs_pkg::PORT_FLAG_QFI_VALID];
     dd.qfi = dl_ent[gate_regs_pkg::PORT_ENTRY_QFI_LSB +: 6];
     dd.hdr_len = dd.qfi_valid ? 7'd58 : 7'd50;
     d_h = {1'b0, dd.hdr_len};
     d_l4 = d_h + {2'd0, mi.ihl, 2'b00};
     dd.patch[0 +: 25] = patch(1'b1, d_h + 8'd8, {mi.ttl - 8'd1, mi.proto});
-    dd.patch[25 +: 25] = patch(1'b1, d_h + 8'd10, d_ipcs);
+    dd.patch[25 +: 25] = patch(1'b1, d_h + 8'd10, 16'd0);  // the checksum: stage E
     dd.patch[50 +: 25] = patch(1'b1, d_h + 8'd12, d_nsrc[31:16]);
     dd.patch[75 +: 25] = patch(1'b1, d_h + 8'd14, d_nsrc[15:0]);
     dd.patch[100 +: 25] = patch(1'b1, d_h + 8'd16, d_ndst[31:16]);
     dd.patch[125 +: 25] = patch(1'b1, d_h + 8'd18, d_ndst[15:0]);
     if (d_icmp) begin
       dd.patch[150 +: 25] = patch(1'b1, d_l4 + 8'd4, d_tport);
-      dd.patch[200 +: 25] = patch(1'b1, d_l4 + 8'd2, d_l4cs);
+      dd.patch[200 +: 25] = patch(1'b1, d_l4 + 8'd2, 16'd0);
     end else begin
       dd.patch[150 +: 25] = patch(1'b1, d_l4, d_nsport);
       dd.patch[175 +: 25] = patch(1'b1, d_l4 + 8'd2, d_ndport);
-      if (mi.proto == rg_pkg::PROTO_TCP) dd.patch[200 +: 25] = patch(1'b1, d_l4 + 8'd16, d_l4cs);
-      else dd.patch[200 +: 25] = patch(mi.l4_csum != 16'd0, d_l4 + 8'd6, d_l4cs);
+      if (mi.proto == rg_pkg::PROTO_TCP) dd.patch[200 +: 25] = patch(1'b1, d_l4 + 8'd16, 16'd0);
+      else dd.patch[200 +: 25] = patch(mi.l4_csum != 16'd0, d_l4 + 8'd6, 16'd0);
     end
     // Outer IPv4 header checksum over its constant and variable words.
     d_ext_len = dd.qfi_valid ? 16'd8 : 16'd0;
     d_ip_tot = mi.tot_len + 16'd36 + d_ext_len;
-    d_osum = rg_pkg::ones_add(16'h4500, d_ip_tot);
-    d_osum = rg_pkg::ones_add(d_osum, 16'h4000);
-    d_osum = rg_pkg::ones_add(d_osum, {outer_ttl_q, 8'd17});
-    d_osum = rg_pkg::ones_add(d_osum, access_ip_q[31:16]);
-    d_osum = rg_pkg::ones_add(d_osum, access_ip_q[15:0]);
-    d_osum = rg_pkg::ones_add(d_osum, d_peer[31:16]);
-    d_osum = rg_pkg::ones_add(d_osum, d_peer[15:0]);
-    dd.outer_csum = ~d_osum;
+    d_osum = (({4'd0, 16'h4500} + {4'd0, d_ip_tot}) + ({4'd0, 16'h4000} + {4'd0, outer_ttl_q, 8'd17})) +
+             (({4'd0, access_ip_q[31:16]} + {4'd0, access_ip_q[15:0]}) +
+              ({4'd0, d_peer[31:16]} + {4'd0, d_peer[15:0]}));
+    dd.outer_csum = 16'd0;  // stage E
     dd.peer = d_peer;
     dd.teid = d_teid;
     dd.data_len = mi.tot_len;
@@ -1038,12 +1094,37 @@ module gate_kernel #(
     end
   end
 
+  // Stage E: fold the sums into the inner IPv4 and L4 checksums and the outer IPv4 one.
+  logic de_valid_q, de_udp_fix_q;
+  dl_dec_t de_q, dd_e;
+  logic [19:0] de_ip_sum_q, de_l4_sum_q, de_osum_q;
+  logic [15:0] de_l4cs;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) de_valid_q <= 1'b0;
+    else de_valid_q <= m_valid_q;
+  end
+  always_ff @(posedge clk_i) begin
+    de_q <= dd;
+    de_ip_sum_q <= d_ip_sum;
+    de_l4_sum_q <= d_l4_sum;
+    de_osum_q <= d_osum;
+    de_udp_fix_q <= d_udp_fix;
+  end
+  always_comb begin
+    dd_e = de_q;
+    de_l4cs = ~rg_pkg::ones_fold(de_l4_sum_q);
+    if (de_udp_fix_q && de_l4cs == 16'd0) de_l4cs = 16'hffff;
+    dd_e.patch[25 +: 16] = ~rg_pkg::ones_fold(de_ip_sum_q);
+    dd_e.patch[200 +: 16] = de_l4cs;
+    dd_e.outer_csum = ~rg_pkg::ones_fold(de_osum_q);
+  end
+
   logic dl_dec_valid, dl_dec_pop;
   dl_dec_t dl_dec;
   sync_fifo #(.Width(DlDecW), .DepthLog2(FifoLog2)) u_dl_dec (
     .clk_i, .rst_ni,
-    .push_i (m_valid_q),
-    .wdata_i(dd),
+    .push_i (de_valid_q),
+    .wdata_i(dd_e),
     .pop_i  (dl_dec_pop),
     .valid_o(dl_dec_valid),
     .rdata_o(dl_dec),

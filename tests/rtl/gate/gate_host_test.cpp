@@ -162,7 +162,7 @@ TEST(GateHost, ExactLatency) {
   ASSERT_TRUE(g.dut.drain(10000));
   ASSERT_EQ(g.dut.svcTx().frames().size(), 1u);
   EXPECT_EQ(g.dut.svcTx().frames()[0].bytes.size(), 64u);
-  EXPECT_EQ(g.dut.svcTx().frames()[0].firstCycle - g.dut.accRx().startCycles()[0], 23u);
+  EXPECT_EQ(g.dut.svcTx().frames()[0].firstCycle - g.dut.accRx().startCycles()[0], 24u);
 
   test::InnerSpec rep;
   rep.proto = 17;
@@ -175,7 +175,7 @@ TEST(GateHost, ExactLatency) {
   ASSERT_TRUE(g.dut.drain(10000));
   ASSERT_EQ(g.dut.accTx().frames().size(), 1u);
   EXPECT_EQ(g.dut.accTx().frames()[0].bytes.size(), 100u);
-  EXPECT_EQ(g.dut.accTx().frames()[0].firstCycle - g.dut.svcRx().startCycles()[0], 11u);
+  EXPECT_EQ(g.dut.accTx().frames()[0].firstCycle - g.dut.svcRx().startCycles()[0], 12u);
 }
 
 }  // namespace
