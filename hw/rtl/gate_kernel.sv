@@ -559,16 +559,9 @@ module gate_kernel #(
   logic [19:0] a_ip_pre_d, a_ip_pre_q, a_l4_pre_d, a_l4_pre_q;
   always_comb begin
     l2i = l2_inner_q;
-    a_ip_pre_d = (({4'd0, ~l2i.ip_csum} + {4'd0, ~{l2i.ttl, l2i.proto}}) +
-                  ({4'd0, l2i.ttl - 8'd1, l2i.proto} + {4'd0, ~l2i.src[31:16]})) +
-                 (({4'd0, ~l2i.src[15:0]} + {4'd0, ~l2i.dst[31:16]}) + {4'd0, ~l2i.dst[15:0]});
-    if (l2i.proto == rg_pkg::PROTO_ICMP) begin
-      a_l4_pre_d = {4'd0, ~l2i.l4_csum} + {4'd0, ~l2i.sport};
-    end else begin
-      a_l4_pre_d = (({4'd0, ~l2i.l4_csum} + {4'd0, ~l2i.src[31:16]}) +
-                    ({4'd0, ~l2i.src[15:0]} + {4'd0, ~l2i.dst[31:16]})) +
-                   (({4'd0, ~l2i.dst[15:0]} + {4'd0, ~l2i.sport}) + {4'd0, ~l2i.dport});
-    end
+    a_ip_pre_d = rg_pkg::ip_old_sum(l2i.ip_csum, l2i.ttl, l2i.proto, l2i.src, l2i.dst);
+    a_l4_pre_d = rg_pkg::l4_old_sum(l2i.proto == rg_pkg::PROTO_ICMP, l2i.l4_csum, l2i.src, l2i.dst,
+                                    l2i.sport, l2i.dport);
   end
 
   always_ff @(posedge clk_i) begin
@@ -635,15 +628,9 @@ module gate_kernel #(
     u_nsport = 16'(a_idx_q[PortsLog2-1:0]);
     u_ndst = u_ext ? ai.dst : ul_ent[47:16];
     u_ndport = (u_ext || u_icmp) ? ai.dport : ul_ent[15:0];
-    u_ip_sum = a_ip_pre_q + (({4'd0, u_nsrc[31:16]} + {4'd0, u_nsrc[15:0]}) +
-                             ({4'd0, u_ndst[31:16]} + {4'd0, u_ndst[15:0]}));
-    if (u_icmp) begin
-      u_l4_sum = a_l4_pre_q + {4'd0, u_nsport};
-    end else begin
-      u_l4_sum = a_l4_pre_q + ((({4'd0, u_nsrc[31:16]} + {4'd0, u_nsrc[15:0]}) +
-                                ({4'd0, u_ndst[31:16]} + {4'd0, u_ndst[15:0]})) +
-                               ({4'd0, u_nsport} + {4'd0, u_ndport}));
-    end
+    u_ip_sum = a_ip_pre_q + rg_pkg::addr_pair_sum(u_nsrc, u_ndst);
+    if (u_icmp) u_l4_sum = a_l4_pre_q + {4'd0, u_nsport};
+    else u_l4_sum = a_l4_pre_q + (rg_pkg::addr_pair_sum(u_nsrc, u_ndst) + ({4'd0, u_nsport} + {4'd0, u_ndport}));
     u_udp_fix = !u_icmp && ai.proto == rg_pkg::PROTO_UDP;  // UDP sends a zero sum as 0xffff
     u_l4 = 8'd14 + {2'd0, ai.ihl, 2'b00};
     ud.patch[0 +: 25] = patch(1'b1, 8'd22, {ai.ttl - 8'd1, ai.proto});
@@ -949,16 +936,9 @@ module gate_kernel #(
   end
   logic [19:0] m_ip_pre_d, m_ip_pre_q, m_l4_pre_d, m_l4_pre_q;
   always_comb begin
-    m_ip_pre_d = (({4'd0, ~di_m.ip_csum} + {4'd0, ~{di_m.ttl, di_m.proto}}) +
-                  ({4'd0, di_m.ttl - 8'd1, di_m.proto} + {4'd0, ~di_m.src[31:16]})) +
-                 (({4'd0, ~di_m.src[15:0]} + {4'd0, ~di_m.dst[31:16]}) + {4'd0, ~di_m.dst[15:0]});
-    if (di_m.proto == rg_pkg::PROTO_ICMP) begin
-      m_l4_pre_d = {4'd0, ~di_m.l4_csum} + {4'd0, ~di_m.sport};
-    end else begin
-      m_l4_pre_d = (({4'd0, ~di_m.l4_csum} + {4'd0, ~di_m.src[31:16]}) +
-                    ({4'd0, ~di_m.src[15:0]} + {4'd0, ~di_m.dst[31:16]})) +
-                   (({4'd0, ~di_m.dst[15:0]} + {4'd0, ~di_m.sport}) + {4'd0, ~di_m.dport});
-    end
+    m_ip_pre_d = rg_pkg::ip_old_sum(di_m.ip_csum, di_m.ttl, di_m.proto, di_m.src, di_m.dst);
+    m_l4_pre_d = rg_pkg::l4_old_sum(di_m.proto == rg_pkg::PROTO_ICMP, di_m.l4_csum, di_m.src, di_m.dst,
+                                    di_m.sport, di_m.dport);
   end
   always_ff @(posedge clk_i) begin
     m_ip_pre_q <= m_ip_pre_d;
@@ -1022,15 +1002,9 @@ module gate_kernel #(
     d_nsport = (d_ext || d_icmp) ? mi.sport : d_vport;
     d_ndst = d_term;
     d_ndport = d_icmp ? mi.dport : d_tport;
-    d_ip_sum = m_ip_pre_q + (({4'd0, d_nsrc[31:16]} + {4'd0, d_nsrc[15:0]}) +
-                             ({4'd0, d_ndst[31:16]} + {4'd0, d_ndst[15:0]}));
-    if (d_icmp) begin
-      d_l4_sum = m_l4_pre_q + {4'd0, d_tport};
-    end else begin
-      d_l4_sum = m_l4_pre_q + ((({4'd0, d_nsrc[31:16]} + {4'd0, d_nsrc[15:0]}) +
-                                ({4'd0, d_ndst[31:16]} + {4'd0, d_ndst[15:0]})) +
-                               ({4'd0, d_nsport} + {4'd0, d_ndport}));
-    end
+    d_ip_sum = m_ip_pre_q + rg_pkg::addr_pair_sum(d_nsrc, d_ndst);
+    if (d_icmp) d_l4_sum = m_l4_pre_q + {4'd0, d_tport};
+    else d_l4_sum = m_l4_pre_q + (rg_pkg::addr_pair_sum(d_nsrc, d_ndst) + ({4'd0, d_nsport} + {4'd0, d_ndport}));
     d_udp_fix = !d_icmp && mi.proto == rg_pkg::PROTO_UDP;
     dd.qfi_valid = d_flags[gate_regs_pkg::PORT_FLAG_QFI_VALID];
     dd.qfi = dl_ent[gate_regs_pkg::PORT_ENTRY_QFI_LSB +: 6];

@@ -117,6 +117,29 @@ package rg_pkg;
     ones_fold = t[15:0] + {15'd0, t[16]};
   endfunction
 
+  // Sums for ones_fold (RFC 1624: HC' = ~(~HC + ~m + m')) of a forwarded IPv4 packet whose
+  // addresses are rewritten: the old words complemented, with the header checksum and the
+  // TTL/protocol word's change (ip_old_sum) or the L4 checksum and ports (l4_old_sum; an ICMP
+  // echo changes its identifier only); the new words are added as addr_pair_sum and ports.
+  function automatic logic [19:0] ip_old_sum(input logic [15:0] hc, input logic [7:0] ttl,
+                                             input logic [7:0] proto, input logic [31:0] src,
+                                             input logic [31:0] dst);
+    ip_old_sum = (({4'd0, ~hc} + {4'd0, ~{ttl, proto}}) + ({4'd0, ttl - 8'd1, proto} + {4'd0, ~src[31:16]})) +
+                 (({4'd0, ~src[15:0]} + {4'd0, ~dst[31:16]}) + {4'd0, ~dst[15:0]});
+  endfunction
+
+  function automatic logic [19:0] l4_old_sum(input logic icmp, input logic [15:0] hc,
+                                             input logic [31:0] src, input logic [31:0] dst,
+                                             input logic [15:0] sport, input logic [15:0] dport);
+    if (icmp) l4_old_sum = {4'd0, ~hc} + {4'd0, ~sport};
+    else l4_old_sum = (({4'd0, ~hc} + {4'd0, ~src[31:16]}) + ({4'd0, ~src[15:0]} + {4'd0, ~dst[31:16]})) +
+                      (({4'd0, ~dst[15:0]} + {4'd0, ~sport}) + {4'd0, ~dport});
+  endfunction
+
+  function automatic logic [19:0] addr_pair_sum(input logic [31:0] a, input logic [31:0] b);
+    addr_pair_sum = ({4'd0, a[31:16]} + {4'd0, a[15:0]}) + ({4'd0, b[31:16]} + {4'd0, b[15:0]});
+  endfunction
+
   // Number of valid bytes in a beat whose tkeep is contiguous from byte 0.
   function automatic logic [6:0] keep_bytes(input logic [KEEP_W-1:0] keep);
     logic [6:0] n;
