@@ -1,4 +1,5 @@
-// Status values for the control and data-plane paths (no exceptions there).
+// Status values for the control and data-plane paths (no exceptions there). A failed Status
+// carries a code that callers branch on and a message for people; never compare the text.
 #pragma once
 
 #include <string>
@@ -6,17 +7,29 @@
 
 namespace roamgate {
 
-class Status {
+enum class StatusCode {
+  kOk,
+  kFailed,           // the operation failed (the device answered, the request was refused)
+  kInvalidArgument,  // a value the operation cannot take
+  kNotFound,         // no such entry
+  kAlreadyExists,    // the entry (or the port, the id) is taken
+  kFull,             // the table has no room; nothing was changed
+  kUnavailable,      // the device does not answer (gone, timed out)
+};
+
+class [[nodiscard]] Status {
  public:
   Status() = default;
-  static Status error(std::string msg) { return Status(std::move(msg)); }
-  bool ok() const { return !failed_; }
+  static Status error(std::string msg) { return Status(StatusCode::kFailed, std::move(msg)); }
+  static Status error(StatusCode code, std::string msg) { return Status(code, std::move(msg)); }
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
   const std::string& message() const { return msg_; }
   explicit operator bool() const { return ok(); }
 
  private:
-  explicit Status(std::string msg) : failed_(true), msg_(std::move(msg)) {}
-  bool failed_ = false;
+  Status(StatusCode code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+  StatusCode code_ = StatusCode::kOk;
   std::string msg_;
 };
 
