@@ -216,6 +216,7 @@ module port_table #(
       S_IDLE: begin
         if (commit_pend_q) begin
           commit_pend_d = commit_i;
+          op_host_d = 1'b1;  // busy_o stays high until the entry is written
           op_idx_d = host_idx_i;
           wentry_d = host_wdata_i;
           st_d = S_COMMIT;
