@@ -9,12 +9,12 @@ namespace roamgate {
 
 enum class StatusCode {
   kOk,
-  kFailed,           // the operation failed (the device answered, the request was refused)
+  kFailed,           // the operation failed or was refused (the default of Status::error)
   kInvalidArgument,  // a value the operation cannot take
   kNotFound,         // no such entry
   kAlreadyExists,    // the entry (or the port, the id) is taken
-  kFull,             // the table has no room; nothing was changed
-  kUnavailable,      // the device does not answer (gone, timed out)
+  kFull,             // the table or ring has no room; nothing was changed
+  kUnavailable,      // the device stopped answering: the simulator is gone or timed out
 };
 
 class [[nodiscard]] Status {
@@ -28,7 +28,8 @@ class [[nodiscard]] Status {
   explicit operator bool() const { return ok(); }
 
  private:
-  Status(StatusCode code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+  Status(StatusCode code, std::string msg)
+      : code_(code == StatusCode::kOk ? StatusCode::kFailed : code), msg_(std::move(msg)) {}
   StatusCode code_ = StatusCode::kOk;
   std::string msg_;
 };
