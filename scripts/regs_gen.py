@@ -77,7 +77,8 @@ def check(spec: dict, path: pathlib.Path) -> None:
                 if addr % 4 or addr >= 0x10000:
                     sys.exit(f"{path}: {block['name']}.{reg['name']}: bad offset {addr:#x}")
                 if addr in seen:
-                    sys.exit(f"{path}: {block['name']}.{reg['name']} overlaps {seen[addr]}")
+                    sys.exit(f"{path}: {block['name']}.{reg['name']} at {addr:#06x} overlaps "
+                             f"{seen[addr]}: every register needs an address of its own")
                 seen[addr] = f"{block['name']}.{reg['name']}"
     for enum in spec.get("enum", []):
         names = [v[0] for v in enum["values"]]

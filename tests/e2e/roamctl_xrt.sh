@@ -3,6 +3,9 @@
 # help names the options, every failure is fast, says what is wrong and has its own exit status
 # (2 command line, 3 no device, 4 wrong image). The xclbins are fixtures written from
 # hw/vitis's kernel XML (tests/fixtures/make_xclbin.py), read by XRT's own parser.
+# On a machine with a card (a PCI function bound to xocl), everything that never reaches a card
+# (help, command line, image checks, the missing runtime) still runs and fails when broken; only
+# the "no Alveo card" checks are skipped, and then the script exits 77 (ctest: skipped).
 # usage: roamctl_xrt.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -10,10 +13,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d /tmp/roamctl-xrt.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 source "$(dirname "$0")/cli_expect.sh"
-if [ -e /sys/bus/pci/drivers/xocl ]; then
-  echo "SKIP: an xocl driver is loaded here; this test is for machines without a card"
-  exit 0
-fi
+kSkip=77
+# ROAMGATE_XOCL_SYSFS: another driver folder, to try this script's skip path without a card.
+card=
+for f in "${ROAMGATE_XOCL_SYSFS:-/sys/bus/pci/drivers/xocl}"/[0-9a-f]*:*; do
+  [ -e "$f" ] && card=${f##*/} && break
+done
 
 read -r _ steer_crc < <(/usr/bin/python3 "$root/scripts/regs_gen.py" "$root/hw/regs/steer.toml" --regmap-crc)
 read -r _ gate_crc < <(/usr/bin/python3 "$root/scripts/regs_gen.py" "$root/hw/regs/gate.toml" --regmap-crc)
@@ -51,21 +56,28 @@ expect 4 "register map 0x0badc0de, this program was built for $steer_crc" -- --d
 expect 4 "does not record its register map" -- --device xrt:0 --xclbin "$work/gate-nokv.xclbin" stats
 expect 4 "no Roamgate kernel.*vadd" -- --device xrt:0 --xclbin "$work/vadd.xclbin" info
 expect 4 "ap_ctrl_none" -- --device xrt:0 --xclbin "$work/steer-hs.xclbin" info
-# The runtime and the card.
+# The runtime, found missing before any card is looked for.
 XILINX_XRT=$work/empty expect 3 "no XRT runtime" -- --device xrt:0 --xclbin "$work/steer.xclbin" info
 export XILINX_XRT=$work/xrt
-expect 3 "no Alveo card" -- --device xrt:0 --xclbin "$work/steer.xclbin" info
-expect 3 "no Alveo card" -- --device xrt:0000:3b:00.1 --xclbin "$work/gate.xclbin" stats
-ROAMGATE_DEVICE=xrt:1 ROAMGATE_XCLBIN=$work/gate.xclbin expect 3 "no Alveo card" -- info
 ROAMGATE_DEVICE=xrt:0 ROAMGATE_XCLBIN=$work/steer-old.xclbin expect 4 "register map" -- info
-# Fast: the whole no-card path, image checks included, well under a second.
-start=$(date +%s%N)
-"$build/host/roamctl" --device xrt:0 --xclbin "$work/gate.xclbin" info > /dev/null 2>&1
-took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-echo "no-card path took ${took_ms} ms"
+# The card: only where there is none (with one, these would load the fixtures onto it).
+if [ -z "$card" ]; then
+  expect 3 "no Alveo card" -- --device xrt:0 --xclbin "$work/steer.xclbin" info
+  expect 3 "no Alveo card" -- --device xrt:0000:3b:00.1 --xclbin "$work/gate.xclbin" stats
+  ROAMGATE_DEVICE=xrt:1 ROAMGATE_XCLBIN=$work/gate.xclbin expect 3 "no Alveo card" -- info
+  # Fast: the whole no-card path, image checks included, well under a second.
+  start=$(date +%s%N)
+  "$build/host/roamctl" --device xrt:0 --xclbin "$work/gate.xclbin" info > /dev/null 2>&1
+  took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  echo "no-card path took ${took_ms} ms"
+fi
 
 if [ "$fails" -ne 0 ]; then
   echo "$fails check(s) failed"
   exit 1
+fi
+if [ -n "$card" ]; then
+  echo "SKIP: the \"no Alveo card\" checks: $card is bound to xocl here (every other check passed)"
+  exit "$kSkip"
 fi
 echo "roamctl xrt: all checks passed"
