@@ -17,6 +17,7 @@
 //   sim.cycles_per_second.gate.cpp        Verilated C++ model speed during the saturation runs
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,6 +34,15 @@ using namespace roamgate;
 namespace r = regs::gate;
 
 namespace {
+
+// A bench on tables that did not program measures nothing: stop with the reason.
+void must(const Status& s, const char* what) {
+  if (!s) {
+    std::fprintf(stderr, "bench: %s: %s\n", what, s.message().c_str());
+    std::exit(1);
+  }
+}
+
 
 constexpr uint32_t kAccessIp = 0xc6120164;
 constexpr uint32_t kNat = 0xc6120301;
@@ -62,8 +72,8 @@ void program(sim::GateDut& dut, uint32_t tickShift = 16) {
   c.accNextHopMac = 0x02aabbccdd02ull;
   c.natIps = {kNat, kNat + 1, kNat + 2, kNat + 3};
   c.tickShift = tickShift;
-  t.writeConfig(c);
-  for (size_t i = 0; i < kSessions; ++i) t.installSession(session(i));
+  must(t.writeConfig(c), "gate config");
+  for (size_t i = 0; i < kSessions; ++i) must(t.installSession(session(i)), "user session");
 }
 
 std::vector<uint8_t> uplink(size_t s, size_t i) {
@@ -216,17 +226,17 @@ void exportAll() {
   program(dut, 10);  // a tick is 1024 cycles
   sim::InprocDevice<sim::GateDut> dev(dut, "gate");
   dataplane::HostRings rings(dev, r::host::kBase, r::kMaxFrameBytes);
-  rings.setup({4, 4, 8});  // 256 export records
+  must(rings.setup({4, 4, 8}), "rings");  // 256 export records
   dataplane::GateTables t(dev);
   for (size_t i = 0; i < kSessions; ++i) dut.accRx().push({uplink(64, i), 0, 0});
   dut.drain(1'000'000);
   // Every session goes idle at once: no packet for more than 4 ticks.
   dut.advanceTime(uint64_t(1024) * 100);
-  t.setScanner(true, 4, 0);
+  must(t.setScanner(true, 4, 0), "scanner");
   std::vector<dataplane::ExportRecord> got;
   for (int i = 0; i < 400; ++i) {
     dut.harness().runUntil([] { return false; }, 20000);  // the host comes by every 20k cycles
-    rings.pollExport(got);
+    must(rings.pollExport(got), "export ring");
     uint32_t passes = dut.read(r::stats::kLo + 8 * uint32_t(r::Stat::kScanPasses));
     if (passes >= 2) break;
   }

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,13 +80,21 @@ std::vector<size_t> sizesFor(const std::string& s, std::mt19937& rng, size_t n) 
   return v;
 }
 
+// A bench on tables that did not program measures nothing: stop with the reason.
+void must(const Status& s, const char* what) {
+  if (!s) {
+    std::fprintf(stderr, "bench: %s: %s\n", what, s.message().c_str());
+    std::exit(1);
+  }
+}
+
 void program(sim::SteerDut& dut) {
   sim::InprocDevice<sim::SteerDut> dev(dut, "steer");
   dataplane::SteerTables t(dev);
-  t.writeConfig({0xc6120164, 0x021122334455ull, 0x01000000, 1024});
-  for (uint32_t g = 0; g < 16; ++g) t.writeGateway({g, true, 0xc6120210u + g, 0x020000000200ull + g});
-  t.rebuildMaglev();
-  for (uint32_t i = 0; i < 1000; ++i) t.insertSession(0x1000 + 2 * i, i % 16);
+  must(t.writeConfig({0xc6120164, 0x021122334455ull, 0x01000000, 1024}), "steer config");
+  for (uint32_t g = 0; g < 16; ++g) must(t.writeGateway({g, true, 0xc6120210u + g, 0x020000000200ull + g}), "gateway");
+  must(t.rebuildMaglev(), "Maglev");
+  for (uint32_t i = 0; i < 1000; ++i) must(t.insertSession(0x1000 + 2 * i, i % 16), "session");
 }
 
 uint64_t dropped(sim::SteerDut& dut) {

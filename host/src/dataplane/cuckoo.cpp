@@ -119,7 +119,7 @@ Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vecto
     }
   }
   if (found < 0) {
-    return Status::error("table full: no cuckoo path of at most " + std::to_string(maxPath_) +
+    return Status::error(StatusCode::kFull, "table full: no cuckoo path of at most " + std::to_string(maxPath_) +
                          " moves frees a slot for key " + keyName(key));
   }
   // Walk back from the empty slot: each occupant of the parent slot moves into the child.
@@ -143,7 +143,7 @@ Status BasicCuckooMirror<Key>::remove(const Key& key, std::vector<CuckooWrite>& 
   Status st;
   auto p = locate(key, st);
   if (!st) return st;
-  if (!p) return Status::error("no entry for key " + keyName(key));
+  if (!p) return Status::error(StatusCode::kNotFound, "no entry for key " + keyName(key));
   banks_[p->bank][p->bucket][p->slot] = {};
   writes.push_back({p->bank, p->bucket, p->slot, {}});
   return {};

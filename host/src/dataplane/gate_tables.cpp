@@ -1,7 +1,9 @@
 #include "roamgate/dataplane/gate_tables.h"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "roamgate/addr.h"
 #include "roamgate/hash.h"
 
 namespace roamgate::dataplane {
@@ -56,6 +58,17 @@ FlowKey FlowKey::fromBytes(const FlowKeyBytes& b) {
 }
 
 uint32_t flowHash(uint32_t bank, const FlowKeyBytes& key) { return bank ? crc32(key) : crc32c(key); }
+
+std::string flowStr(const FlowKey& k) {
+  // A port entry does not hold the TEID: its flow reads with TEID 0, shown without it.
+  std::string t = k.teid ? "TEID " + teidStr(k.teid) + " " : std::string();
+  if (k.proto == 1) return t + "icmp " + ipv4Str(k.src) + " id " + std::to_string(k.sport) + " -> " + ipv4Str(k.dst);
+  std::string p = k.proto == 6 ? "tcp" : k.proto == 17 ? "udp" : "proto " + std::to_string(k.proto);
+  return t + p + " " + ipv4Str(k.src) + ":" + std::to_string(k.sport) + " -> " + ipv4Str(k.dst) + ":" +
+         std::to_string(k.dport);
+}
+
+std::string portStr(uint8_t addrIndex, uint16_t port) { return std::to_string(addrIndex) + ":" + std::to_string(port); }
 
 std::array<uint32_t, 8> encodePortEntry(const UserSession& s, bool valid) {
   std::array<uint8_t, pe::kBytes> b{};
@@ -196,21 +209,28 @@ Status GateTables::writeConfig(const GateConfig& c) {
 }
 
 Status GateTables::loadBucket(uint32_t bank, uint32_t bucket, std::vector<Slot>& out) {
+  return loadBuckets(bank, bucket, 1, out);
+}
+
+Status GateTables::loadBuckets(uint32_t bank, uint32_t first, uint32_t count, std::vector<Slot>& out) {
   std::vector<RegOp> ops;
-  for (uint32_t s = 0; s < r::kFlowSlots; ++s) {
-    ops.push_back(wr(r::flow::kAddr, flowAddr(bank, bucket, s)));
-    ops.push_back(wr(r::flow::kCmd, r::flow::kCmdRead.put(1)));
-    for (uint32_t k = 0; k < 5; ++k) ops.push_back(rd(r::flow::kRkey0 + 4 * k));
-    ops.push_back(rd(r::flow::kRvalue));
+  ops.reserve(size_t(8) * r::kFlowSlots * count);
+  for (uint32_t b = first; b < first + count; ++b) {
+    for (uint32_t s = 0; s < r::kFlowSlots; ++s) {
+      ops.push_back(wr(r::flow::kAddr, flowAddr(bank, b, s)));
+      ops.push_back(wr(r::flow::kCmd, r::flow::kCmdRead.put(1)));
+      for (uint32_t k = 0; k < 5; ++k) ops.push_back(rd(r::flow::kRkey0 + 4 * k));
+      ops.push_back(rd(r::flow::kRvalue));
+    }
   }
   if (Status st = dev_.transact(ops); !st) return st;
-  out.resize(r::kFlowSlots);
-  for (uint32_t s = 0; s < r::kFlowSlots; ++s) {
+  out.resize(size_t(r::kFlowSlots) * count);
+  for (size_t s = 0; s < out.size(); ++s) {
     const RegOp* o = &ops[8 * s + 2];
     FlowKey k{o[0].value, o[1].value, o[2].value, uint8_t(o[4].value), uint16_t(o[3].value >> 16),
               uint16_t(o[3].value)};
     out[s] = {bool(r::flow::kValueValid.get(o[5].value)), k.bytes(),
-              o[5].value & (r::flow::kValuePort.mask() | r::flow::kValueAddrIndex.mask() << 16)};
+              uint32_t(o[5].value & (r::flow::kValuePort.mask() | r::flow::kValueAddrIndex.mask() << 16))};
   }
   return {};
 }
@@ -258,12 +278,64 @@ Status GateTables::readEntry(uint8_t addrIndex, uint16_t port, std::array<uint32
   return {};
 }
 
-Status GateTables::installSession(const UserSession& s) {
-  if (s.addrIndex >= r::kNatAddrs) return Status::error("gate address index must be below " + std::to_string(r::kNatAddrs));
-  if ((uint32_t(s.port) >> r::kPortsLog2) != 0) return Status::error("port out of the table");
-  if (s.qfi && *s.qfi > 63) return Status::error("QFI must be 0..63");
-  if (s.flow.proto != 6 && s.flow.proto != 17 && s.flow.proto != 1) {
-    return Status::error("the gate rewrites TCP (6), UDP (17) and ICMP echo (1) only");
+Status GateTables::checkSession(const UserSession& s) {
+  auto bad = [](const std::string& m) { return Status::error(StatusCode::kInvalidArgument, m); };
+  if (s.addrIndex >= r::kNatAddrs) {
+    return bad("gate address index " + std::to_string(s.addrIndex) + " is out of range 0.." + std::to_string(r::kNatAddrs - 1));
+  }
+  if (s.port == 0 || (uint32_t(s.port) >> r::kPortsLog2) != 0) {
+    return bad("user-session port " + std::to_string(s.port) + " is out of range 1.." + std::to_string((1u << r::kPortsLog2) - 1));
+  }
+  if (s.qfi && *s.qfi > 63) return bad("QFI " + std::to_string(*s.qfi) + " is out of range 0..63");
+  const FlowKey& f = s.flow;
+  if (f.proto != 6 && f.proto != 17 && f.proto != 1) {
+    return bad("protocol " + std::to_string(f.proto) + ": the gate rewrites TCP (6), UDP (17) and ICMP echo (1) only");
+  }
+  if (f.teid == 0) return bad("TEID 0 is reserved for GTP-U signalling; a user session's TEID is 0x1..0xffffffff");
+  if (s.dlTeid == 0) return bad("downlink TEID 0 is reserved for GTP-U signalling; it must be 0x1..0xffffffff");
+  if (f.proto != 1 && (f.sport == 0 || f.dport == 0)) {
+    return bad("a TCP or UDP flow needs ports 1..65535 (" + flowStr(f) + ")");
+  }
+  if (Status st = checkUnicastIpv4("terminal address", f.src); !st) return st;
+  if (Status st = checkUnicastIpv4("destination address", f.dst); !st) return st;
+  if (Status st = checkUnicastIpv4("downlink peer", s.peerIp); !st) return st;
+  if (!s.external) {
+    if (Status st = checkUnicastIpv4("server address", s.serverIp); !st) return st;
+    if (f.proto != 1 && s.serverPort == 0) return bad("server port 0: a TCP or UDP server needs a port 1..65535");
+  }
+  GateConfig cfg;
+  if (Status st = readConfig(cfg); !st) return st;
+  if (cfg.accessIp == 0) return bad("the gate's access address is not configured (roamctl config --access-ip A)");
+  if (cfg.natIps[s.addrIndex] == 0) {
+    return bad("gate address index " + std::to_string(s.addrIndex) + " is not configured (roamctl config --nat-ip " +
+               std::to_string(s.addrIndex) + "=A)");
+  }
+  return {};
+}
+
+Status GateTables::installSession(const UserSession& s, bool replace) {
+  if (Status st = checkSession(s); !st) return st;
+  std::string at = portStr(s.addrIndex, s.port);
+  std::optional<std::pair<uint8_t, uint16_t>> owner;
+  if (Status st = findFlow(s.flow, owner); !st) return st;
+  if (owner && *owner != std::pair{s.addrIndex, s.port}) {
+    return Status::error(StatusCode::kAlreadyExists, "flow " + flowStr(s.flow) + " belongs to the user session on " +
+                                                         portStr(owner->first, owner->second) + "; remove it first");
+  }
+  PortState old;
+  if (Status st = readPort(s.addrIndex, s.port, old); !st) return st;
+  if (old.valid) {
+    if (!replace) {
+      return Status::error(StatusCode::kAlreadyExists, "port " + at + " holds a user session (" +
+                                                           flowStr(old.session.flow) + "); replace it or remove it first");
+    }
+    // The old session's flows go first: none may point at the new session's entry.
+    std::vector<FlowKey> flows;
+    if (Status st = flowsOfPort(s.addrIndex, s.port, flows); !st) return st;
+    for (const FlowKey& k : flows) {
+      if (k == s.flow) continue;  // the new session's own flow is rewritten in place
+      if (Status st = removeFlow(k); !st) return st;
+    }
   }
   std::array<uint32_t, 8> w = encodePortEntry(s, true);
   if (Status st = portCommand(portIndex(s.addrIndex, s.port), r::port::kCmdCommit.put(1), &w); !st) return st;
@@ -273,22 +345,116 @@ Status GateTables::installSession(const UserSession& s) {
 Status GateTables::addFlow(const FlowKey& key, uint8_t addrIndex, uint16_t port) {
   std::vector<Write> writes;
   uint32_t value = r::flow::kValueAddrIndex.put(addrIndex) | r::flow::kValuePort.put(port);
-  if (Status st = flow_.insert(key.bytes(), value, writes); !st) return st;
+  if (Status st = flow_.insert(key.bytes(), value, writes); !st) {
+    return Status::error(st.code(), "flow table: " + flowStr(key) + ": " +
+                                        (st.code() == StatusCode::kFull ? "no room along any cuckoo path" : st.message()));
+  }
   return applyFlows(writes);
 }
 
 Status GateTables::removeFlow(const FlowKey& key) {
   std::vector<Write> writes;
-  if (Status st = flow_.remove(key.bytes(), writes); !st) return st;
+  if (Status st = flow_.remove(key.bytes(), writes); !st) {
+    if (st.code() == StatusCode::kNotFound) return Status::error(st.code(), "no flow " + flowStr(key));
+    return st;
+  }
   return applyFlows(writes);
 }
 
-Status GateTables::removeSession(const FlowKey& key, uint8_t addrIndex, uint16_t port) {
-  if (Status st = removeFlow(key); !st) return st;
+Status GateTables::invalidatePort(uint8_t addrIndex, uint16_t port) {
   std::array<uint32_t, 8> w{};
   if (Status st = readEntry(addrIndex, port, w); !st) return st;
   w[pe::kFlags.lsb / 32] &= ~(flagBit(r::PortFlag::kValid) << (pe::kFlags.lsb % 32));
   return portCommand(portIndex(addrIndex, port), r::port::kCmdCommit.put(1), &w);
+}
+
+Status GateTables::removeSession(const FlowKey& key, uint8_t addrIndex, uint16_t port) {
+  std::optional<std::pair<uint8_t, uint16_t>> owner;
+  if (Status st = findFlow(key, owner); !st) return st;
+  if (!owner) return Status::error(StatusCode::kNotFound, "no flow " + flowStr(key));
+  if (*owner != std::pair{addrIndex, port}) {
+    return Status::error(StatusCode::kInvalidArgument, "flow " + flowStr(key) + " belongs to the user session on " +
+                                                           portStr(owner->first, owner->second) + ", not " +
+                                                           portStr(addrIndex, port) + "; nothing removed");
+  }
+  if (Status st = removeFlow(key); !st) return st;
+  return invalidatePort(addrIndex, port);
+}
+
+Status GateTables::flowsOfPort(uint8_t addrIndex, uint16_t port, std::vector<FlowKey>& out) {
+  out.clear();
+  uint32_t want = r::flow::kValueAddrIndex.put(addrIndex) | r::flow::kValuePort.put(port);
+  uint32_t buckets = 1u << r::kFlowBucketsLog2;
+  constexpr uint32_t kBatch = 512;  // 16384 register operations a round trip
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    for (uint32_t b = 0; b < buckets; b += kBatch) {
+      std::vector<Slot> slots;
+      if (Status st = loadBuckets(bank, b, std::min(kBatch, buckets - b), slots); !st) return st;
+      for (const Slot& sl : slots) {
+        if (sl.valid && sl.value == want) out.push_back(FlowKey::fromBytes(sl.key));
+      }
+    }
+  }
+  return {};
+}
+
+Status GateTables::removePort(uint8_t addrIndex, uint16_t port, size_t* flowsRemoved) {
+  if (addrIndex >= r::kNatAddrs || (uint32_t(port) >> r::kPortsLog2) != 0) {
+    return Status::error(StatusCode::kInvalidArgument, "no port " + portStr(addrIndex, port) + " in the table");
+  }
+  std::vector<FlowKey> flows;
+  if (Status st = flowsOfPort(addrIndex, port, flows); !st) return st;
+  PortState ps;
+  if (Status st = readPort(addrIndex, port, ps); !st) return st;
+  if (flows.empty() && !ps.valid) {
+    return Status::error(StatusCode::kNotFound, "no user session on " + portStr(addrIndex, port));
+  }
+  for (const FlowKey& k : flows) {
+    if (Status st = removeFlow(k); !st) return st;
+  }
+  if (flowsRemoved) *flowsRemoved = flows.size();
+  if (!ps.valid) return {};
+  return invalidatePort(addrIndex, port);
+}
+
+Status GateTables::listPorts(std::vector<PortState>& out, const std::function<void(size_t, size_t)>& progress) {
+  out.clear();
+  GateConfig cfg;
+  if (Status st = readConfig(cfg); !st) return st;
+  std::vector<uint8_t> addrs;
+  for (uint8_t i = 0; i < r::kNatAddrs; ++i) {
+    if (cfg.natIps[i]) addrs.push_back(i);
+  }
+  uint32_t ports = 1u << r::kPortsLog2;
+  size_t total = addrs.size() * ports, done = 0;
+  constexpr uint32_t kBatch = 4096;
+  uint32_t flagWord = pe::kFlags.lsb / 32;
+  for (uint8_t a : addrs) {
+    for (uint32_t p0 = 0; p0 < ports; p0 += kBatch) {
+      // Per entry: read command, its status, the word holding the flags. A read that was
+      // still busy when its status was taken is done again on its own.
+      std::vector<RegOp> ops;
+      ops.reserve(4 * kBatch);
+      for (uint32_t p = p0; p < p0 + kBatch; ++p) {
+        ops.push_back(wr(r::port::kIndex, portIndex(a, uint16_t(p))));
+        ops.push_back(wr(r::port::kCmd, r::port::kCmdRead.put(1)));
+        ops.push_back(rd(r::port::kStatus));
+        ops.push_back(rd(r::port::kRdata + 4 * flagWord));
+      }
+      if (Status st = dev_.transact(ops); !st) return st;
+      for (uint32_t i = 0; i < kBatch; ++i) {
+        bool busy = r::port::kStatusBusy.get(ops[4 * i + 2].value);
+        uint32_t flags = ops[4 * i + 3].value >> (pe::kFlags.lsb % 32);
+        if (!busy && !(flags & flagBit(r::PortFlag::kValid))) continue;
+        PortState ps;
+        if (Status st = readPort(a, uint16_t(p0 + i), ps); !st) return st;
+        if (ps.valid) out.push_back(ps);
+      }
+      done += kBatch;
+      if (progress) progress(done, total);
+    }
+  }
+  return {};
 }
 
 Status GateTables::moveTunnel(uint8_t addrIndex, uint16_t port, uint32_t peerIp, uint32_t dlTeid,
@@ -297,7 +463,10 @@ Status GateTables::moveTunnel(uint8_t addrIndex, uint16_t port, uint32_t peerIp,
   if (Status st = readEntry(addrIndex, port, w); !st) return st;
   bool valid = false;
   UserSession s = decodePortEntry(w, addrIndex, port, valid);
-  if (!valid) return Status::error("no user session on that port");
+  if (!valid) return Status::error(StatusCode::kNotFound, "no user session on " + portStr(addrIndex, port));
+  if (dlTeid == 0) return Status::error(StatusCode::kInvalidArgument, "downlink TEID 0 is reserved for GTP-U signalling");
+  if (Status st = checkUnicastIpv4("downlink peer", peerIp); !st) return st;
+  if (qfi && *qfi > 63) return Status::error(StatusCode::kInvalidArgument, "QFI " + std::to_string(*qfi) + " is out of range 0..63");
   s.peerIp = peerIp;
   s.dlTeid = dlTeid;
   s.qfi = qfi;

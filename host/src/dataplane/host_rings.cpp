@@ -10,69 +10,132 @@ constexpr uint32_t kRingsOn = h::kCtrlPuntOn.put(1) | h::kCtrlInjectOn.put(1);
 static_assert(slotfmt::kBytes == HostRings::kHeaderBytes);
 using hal::RegOp;
 
-Status HostRings::setup(const RingConfig& cfg) {
-  if (cfg.puntSlotsLog2 > 16 || cfg.injSlotsLog2 > 16) return Status::error("a ring has at most 2^16 slots");
-  if (cfg.expSlotsLog2 > 20) return Status::error("the export ring has at most 2^20 records");
-  uint64_t slot = 1ull << kSlotLog2;
-  if (Status s = dev_.allocMem(slot << cfg.puntSlotsLog2, slot, puntBase_); !s) return s;
-  if (Status s = dev_.allocMem(slot << cfg.injSlotsLog2, slot, injBase_); !s) return s;
-  expOn_ = cfg.expSlotsLog2 > 0;
-  if (expOn_) {
-    if (Status s = dev_.allocMem(64ull << cfg.expSlotsLog2, 64, expBase_); !s) return s;
-  }
-  puntSlotsLog2_ = cfg.puntSlotsLog2;
-  injSlotsLog2_ = cfg.injSlotsLog2;
-  expSlotsLog2_ = cfg.expSlotsLog2;
-  std::vector<RegOp> ops = {
-      {true, base_ + h::kCtrl, 0},
-      {false, base_ + h::kPuntProd, 0},
-      {false, base_ + h::kInjCons, 0},
-      {false, base_ + h::kExpProd, 0},
-  };
+struct HostRings::State {
+  uint32_t ctrl = 0, slotLog2 = 0;
+  uint64_t puntBase = 0, injBase = 0, expBase = 0;
+  uint32_t puntSlotsLog2 = 0, puntCons = 0, puntProd = 0;
+  uint32_t injSlotsLog2 = 0, injProd = 0, injCons = 0;
+  uint32_t expSlotsLog2 = 0, expCons = 0, expProd = 0;
+};
+
+Status HostRings::readState(State& st) {
+  std::vector<RegOp> ops = {{false, base_ + h::kCtrl, 0},         {false, base_ + h::kSlotLog2, 0},
+                            {false, base_ + h::kPuntBaseLo, 0},   {false, base_ + h::kPuntBaseHi, 0},
+                            {false, base_ + h::kPuntSlotsLog2, 0}, {false, base_ + h::kPuntCons, 0},
+                            {false, base_ + h::kPuntProd, 0},     {false, base_ + h::kInjBaseLo, 0},
+                            {false, base_ + h::kInjBaseHi, 0},    {false, base_ + h::kInjSlotsLog2, 0},
+                            {false, base_ + h::kInjProd, 0},      {false, base_ + h::kInjCons, 0},
+                            {false, base_ + h::kExpBaseLo, 0},    {false, base_ + h::kExpBaseHi, 0},
+                            {false, base_ + h::kExpSlotsLog2, 0}, {false, base_ + h::kExpCons, 0},
+                            {false, base_ + h::kExpProd, 0}};
   if (Status s = dev_.transact(ops); !s) return s;
-  puntCons_ = ops[1].value;  // start even: whatever was produced before is gone
-  injProd_ = ops[2].value;
-  expCons_ = ops[3].value;
-  std::vector<RegOp> cfgOps = {
-      {true, base_ + h::kSlotLog2, kSlotLog2},
-      {true, base_ + h::kPuntBaseLo, uint32_t(puntBase_)},
-      {true, base_ + h::kPuntBaseHi, uint32_t(puntBase_ >> 32)},
-      {true, base_ + h::kPuntSlotsLog2, puntSlotsLog2_},
-      {true, base_ + h::kPuntCons, puntCons_},
-      {true, base_ + h::kInjBaseLo, uint32_t(injBase_)},
-      {true, base_ + h::kInjBaseHi, uint32_t(injBase_ >> 32)},
-      {true, base_ + h::kInjSlotsLog2, injSlotsLog2_},
-      {true, base_ + h::kInjProd, injProd_},
-      {true, base_ + h::kExpBaseLo, uint32_t(expBase_)},
-      {true, base_ + h::kExpBaseHi, uint32_t(expBase_ >> 32)},
-      {true, base_ + h::kExpSlotsLog2, expSlotsLog2_},
-      {true, base_ + h::kExpCons, expCons_},
-      {true, base_ + h::kCtrl, kRingsOn | h::kCtrlExportOn.put(expOn_ ? 1 : 0)},
+  auto v = [&](size_t i) { return ops[i].value; };
+  st.ctrl = v(0);
+  st.slotLog2 = v(1);
+  st.puntBase = uint64_t(v(3)) << 32 | v(2);
+  st.puntSlotsLog2 = v(4);
+  st.puntCons = v(5);
+  st.puntProd = v(6);
+  st.injBase = uint64_t(v(8)) << 32 | v(7);
+  st.injSlotsLog2 = v(9);
+  st.injProd = v(10);
+  st.injCons = v(11);
+  st.expBase = uint64_t(v(13)) << 32 | v(12);
+  st.expSlotsLog2 = v(14);
+  st.expCons = v(15);
+  st.expProd = v(16);
+  return {};
+}
+
+Status HostRings::setup(const RingConfig& cfg, RingSetup* done) {
+  auto bad = [](const char* what, uint32_t v, uint32_t max) {
+    return Status::error(StatusCode::kInvalidArgument, std::string(what) + " " + std::to_string(v) +
+                                                           " is out of range 0.." + std::to_string(max));
   };
-  return dev_.transact(cfgOps);
+  if (cfg.puntSlotsLog2 && *cfg.puntSlotsLog2 > 16) return bad("punt ring slots log2", *cfg.puntSlotsLog2, 16);
+  if (cfg.injSlotsLog2 && *cfg.injSlotsLog2 > 16) return bad("inject ring slots log2", *cfg.injSlotsLog2, 16);
+  if (cfg.expSlotsLog2 && *cfg.expSlotsLog2 > 20) return bad("export ring records log2", *cfg.expSlotsLog2, 20);
+  State st;
+  if (Status s = readState(st); !s) return s;
+  // A ring that is on and not named stays as it is (a ring of another slot size is remade).
+  bool sameSlots = st.slotLog2 == kSlotLog2;
+  bool puntNew = cfg.puntSlotsLog2 || !h::kCtrlPuntOn.get(st.ctrl) || !sameSlots;
+  bool injNew = cfg.injSlotsLog2 || !h::kCtrlInjectOn.get(st.ctrl) || !sameSlots;
+  bool expWasOn = h::kCtrlExportOn.get(st.ctrl) != 0;
+  bool expNew = cfg.expSlotsLog2.has_value();
+  puntSlotsLog2_ = puntNew ? cfg.puntSlotsLog2.value_or(RingConfig::kDefaultPuntSlotsLog2) : st.puntSlotsLog2;
+  injSlotsLog2_ = injNew ? cfg.injSlotsLog2.value_or(RingConfig::kDefaultInjSlotsLog2) : st.injSlotsLog2;
+  expSlotsLog2_ = expNew ? *cfg.expSlotsLog2 : (expWasOn ? st.expSlotsLog2 : 0);
+  expOn_ = expNew ? expSlotsLog2_ > 0 : expWasOn;
+
+  uint64_t slot = 1ull << kSlotLog2;
+  puntBase_ = st.puntBase;
+  injBase_ = st.injBase;
+  expBase_ = st.expBase;
+  if (puntNew) {
+    if (Status s = dev_.allocMem(slot << puntSlotsLog2_, slot, puntBase_); !s) return s;
+  }
+  if (injNew) {
+    if (Status s = dev_.allocMem(slot << injSlotsLog2_, slot, injBase_); !s) return s;
+  }
+  if (expNew && expOn_) {
+    if (Status s = dev_.allocMem(64ull << expSlotsLog2_, 64, expBase_); !s) return s;
+  }
+  // The rings being remade go off first; the others keep running.
+  uint32_t keep = st.ctrl & ((puntNew ? 0 : h::kCtrlPuntOn.put(1)) | (injNew ? 0 : h::kCtrlInjectOn.put(1)) |
+                             (expNew ? 0 : h::kCtrlExportOn.put(1)));
+  std::vector<RegOp> ops = {{true, base_ + h::kCtrl, keep},
+                            {false, base_ + h::kPuntProd, 0},
+                            {false, base_ + h::kInjCons, 0},
+                            {false, base_ + h::kExpProd, 0}};
+  if (Status s = dev_.transact(ops); !s) return s;
+  // A remade ring starts even: whatever was produced before is gone.
+  puntCons_ = puntNew ? ops[1].value : st.puntCons;
+  injProd_ = injNew ? ops[2].value : st.injProd;
+  expCons_ = expNew ? ops[3].value : st.expCons;
+  std::vector<RegOp> cfgOps;
+  if (puntNew || injNew) cfgOps.push_back({true, base_ + h::kSlotLog2, kSlotLog2});
+  if (puntNew) {
+    cfgOps.insert(cfgOps.end(), {{true, base_ + h::kPuntBaseLo, uint32_t(puntBase_)},
+                                 {true, base_ + h::kPuntBaseHi, uint32_t(puntBase_ >> 32)},
+                                 {true, base_ + h::kPuntSlotsLog2, puntSlotsLog2_},
+                                 {true, base_ + h::kPuntCons, puntCons_}});
+  }
+  if (injNew) {
+    cfgOps.insert(cfgOps.end(), {{true, base_ + h::kInjBaseLo, uint32_t(injBase_)},
+                                 {true, base_ + h::kInjBaseHi, uint32_t(injBase_ >> 32)},
+                                 {true, base_ + h::kInjSlotsLog2, injSlotsLog2_},
+                                 {true, base_ + h::kInjProd, injProd_}});
+  }
+  if (expNew) {
+    cfgOps.insert(cfgOps.end(), {{true, base_ + h::kExpBaseLo, uint32_t(expBase_)},
+                                 {true, base_ + h::kExpBaseHi, uint32_t(expBase_ >> 32)},
+                                 {true, base_ + h::kExpSlotsLog2, expSlotsLog2_},
+                                 {true, base_ + h::kExpCons, expCons_}});
+  }
+  cfgOps.push_back({true, base_ + h::kCtrl, kRingsOn | h::kCtrlExportOn.put(expOn_ ? 1 : 0)});
+  if (Status s = dev_.transact(cfgOps); !s) return s;
+  if (done) *done = {puntSlotsLog2_, injSlotsLog2_, expSlotsLog2_, expOn_, puntNew, injNew, expNew && expOn_};
+  return {};
 }
 
 Status HostRings::attach() {
-  std::vector<RegOp> ops = {{false, base_ + h::kCtrl, 0},         {false, base_ + h::kPuntBaseLo, 0},
-                            {false, base_ + h::kPuntBaseHi, 0},   {false, base_ + h::kPuntSlotsLog2, 0},
-                            {false, base_ + h::kPuntCons, 0},     {false, base_ + h::kInjBaseLo, 0},
-                            {false, base_ + h::kInjBaseHi, 0},    {false, base_ + h::kInjSlotsLog2, 0},
-                            {false, base_ + h::kInjProd, 0},      {false, base_ + h::kSlotLog2, 0},
-                            {false, base_ + h::kExpBaseLo, 0},    {false, base_ + h::kExpBaseHi, 0},
-                            {false, base_ + h::kExpSlotsLog2, 0}, {false, base_ + h::kExpCons, 0}};
-  if (Status s = dev_.transact(ops); !s) return s;
-  if ((ops[0].value & kRingsOn) != kRingsOn) return Status::error("the host port's rings are not set up (run `roamctl host setup`)");
-  if (ops[9].value != kSlotLog2) return Status::error("the rings use another slot size");
-  puntBase_ = (uint64_t(ops[2].value) << 32) | ops[1].value;
-  puntSlotsLog2_ = ops[3].value;
-  puntCons_ = ops[4].value;
-  injBase_ = (uint64_t(ops[6].value) << 32) | ops[5].value;
-  injSlotsLog2_ = ops[7].value;
-  injProd_ = ops[8].value;
-  expOn_ = h::kCtrlExportOn.get(ops[0].value) != 0;
-  expBase_ = (uint64_t(ops[11].value) << 32) | ops[10].value;
-  expSlotsLog2_ = ops[12].value;
-  expCons_ = ops[13].value;
+  State st;
+  if (Status s = readState(st); !s) return s;
+  if ((st.ctrl & kRingsOn) != kRingsOn) {
+    return Status::error(StatusCode::kNotFound, "the host port's rings are not set up (run `roamctl host setup`)");
+  }
+  if (st.slotLog2 != kSlotLog2) return Status::error("the rings use another slot size");
+  puntBase_ = st.puntBase;
+  puntSlotsLog2_ = st.puntSlotsLog2;
+  puntCons_ = st.puntCons;
+  injBase_ = st.injBase;
+  injSlotsLog2_ = st.injSlotsLog2;
+  injProd_ = st.injProd;
+  expOn_ = h::kCtrlExportOn.get(st.ctrl) != 0;
+  expBase_ = st.expBase;
+  expSlotsLog2_ = st.expSlotsLog2;
+  expCons_ = st.expCons;
   return {};
 }
 
@@ -107,7 +170,7 @@ Status HostRings::inject(std::span<const uint8_t> frame, uint8_t code) {
   }
   uint32_t cons = 0;
   if (Status s = dev_.read32(base_ + h::kInjCons, cons); !s) return s;
-  if (injProd_ - cons >= (1u << injSlotsLog2_)) return Status::error("inject ring full");
+  if (injProd_ - cons >= (1u << injSlotsLog2_)) return Status::error(StatusCode::kFull, "inject ring full");
   uint64_t slot = injBase_ + (uint64_t(injProd_ & ((1u << injSlotsLog2_) - 1)) << kSlotLog2);
   std::vector<uint8_t> buf(kHeaderBytes + frame.size(), 0);
   slotfmt::kLength.putLe(buf.data(), frame.size());
@@ -128,7 +191,7 @@ Status HostRings::counters(uint32_t& puntDrops, uint32_t& injected, uint32_t& in
 }
 
 Status HostRings::pollExport(std::vector<ExportRecord>& out, size_t max) {
-  if (!expOn_) return Status::error("the export ring is not set up");
+  if (!expOn_) return Status::error(StatusCode::kNotFound, "the export ring is not set up (roamctl host setup --export-slots-log2 N)");
   uint32_t prod = 0;
   if (Status s = dev_.read32(base_ + h::kExpProd, prod); !s) return s;
   size_t taken = 0;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "roamgate/addr.h"
 #include "roamgate/dataplane/maglev.h"
 #include "roamgate/hash.h"
 
@@ -104,7 +105,14 @@ Status SteerTables::readGateways(std::array<GatewayEntry, kGateways>& out) {
 }
 
 Status SteerTables::writeGateway(const GatewayEntry& g) {
-  if (g.id >= kGateways) return Status::error("gateway id " + std::to_string(g.id) + " out of range 0.." + std::to_string(kGateways - 1));
+  if (g.id >= kGateways) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "gateway id " + std::to_string(g.id) + " out of range 0.." + std::to_string(kGateways - 1));
+  }
+  if (g.valid) {
+    if (Status s = checkUnicastIpv4("gateway address", g.ip); !s) return s;
+    if (Status s = checkUnicastMac("gateway next-hop MAC", g.mac); !s) return s;
+  }
   std::vector<RegOp> ops = {wr(r::gw::kAddr, g.id), wr(r::gw::kData0, g.ip),
                             wr(r::gw::kData1, uint32_t(g.mac)),
                             wr(r::gw::kData2, r::gw::kData2Valid.put(g.valid) | r::gw::kData2MacHi.put(g.mac >> 32)),
@@ -170,17 +178,36 @@ Status SteerTables::apply(const std::vector<CuckooWrite>& writes) {
   return dev_.transact(ops);
 }
 
-Status SteerTables::insertSession(uint32_t teid, uint32_t gateway) {
-  if (teid == 0) return Status::error("TEID 0 is reserved (GTP-U signalling); it cannot be a session");
-  if (gateway >= kGateways) return Status::error("gateway id " + std::to_string(gateway) + " out of range");
+Status SteerTables::insertSession(uint32_t teid, uint32_t gateway, bool replace) {
+  if (teid == 0) {
+    return Status::error(StatusCode::kInvalidArgument, "TEID 0 is reserved (GTP-U signalling); it cannot be a session");
+  }
+  if (gateway >= kGateways) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "gateway id " + std::to_string(gateway) + " out of range 0.." + std::to_string(kGateways - 1));
+  }
+  if (!replace) {
+    std::optional<CuckooSlot> old;
+    if (Status s = sess_.find(teid, old); !s) return s;
+    if (old && old->value != gateway) {
+      return Status::error(StatusCode::kAlreadyExists, "TEID " + teidStr(teid) + " is pinned to gateway " +
+                                                           std::to_string(old->value) + " (replace it to re-pin)");
+    }
+  }
   std::vector<CuckooWrite> writes;
-  if (Status s = sess_.insert(teid, gateway, writes); !s) return Status::error("session table: " + s.message());
+  if (Status s = sess_.insert(teid, gateway, writes); !s) {
+    return Status::error(s.code(), "session table: TEID " + teidStr(teid) + ": " +
+                                       (s.code() == StatusCode::kFull ? "no room (full along every cuckoo path)" : s.message()));
+  }
   return apply(writes);
 }
 
 Status SteerTables::removeSession(uint32_t teid) {
   std::vector<CuckooWrite> writes;
-  if (Status s = sess_.remove(teid, writes); !s) return Status::error("session " + std::to_string(teid) + ": " + s.message());
+  if (Status s = sess_.remove(teid, writes); !s) {
+    if (s.code() == StatusCode::kNotFound) return Status::error(s.code(), "no session with TEID " + teidStr(teid));
+    return s;
+  }
   return apply(writes);
 }
 

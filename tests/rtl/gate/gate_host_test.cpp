@@ -140,6 +140,111 @@ TEST(GateHost, MissPuntInstallReinjectHandoverRemove) {
   EXPECT_EQ(ps.ulPkts, 1u);
 }
 
+// User sessions never overwrite each other: a taken port or a flow of another port is
+// refused and changes nothing, a removal checks the flow belongs to the port first,
+// --replace takes the old session's flows away, and a port left with a stray flow can be
+// cleared.
+TEST(GateHost, UserSessionsDoNotOverwriteEachOther) {
+  Gate g;
+  using dataplane::FlowKey;
+  dataplane::UserSession a = udpSession();
+  ASSERT_TRUE(g.tables.installSession(a));
+  dataplane::UserSession b = a;
+  b.flow = {0x5678, 0xc6130006, 0xc6120465, 6, 40002, 80};
+  b.serverPort = 8080;
+  auto owner = [&](const FlowKey& k) {
+    std::optional<std::pair<uint8_t, uint16_t>> p;
+    EXPECT_TRUE(g.tables.findFlow(k, p));
+    return p;
+  };
+  auto terminal = [&](uint8_t idx, uint16_t port) {
+    dataplane::PortState ps;
+    EXPECT_TRUE(g.tables.readPort(idx, port, ps));
+    return ps.valid ? ps.session.flow.src : 0u;
+  };
+  // Another session on a's port: refused, a untouched.
+  Status st = g.tables.installSession(b);
+  EXPECT_EQ(st.code(), StatusCode::kAlreadyExists) << st.message();
+  EXPECT_EQ(terminal(1, a.port), a.flow.src);
+  EXPECT_EQ(owner(a.flow), (std::pair<uint8_t, uint16_t>{1, a.port}));
+  EXPECT_FALSE(owner(b.flow).has_value());
+  // a's flow on another port: refused.
+  dataplane::UserSession a2 = a;
+  a2.port = 3001;
+  EXPECT_EQ(g.tables.installSession(a2).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(terminal(1, 3001), 0u) << "nothing was written on the other port";
+  // Removal with a flow and a port that do not belong together: refused before anything moves.
+  EXPECT_EQ(g.tables.removeSession(b.flow, 1, a.port).code(), StatusCode::kNotFound);
+  b.port = 3002;
+  ASSERT_TRUE(g.tables.installSession(b));
+  EXPECT_EQ(g.tables.removeSession(b.flow, 1, a.port).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(terminal(1, a.port), a.flow.src);
+  EXPECT_EQ(owner(a.flow), (std::pair<uint8_t, uint16_t>{1, a.port}));
+  EXPECT_EQ(owner(b.flow), (std::pair<uint8_t, uint16_t>{1, uint16_t(3002)}));
+  // Replace: the old session's flow goes first, the new one takes the port.
+  dataplane::UserSession c = a;
+  c.flow = {0x9abc, 0xc6130007, 0xc6120466, 17, 40003, 53};
+  c.gen = 2;
+  ASSERT_TRUE(g.tables.installSession(c, true));
+  EXPECT_FALSE(owner(a.flow).has_value()) << "the replaced session's flow is gone";
+  EXPECT_EQ(owner(c.flow), (std::pair<uint8_t, uint16_t>{1, a.port}));
+  EXPECT_EQ(terminal(1, a.port), c.flow.src);
+  // A stray flow on a port without a valid entry, as an interrupted install leaves it.
+  FlowKey stray{0xdef0, 0xc6130008, 0xc6120467, 17, 40004, 53};
+  ASSERT_TRUE(g.tables.addFlow(stray, 2, 4000));
+  std::vector<FlowKey> flows;
+  ASSERT_TRUE(g.tables.flowsOfPort(2, 4000, flows));
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0], stray);
+  size_t removed = 0;
+  ASSERT_TRUE(g.tables.removePort(2, 4000, &removed));
+  EXPECT_EQ(removed, 1u);
+  EXPECT_FALSE(owner(stray).has_value());
+  EXPECT_EQ(g.tables.removePort(2, 4000).code(), StatusCode::kNotFound);
+  // Every user session, walking the port table.
+  std::vector<dataplane::PortState> all;
+  size_t calls = 0;
+  ASSERT_TRUE(g.tables.listPorts(all, [&](size_t, size_t) { ++calls; }));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].session.port, a.port);
+  EXPECT_EQ(all[0].session.flow.src, c.flow.src);
+  EXPECT_EQ(all[1].session.port, 3002);
+  EXPECT_GT(calls, 1u) << "progress is reported";
+  ASSERT_TRUE(g.tables.removePort(1, a.port, &removed));
+  EXPECT_EQ(removed, 1u);
+  EXPECT_FALSE(owner(c.flow).has_value());
+}
+
+// Values a user session cannot take are refused before the hardware sees them.
+TEST(GateHost, InvalidUserSessionsAreRefused) {
+  Gate g;
+  auto refused = [&](const char* what, auto change) {
+    dataplane::UserSession s = udpSession();
+    change(s);
+    Status st = g.tables.installSession(s);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << what << ": " << st.message();
+    dataplane::PortState ps;
+    EXPECT_TRUE(g.tables.readPort(s.addrIndex, s.port, ps));
+    EXPECT_FALSE(ps.valid) << what;
+  };
+  refused("TEID 0", [](auto& s) { s.flow.teid = 0; });
+  refused("downlink TEID 0", [](auto& s) { s.dlTeid = 0; });
+  refused("port 0", [](auto& s) { s.port = 0; });
+  refused("server port 0", [](auto& s) { s.serverPort = 0; });
+  refused("terminal port 0", [](auto& s) { s.flow.sport = 0; });
+  refused("peer 0.0.0.0", [](auto& s) { s.peerIp = 0; });
+  refused("multicast server", [](auto& s) { s.serverIp = 0xe0000005; });
+  refused("gate address index 4", [](auto& s) { s.addrIndex = 4; });
+  dataplane::GateConfig cfg = test::testConfig(16);
+  cfg.natIps[2] = 0;
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
+  refused("unconfigured gate address", [](auto& s) { s.addrIndex = 2; });
+  cfg.accessIp = 0;
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
+  refused("no access address", [](auto&) {});
+  EXPECT_EQ(g.tables.moveTunnel(1, 3000, 0xc6120102, 0x77, std::nullopt).code(), StatusCode::kNotFound);
+}
+
 // Exact cycle counts, first beat in to first beat out, idle pipeline: a 64-byte user frame
 // (uplink: its 100-byte G-PDU) in each direction.
 TEST(GateHost, ExactLatency) {

@@ -3,6 +3,7 @@
 // under line-rate traffic never make a lookup miss.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "inproc_device.h"
@@ -72,6 +73,132 @@ TEST(SteerTablesRtl, MaglevOnTheCardIsTheBuilderTable) {
   }
 }
 
+// The gateways a test has made, and the table the host builder makes of them.
+struct GatewaySet {
+  std::map<uint32_t, GatewayEntry> live;
+  static GatewayEntry entry(uint32_t id) {
+    // 198.18.2.x / 198.18.3.x, each id its own address, in no particular order of ids.
+    return {id, true, 0xc6120200u + ((id * 37u) & 0x1ffu), 0x020000000200ull + id};
+  }
+  std::vector<uint8_t> want() const {
+    std::vector<dataplane::MaglevBackend> b;
+    for (const auto& [id, g] : live) b.push_back({g.ip, uint8_t(id)});
+    return dataplane::buildMaglev(b);
+  }
+};
+
+// Adds or removes gateways the way roamctl does, and checks the whole table read back from
+// the kernel against the builder: entry for entry, and no entry names an absent gateway.
+void addGateway(Rig& rig, GatewaySet& set, uint32_t id) {
+  GatewayEntry g = GatewaySet::entry(id);
+  ASSERT_TRUE(rig.t.writeGateway(g));
+  ASSERT_TRUE(rig.t.rebuildMaglev());
+  set.live[id] = g;
+}
+void delGateway(Rig& rig, GatewaySet& set, uint32_t id) {
+  GatewayEntry g = set.live.at(id);
+  ASSERT_TRUE(rig.t.rebuildMaglev(nullptr, id));
+  g.valid = false;
+  ASSERT_TRUE(rig.t.writeGateway(g));
+  set.live.erase(id);
+}
+void expectTableIsBuilders(Rig& rig, const GatewaySet& set, const std::string& step) {
+  std::vector<uint8_t> card;
+  ASSERT_TRUE(rig.t.readMaglev(card));
+  std::vector<uint8_t> want = set.want();
+  ASSERT_EQ(card.size(), size_t(r::kMaglevEntries));
+  ASSERT_EQ(want.size(), size_t(r::kMaglevEntries));
+  size_t differ = 0, absent = 0, first = SIZE_MAX;
+  for (size_t i = 0; i < card.size(); ++i) {
+    if (card[i] != want[i]) {
+      ++differ;
+      first = std::min(first, i);
+    }
+    absent += !set.live.count(card[i]);
+  }
+  EXPECT_EQ(differ, 0u) << step << ": entries that differ from buildMaglev(), the first at " << first;
+  EXPECT_EQ(absent, 0u) << step << ": entries naming an absent gateway";
+}
+
+TEST(SteerTablesRtl, MaglevReadBackIsTheBuilderTableForAnyGatewaySet) {
+  Rig rig;
+  GatewaySet set;
+  // Ids not starting at 0 and not contiguous (the case that left holes), then adds, deletes
+  // and re-adds.
+  addGateway(rig, set, 1);
+  expectTableIsBuilders(rig, set, "gateway 1");
+  addGateway(rig, set, 2);
+  expectTableIsBuilders(rig, set, "gateways 1, 2");
+  for (uint32_t id : {7u, 200u, 255u, 64u}) addGateway(rig, set, id);
+  expectTableIsBuilders(rig, set, "gateways 1 2 7 64 200 255");
+  delGateway(rig, set, 1);
+  delGateway(rig, set, 200);
+  expectTableIsBuilders(rig, set, "after deleting 1 and 200");
+  addGateway(rig, set, 1);
+  expectTableIsBuilders(rig, set, "after re-adding 1");
+  // All 256 gateways, then down to one.
+  for (uint32_t id = 0; id < SteerTables::kGateways; ++id) {
+    if (!set.live.count(id)) addGateway(rig, set, id);
+  }
+  expectTableIsBuilders(rig, set, "256 gateways");
+  for (uint32_t id = 0; id < SteerTables::kGateways - 1; id += 1 + id % 3) delGateway(rig, set, id);
+  expectTableIsBuilders(rig, set, "after deleting many");
+  while (set.live.size() > 1) delGateway(rig, set, set.live.begin()->first);
+  expectTableIsBuilders(rig, set, "one gateway left");
+}
+
+// One TEID for every Maglev entry, so a sweep reaches all 65537 of them.
+std::vector<uint32_t> teidPerEntry() {
+  std::vector<uint32_t> teid(r::kMaglevEntries, 0);
+  size_t left = teid.size();
+  for (uint32_t t = 1; left; ++t) {
+    uint32_t i = maglevIndex(teidHash0(t));
+    if (!teid[i]) {
+      teid[i] = t;
+      --left;
+    }
+  }
+  return teid;
+}
+
+// A G-PDU through every entry of the table: none is lost, each leaves for the gateway the
+// builder's table names.
+void sweepEveryEntry(Rig& rig, const GatewaySet& set, const std::string& step) {
+  static const std::vector<uint32_t> teids = teidPerEntry();
+  std::vector<uint8_t> want = set.want();
+  size_t before = rig.dut.tx().frames().size();
+  test::GtpShape s;
+  s.payload = 0;
+  for (uint32_t t : teids) {
+    s.teid = t;
+    rig.dut.rx().push({test::buildGtp(s), 0, 0});
+  }
+  ASSERT_TRUE(rig.dut.drain(20'000'000, 200));
+  const auto& out = rig.dut.tx().frames();
+  ASSERT_EQ(out.size() - before, teids.size()) << step << ": frames lost";
+  size_t wrong = 0;
+  for (size_t i = 0; i < teids.size(); ++i) {
+    const auto& f = out[before + i].bytes;
+    uint32_t dst = uint32_t(f[30]) << 24 | uint32_t(f[31]) << 16 | uint32_t(f[32]) << 8 | f[33];
+    wrong += dst != set.live.at(want[i]).ip;
+  }
+  EXPECT_EQ(wrong, 0u) << step << ": frames sent to another gateway than the builder's table names";
+  std::array<uint64_t, r::kStatCount> st;
+  ASSERT_TRUE(rig.t.readStats(st));
+  EXPECT_EQ(st[uint32_t(r::Stat::kDropNoGateway)], 0u) << step;
+}
+
+TEST(SteerTablesRtl, ATeidSweepThroughEveryMaglevEntryLosesNoFrame) {
+  Rig rig;
+  GatewaySet set;
+  addGateway(rig, set, 1);
+  addGateway(rig, set, 2);
+  sweepEveryEntry(rig, set, "gateways 1, 2");
+  addGateway(rig, set, 9);
+  delGateway(rig, set, 1);
+  sweepEveryEntry(rig, set, "gateways 2, 9");
+}
+
 TEST(SteerTablesRtl, SessionsInsertListFindRemove) {
   Rig rig;
   rig.gateways(4);
@@ -91,6 +218,32 @@ TEST(SteerTablesRtl, SessionsInsertListFindRemove) {
   EXPECT_FALSE(gw.has_value());
   EXPECT_FALSE(rig.t.insertSession(0, 1)) << "TEID 0 is signalling";
   EXPECT_FALSE(rig.t.removeSession(0x7777777));
+}
+
+TEST(SteerTablesRtl, ARePinNeedsReplaceAndBadGatewaysAreRefused) {
+  Rig rig;
+  rig.gateways(3);
+  ASSERT_TRUE(rig.t.insertSession(0x1234, 1));
+  ASSERT_TRUE(rig.t.insertSession(0x1234, 1)) << "the same pin again changes nothing";
+  Status again = rig.t.insertSession(0x1234, 2);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.message();
+  std::optional<uint32_t> gw;
+  ASSERT_TRUE(rig.t.findSession(0x1234, gw));
+  EXPECT_EQ(gw, 1u) << "a refused re-pin left the entry as it was";
+  ASSERT_TRUE(rig.t.insertSession(0x1234, 2, true));
+  ASSERT_TRUE(rig.t.findSession(0x1234, gw));
+  EXPECT_EQ(gw, 2u);
+  EXPECT_EQ(rig.t.removeSession(0x4321).code(), StatusCode::kNotFound);
+  // A gateway entry needs a unicast address and MAC.
+  for (uint32_t ip : {0u, 0xffffffffu, 0xe0000001u, 0x7f000001u, 0xf0000001u}) {
+    EXPECT_EQ(rig.t.writeGateway({5, true, ip, 0x020000000205ull}).code(), StatusCode::kInvalidArgument) << ip;
+  }
+  for (uint64_t mac : {0ull, 0xffffffffffffull, 0x01005e000001ull}) {
+    EXPECT_EQ(rig.t.writeGateway({5, true, 0xc6120205u, mac}).code(), StatusCode::kInvalidArgument) << mac;
+  }
+  std::array<GatewayEntry, SteerTables::kGateways> gws;
+  ASSERT_TRUE(rig.t.readGateways(gws));
+  EXPECT_FALSE(gws[5].valid) << "nothing was written";
 }
 
 TEST(SteerTablesRtl, AMoveUnderLineRateTrafficNeverMisses) {

@@ -9,6 +9,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -31,6 +33,11 @@ struct FlowKey {
 };
 
 uint32_t flowHash(uint32_t bank, const FlowKeyBytes& key);  // CRC-32C (bank 0), CRC-32 (bank 1)
+
+// "TEID 0x00000001 tcp 198.19.0.1:1000 -> 198.18.3.10:80" (ICMP: "icmp 198.19.0.1 id 7 -> A").
+std::string flowStr(const FlowKey& k);
+// "0:1024": gate address index and user-session port.
+std::string portStr(uint8_t addrIndex, uint16_t port);
 
 struct GateConfig {
   uint32_t accessIp = 0;            // G-PDUs to it are terminated; outer source of tunnels
@@ -86,13 +93,29 @@ class GateTables {
   Status readConfig(GateConfig& cfg);
   Status writeConfig(const GateConfig& cfg);
 
-  // Port entry, then flow entry. An existing flow key is pointed at the new port.
-  Status installSession(const UserSession& s);
+  // Checks the session (kInvalidArgument: TEID 0, downlink TEID 0, port 0, TCP/UDP port 0,
+  // a peer, terminal or server that is not a unicast address, a gate address index or access
+  // address that is not configured), then writes the port entry, then the flow entry.
+  // A port that holds a valid user session is refused (kAlreadyExists) unless `replace`:
+  // then every flow pointing at it is removed first. A flow key that belongs to another port
+  // is always refused: remove that user session first.
+  Status installSession(const UserSession& s, bool replace = false);
   // One more flow into an installed user session (endpoint-independent mapping).
   Status addFlow(const FlowKey& key, uint8_t addrIndex, uint16_t port);
   Status removeFlow(const FlowKey& key);
-  // Flow entry, then the port entry (left with valid clear, its counters readable).
+  // Checks that the flow points at (addrIndex, port), which holds a user session, before it
+  // touches anything (kNotFound, kInvalidArgument); then removes the flow entry, then the port
+  // entry (left with valid clear, its counters readable).
   Status removeSession(const FlowKey& key, uint8_t addrIndex, uint16_t port);
+  // Every flow pointing at the port (a walk of the flow table), then the port entry. Removes
+  // what an interrupted install or an older tool left behind.
+  Status removePort(uint8_t addrIndex, uint16_t port, size_t* flowsRemoved = nullptr);
+  // The flows pointing at a port (walks the whole flow table).
+  Status flowsOfPort(uint8_t addrIndex, uint16_t port, std::vector<FlowKey>& out);
+  // The valid port entries of every configured gate address, walking the port table;
+  // `progress(done, total)` is called now and then.
+  Status listPorts(std::vector<PortState>& out,
+                   const std::function<void(size_t, size_t)>& progress = nullptr);
   // Rewrites the downlink tunnel of an installed port (handover); counters continue.
   Status moveTunnel(uint8_t addrIndex, uint16_t port, uint32_t peerIp, uint32_t dlTeid,
                     std::optional<uint8_t> qfi);
@@ -106,9 +129,12 @@ class GateTables {
   using Slot = BasicCuckooSlot<FlowKeyBytes>;
   using Write = BasicCuckooWrite<FlowKeyBytes>;
   Status loadBucket(uint32_t bank, uint32_t bucket, std::vector<Slot>& out);
+  Status loadBuckets(uint32_t bank, uint32_t first, uint32_t count, std::vector<Slot>& out);
   Status applyFlows(const std::vector<Write>& writes);
   Status portCommand(uint32_t index, uint32_t cmd, const std::array<uint32_t, 8>* words);
   Status readEntry(uint8_t addrIndex, uint16_t port, std::array<uint32_t, 8>& words);
+  Status invalidatePort(uint8_t addrIndex, uint16_t port);
+  Status checkSession(const UserSession& s);
 
   hal::Device& dev_;
   BasicCuckooMirror<FlowKeyBytes> flow_;

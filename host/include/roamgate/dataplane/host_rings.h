@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -22,10 +23,21 @@ struct PuntedFrame {
   std::vector<uint8_t> bytes;
 };
 
+// The rings `setup` (re)makes. A ring left unnamed (nullopt) stays as it is when it is on,
+// and gets its default when it is off.
 struct RingConfig {
-  uint32_t puntSlotsLog2 = 10;  // 1024 slots of 16 KiB
-  uint32_t injSlotsLog2 = 8;
-  uint32_t expSlotsLog2 = 0;    // records in the export ring; 0 leaves it off
+  static constexpr uint32_t kDefaultPuntSlotsLog2 = 10;  // 1024 slots of 16 KiB
+  static constexpr uint32_t kDefaultInjSlotsLog2 = 8;
+  std::optional<uint32_t> puntSlotsLog2;
+  std::optional<uint32_t> injSlotsLog2;
+  std::optional<uint32_t> expSlotsLog2;  // records in the export ring; 0 turns it off
+};
+
+// What `setup` left on, and which rings it made anew.
+struct RingSetup {
+  uint32_t puntSlotsLog2 = 0, injSlotsLog2 = 0, expSlotsLog2 = 0;
+  bool exportOn = false;
+  bool puntNew = false, injNew = false, expNew = false;
 };
 
 using ExportRecord = std::array<uint8_t, 64>;
@@ -39,8 +51,10 @@ class HostRings {
   HostRings(hal::Device& dev, uint32_t base, uint32_t maxFrameBytes)
       : dev_(dev), base_(base), maxFrameBytes_(maxFrameBytes) {}
 
-  // Allocates both rings in device memory, programs and enables them. Indexes restart.
-  Status setup(const RingConfig& cfg = {});
+  // Allocates the rings `cfg` names (and those that are off) in device memory, programs and
+  // enables them; a named ring's indexes restart. Rings that are on and not named are kept as
+  // they are, with their frames and indexes. `done` tells what is on now.
+  Status setup(const RingConfig& cfg = {}, RingSetup* done = nullptr);
   // Uses rings another process set up (reads their registers). Fails if none is on.
   Status attach();
   // Takes up to `max` punted frames, oldest first, and hands their slots back.
@@ -56,6 +70,9 @@ class HostRings {
   Status counters(uint32_t& puntDrops, uint32_t& injected, uint32_t& injErrors);
 
  private:
+  struct State;
+  Status readState(State& st);
+
   hal::Device& dev_;
   uint32_t base_;
   uint32_t maxFrameBytes_;

@@ -47,6 +47,7 @@ class SteerTables {
   Status writeConfig(const SteerConfig& cfg);
 
   Status readGateways(std::array<GatewayEntry, kGateways>& out);
+  // Writes one gateway entry; a valid one needs a unicast address and next-hop MAC.
   Status writeGateway(const GatewayEntry& g);
   // Rebuilds and writes the Maglev table from the valid gateways. Returns the entry count
   // per gateway id in `share` when given.
@@ -55,7 +56,9 @@ class SteerTables {
                        std::optional<uint32_t> exclude = std::nullopt);
   Status readMaglev(std::vector<uint8_t>& table);
 
-  Status insertSession(uint32_t teid, uint32_t gateway);
+  // Pins `teid` to `gateway`. A TEID pinned elsewhere is refused (kAlreadyExists) unless
+  // `replace`; pinning it again to the same gateway changes nothing.
+  Status insertSession(uint32_t teid, uint32_t gateway, bool replace = false);
   Status removeSession(uint32_t teid);
   Status findSession(uint32_t teid, std::optional<uint32_t>& gateway);
   Status listSessions(std::vector<SessionEntry>& out);

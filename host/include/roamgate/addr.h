@@ -1,0 +1,22 @@
+// Addresses as the tables hold them (host order), their text, and the checks every table
+// manager applies before an address reaches the hardware.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "roamgate/status.h"
+
+namespace roamgate {
+
+std::string ipv4Str(uint32_t ip);   // dotted quad
+std::string macStr(uint64_t mac);   // aa:bb:cc:dd:ee:ff
+std::string teidStr(uint32_t teid); // 0x0000abcd, as tshark prints a TEID
+
+// A unicast host address: not 0.0.0.0/8, loopback, multicast, reserved (240/4) or broadcast.
+// `what` names the value in the message ("gateway address").
+Status checkUnicastIpv4(const std::string& what, uint32_t ip);
+// A unicast station address: not all-zero, not broadcast, not multicast (I/G bit).
+Status checkUnicastMac(const std::string& what, uint64_t mac);
+
+}  // namespace roamgate
