@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 
-from scapy.all import ARP, Dot1Q, Ether, IP, IPv6, TCP, UDP, ICMP, raw, rdpcap, wrpcap
+from scapy.all import ARP, Dot1Q, Ether, IP, IPv6, TCP, UDP, ICMP, RawPcapReader, RawPcapWriter, raw
 from scapy.contrib.gtp import GTP_U_Header, GTPPDUSessionContainer
 from scapy.layers.inet import in4_chksum
 from scapy.utils import checksum
@@ -40,6 +40,8 @@ from scapy.utils import checksum
 TSHARK = ["tshark", "-n", "-T", "json", "--no-duplicate-keys",
           "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
           "-o", "tcp.check_checksum:TRUE",
+          # A first fragment is dissected as it stands, not held for reassembly.
+          "-o", "ip.defragment:FALSE",
           # The inner payloads are pktgen's byte pattern, not DNS (port 53) or TLS (port 443).
           "--disable-protocol", "dns", "--disable-protocol", "tls"]
 # tshark's checksum status values (epan/proto.h, proto_checksum_flags).
@@ -236,7 +238,8 @@ def s_gtp(e, ip, pkt, want_udp, want_gtp, want_inner):
 
 def s_frame_len(e, b, l2, total):
     e.eq("frame length", len(b), max(60, l2 + total))
-    e.want(b[l2 + total:] == bytes(len(b) - l2 - total), "Ethernet padding is not zero")
+    pad = b[l2 + total:]
+    e.want(pad == bytes(len(pad)), "Ethernet padding is not zero")
 
 
 # ---- tshark ----------------------------------------------------------------------------------
@@ -431,9 +434,9 @@ def check_built_eth(e, b, d, m):
     if ip is None:
         return
     s_frame_len(e, b, l2, want["total_len"])
-    s_l4(e, "", ip, pkt, want)
+    s_l4(e, "downlink", ip, pkt, want)
     t_ipv4(e, d, "IPv4", 0, want)
-    t_l4(e, d, "", 0, want)
+    t_l4(e, d, "downlink", 0, want)
     e.want("gtp" not in d.names(), "tshark finds GTP in a plain IPv4 frame")
     t_clean(e, d)
 
@@ -447,6 +450,8 @@ def framegen_want(b, kind):
     teid = int.from_bytes(udp[12:16], "big")
     outer = {"dst": OWN_ADDRESS, "id": 0x1234, "df": kind != "fragment", "mf": kind == "fragment",
              "checksum": "valid"}
+    if kind == "not-gtpu":
+        outer.pop("dst")  # checked to be another address
     wudp = {"sport": GTPU_PORT, "dport": GTPU_PORT}
     if kind in ("not-gtpu", "own-address"):
         wudp["dport"] = GTPU_PORT ^ 0x10
@@ -483,11 +488,10 @@ def check_framegen_gtp(e, b, d, m):
     if kind in ("gpdu", "rx-error", "fragment"):
         e.want(teid in m["teid_pool"] or teid & 1, f"TEID {teid:#x} neither from the pool nor odd")
         e.want(teid != 0, "TEID 0 in a G-PDU")
+    if kind == "not-gtpu":
+        e.want(ip.dst != OWN_ADDRESS, f"not-gtpu frame is addressed to {OWN_ADDRESS}, the address "
+               "own-address frames go to: it is an own-address frame")
     if inner is not None:
-        if kind == "not-gtpu":
-            e.want(ip.dst != OWN_ADDRESS, f"not-gtpu frame is addressed to {OWN_ADDRESS}, the address "
-                   "own-address frames go to: it is an own-address frame")
-            outer.pop("dst")
         # The inner packet, found by scapy's own walk of the GTP header.
         gb = pkt[4 * ip.ihl + 8:]
         off = 8
@@ -620,9 +624,13 @@ def check_other(e, b, d, m):
         e.want(not {"ip", "arp", "ipv6", "vlan"} & set(names), f"tshark finds {names}")
 
 
+def read_frames(pcap):
+    return [bytes(data) for data, _ in RawPcapReader(pcap)]
+
+
 def check(pcap, meta_path):
     meta = json.load(open(meta_path))
-    frames = [bytes(raw(p)) for p in rdpcap(pcap)]
+    frames = read_frames(pcap)
     out = subprocess.run(TSHARK + ["-r", pcap], capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"tshark failed: {out.stderr}")
@@ -634,6 +642,14 @@ def check(pcap, meta_path):
     for i, (b, d, m) in enumerate(zip(frames, diss, meta)):
         e.frame = f"frame {i + 1} {m['name']}"
         e.eq("frame length against the JSON", len(b), m["frame_len"])
+        try:
+            check_one(e, b, d, m)
+        except Exception as x:  # a frame the checks cannot even walk is not what it says
+            e.want(False, f"cannot be checked: {type(x).__name__}: {x}")
+    return e.lines
+
+
+def check_one(e, b, d, m):
         src = m["source"]
         if src == "buildGtp":
             check_built_gtp(e, b, d, m)
@@ -647,7 +663,6 @@ def check(pcap, meta_path):
             check_other(e, b, d, m)
         else:
             check_framegen_gtp(e, b, d, m)
-    return e.lines
 
 
 # ---- self-test -------------------------------------------------------------------------------
@@ -656,17 +671,28 @@ def damaged(tmp, pcap, meta_path, what, frame_name, edit):
     """A copy of the capture (or of the JSON) with one frame damaged by `edit`."""
     meta = json.load(open(meta_path))
     idx = [m["name"] for m in meta].index(frame_name)
-    frames = [bytearray(raw(p)) for p in rdpcap(pcap)]
+    frames = [bytearray(f) for f in read_frames(pcap)]
     p2, j2 = os.path.join(tmp, f"{what}.pcap"), os.path.join(tmp, f"{what}.json")
     edit(frames[idx], meta[idx])
-    wrpcap(p2, [Ether(bytes(f)) for f in frames])
+    w = RawPcapWriter(p2, linktype=1)  # Ethernet
+    for f in frames:
+        w.write(bytes(f))
+    w.close()
     json.dump(meta, open(j2, "w"))
     return p2, j2, f"frame {idx + 1} {frame_name}"
 
 
+def ip_at(f):
+    return 18 if f[12:14] == b"\x81\x00" else 14
+
+
 def udp_at(f):
-    l2 = 18 if f[12:14] == b"\x81\x00" else 14
-    return l2 + 4 * (f[l2] & 0xF)
+    return ip_at(f) + 4 * (f[ip_at(f)] & 0xF)
+
+
+def untruncate(f, m):
+    """Makes the IPv4 total length say what is left of the frame: no longer cut."""
+    f[ip_at(f) + 2:ip_at(f) + 4] = (len(f) - ip_at(f)).to_bytes(2, "big")
 
 
 def self_test(tmp, pcap, meta_path):
@@ -680,24 +706,26 @@ def self_test(tmp, pcap, meta_path):
             m[key][sub] = value
         return edit
 
+    # (damage, frame, edit, words the complaint must hold)
     cases = [
-        ("teid", "gpdu-ext-chain", flip(lambda f: udp_at(f) + 8 + 7)),
-        ("inner-udp-sum", "gpdu-inner-proto-17", flip(lambda f: len(f) - 1)),
-        ("outer-ip-sum", "framegen-fragment", flip(lambda f: udp_at(f) - 10)),
-        ("icmp-id", "gate-downlink-1-vlan", flip(lambda f: 18 + 24 + 5)),
+        ("teid", "gpdu-udp-checksum-zero", flip(lambda f: udp_at(f) + 8 + 7), "TEID"),
+        ("inner-udp-sum", "gpdu-inner-proto-17", flip(lambda f: len(f) - 1), "UDP checksum"),
+        ("outer-ip-sum", "framegen-fragment", flip(lambda f: ip_at(f) + 10), "header checksum"),
+        ("icmp-id", "gate-downlink-1-vlan", flip(lambda f: 18 + 24 + 5), "ICMP id"),
         ("not-malformed", "framegen-malformed-ipv4-version-6",
-         lambda f, m: f.__setitem__(18 if f[12:14] == b"\x81\x00" else 14, 0x45)),
-        ("qfi-intent", "gate-uplink-6", set_json("gtp", "qfi", 18)),
-        ("vlan-intent", "gate-downlink-17", lambda f, m: m.__setitem__("vlan", VLAN_ID)),
+         lambda f, m: f.__setitem__(ip_at(f), 0x45), "version"),
+        ("not-truncated", "framegen-truncated-in-gtp-payload", untruncate, "total length"),
+        ("qfi-intent", "gate-uplink-6", set_json("gtp", "qfi", 18), "QFI"),
+        ("vlan-intent", "gate-downlink-17", lambda f, m: m.__setitem__("vlan", VLAN_ID), "802.1Q"),
     ]
     failed = []
-    for what, name, edit in cases:
+    for what, name, edit, words in cases:
         p2, j2, where = damaged(tmp, pcap, meta_path, what, name, edit)
         errs = check(p2, j2)
-        caught = [x for x in errs if x.startswith(where + ":")]
+        caught = [x for x in errs if x.startswith(where + ":") and words in x]
         others = [x for x in errs if not x.startswith(where + ":")]
         if not caught:
-            failed.append(f"self-test: damage '{what}' to {where} was not caught")
+            failed.append(f"self-test: damage '{what}' to {where} was not caught as '{words}': {errs[:3]}")
         elif others:
             failed.append(f"self-test: damage '{what}' to {where} blamed other frames: {others[:3]}")
         else:
