@@ -5,8 +5,10 @@
 #include <verilated.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <optional>
+#include <string>
 
 #include "axis.h"
 #include "harness.h"
@@ -29,6 +31,31 @@ class AxilMaster : public Agent {
   // Data of the most recent completed read.
   uint32_t lastRead() const { return lastRead_; }
   uint64_t completed() const { return done_; }
+  // What the bus is waiting for, for a hang report: the phase of the access in flight and that
+  // phase's handshake signals as they are now (which side is holding it up).
+  std::string stall() const {
+    char b[96];
+    switch (state_) {
+      case kWrAddr:
+        std::snprintf(b, sizeof b, "the slave has not taken the write: awvalid=%d awready=%d "
+                      "wready=%d", t_.s_axil_awvalid, t_.s_axil_awready, t_.s_axil_wready);
+        break;
+      case kWrResp:
+        std::snprintf(b, sizeof b, "waiting for the write response: bvalid=%d bready=%d",
+                      t_.s_axil_bvalid, t_.s_axil_bready);
+        break;
+      case kRdAddr:
+        std::snprintf(b, sizeof b, "the slave has not taken the read: arvalid=%d arready=%d",
+                      t_.s_axil_arvalid, t_.s_axil_arready);
+        break;
+      case kRdData:
+        std::snprintf(b, sizeof b, "waiting for the read data: rvalid=%d rready=%d",
+                      t_.s_axil_rvalid, t_.s_axil_rready);
+        break;
+      default: std::snprintf(b, sizeof b, "%zu access(es) queued, none started", q_.size());
+    }
+    return b;
+  }
 
   void drive(uint64_t cycle) override {
     if (clearNext_) {  // the handshake happened at the last edge: valid drops now
@@ -87,7 +114,6 @@ class AxilMaster : public Agent {
     }
   }
 
-
  private:
   enum State { kIdle, kWrAddr, kWrResp, kRdAddr, kRdData };
   Top& t_;
@@ -98,7 +124,6 @@ class AxilMaster : public Agent {
   bool clearNext_ = false;
   uint32_t lastRead_ = 0;
   uint64_t done_ = 0;
-
 };
 
 }  // namespace roamgate::sim

@@ -64,6 +64,7 @@ class Harness {
   Top& top() { return *top_; }
   uint64_t cycle() const { return cycle_; }
   bool timedOut() const { return timedOut_; }
+  uint64_t timeoutCycles() const { return opt_.timeoutCycles; }
   void add(Agent* a) { agents_.push_back(a); }
 
   void reset(int cycles = 4) {
