@@ -2,9 +2,17 @@
 """Checks the outputs of tests/system/gate_sim.sh against the scapy-built plan.
 
 usage: check_gate_outputs.py WORKDIR
+
+WORKDIR holds make_gate_capture.py's plan and what the run produced: service-out.pcap,
+access-out.pcap, punts.json (`roamctl --json host punts`), stats.json (`roamctl --json
+stats`), the sessions' counters as users.jsonl or users.json (`roamctl --json user get`
+outputs, one after another) and the export records as export.jsonl or export.txt (the lines
+`roamctl export` prints).
 """
 import collections
 import json
+import os
+import re
 import subprocess
 import sys
 
@@ -26,6 +34,37 @@ def tshark(path, *args):
     out = subprocess.run(["tshark", "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
                           "-o", "udp.check_checksum:TRUE", *args], capture_output=True, text=True, check=True)
     return [l for l in out.stdout.splitlines() if l.strip()]
+
+
+def json_values(path):
+    """Every JSON value in a file: one per line, or pretty-printed one after another."""
+    text, pos, out = open(path).read(), 0, []
+    dec = json.JSONDecoder()
+    while True:
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+        if pos == len(text):
+            return out
+        v, pos = dec.raw_decode(text, pos)
+        out.append(v)
+
+
+EXPORT_LINE = re.compile(r"^(\S+) (\d+):(\d+) ul (\d+)/(\d+) dl (\d+)/(\d+)\b")
+
+
+def export_records(work):
+    if os.path.exists(work + "/export.jsonl"):
+        return json_values(work + "/export.jsonl")
+    recs = []
+    for line in open(work + "/export.txt"):
+        m = EXPORT_LINE.match(line)
+        if not m:
+            fail("export.txt: %r is not a `roamctl export` record line" % line.rstrip())
+            continue
+        reason, idx, port, ulp, ulb, dlp, dlb = m.groups()
+        recs.append({"reason": reason, "addr_index": int(idx), "port": int(port), "ul_packets": int(ulp),
+                     "ul_bytes": int(ulb), "dl_packets": int(dlp), "dl_bytes": int(dlb)})
+    return recs
 
 
 def checksums(path, want):
@@ -126,12 +165,16 @@ def main():
         fail("punted %d frames (%s), want the late sessions' %d flow misses" %
              (len(punts), collections.Counter(p["reason"] for p in punts), sum(s["ul_packets"] for s in late)))
     late_teids = collections.Counter(s["teid"] for s in late for _ in range(s["ul_packets"]))
-    if collections.Counter(p["teid"] for p in punts) != late_teids:
-        fail("punt metadata TEIDs %s, want the late sessions' %s" %
-             (sorted(p["teid"] for p in punts), sorted(late_teids.elements())))
+    # roamctl prints TEIDs as tshark does, "0x0000abcd".
+    punt_teids = [int(p["teid"], 16) for p in punts]
+    if collections.Counter(punt_teids) != late_teids:
+        fail("punt metadata TEIDs %s, want the late sessions' %s" % (sorted(punt_teids), sorted(late_teids.elements())))
 
     # The kernel's per-session counters: exactly the packets and bytes sent.
-    users = [json.loads(l) for l in open(work + "/users.jsonl")]
+    users_path = work + "/users.jsonl" if os.path.exists(work + "/users.jsonl") else work + "/users.json"
+    users = json_values(users_path)
+    if len(users) != len(sessions):
+        fail("%s holds %d user sessions' counters, want %d" % (users_path, len(users), len(sessions)))
     for u in users:
         s = by_port[(u["addr_index"], u["port"])]
         got = (u["ul_packets"], u["ul_bytes"], u["dl_packets"], u["dl_bytes"], u["fin"])
@@ -144,7 +187,7 @@ def main():
         fail("kernel hit counters %d/%d, want %d/%d" % (stats["ul_hits"], stats["dl_hits"], ul_total, dl_total))
 
     # Export: one final record per session, idle or closed, with the same counters.
-    recs = [json.loads(l) for l in open(work + "/export.jsonl")]
+    recs = export_records(work)
     by_rec = collections.defaultdict(list)
     for r in recs:
         by_rec[(r["addr_index"], r["port"])].append(r)

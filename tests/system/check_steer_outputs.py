@@ -2,6 +2,7 @@
 """Checks the outputs of steer instances against their input, with scapy.
 
 usage: check_steer_outputs.py IN.pcap PINNED.txt GATEWAYS.json OUT_A.pcap OUT_B.pcap ...
+       check_steer_outputs.py IN.pcap PINNED.json GATEWAYS.json OUT.pcap   (one instance)
 
 - every G-PDU of the input (TEID != 0) leaves every instance exactly once;
 - a TEID leaves every instance toward the same gateway (outer destination and next-hop MAC);
@@ -10,7 +11,8 @@ usage: check_steer_outputs.py IN.pcap PINNED.txt GATEWAYS.json OUT_A.pcap OUT_B.
   TTL is one less than sent, and everything after the outer IPv4 header is unchanged except
   the UDP checksum;
 - the per-gateway packet counts equal what each instance's counters say (GATEWAYS.json holds
-  `roamctl gateway list --json` for each instance, in the order of the outputs).
+  `roamctl gateway list --json` for each instance, in the order of the outputs, or one such
+  list for one instance). PINNED.json is `roamctl --json session list`.
 """
 import json
 import sys
@@ -66,15 +68,23 @@ def verify_rewrite(sent, got, where):
 
 
 def main():
-    if len(sys.argv) < 6:
+    if len(sys.argv) < 5:
         sys.exit(__doc__)
     inp, pinned_path, gw_path, outs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
     sent = gpdus(inp)
     pinned = {}
-    for line in open(pinned_path):
-        t, g = line.split()
-        pinned[int(t, 0)] = int(g)
+    if pinned_path.endswith(".json"):
+        for e in json.load(open(pinned_path)):
+            pinned[int(str(e["teid"]), 0)] = int(e["gateway"])
+    else:
+        for line in open(pinned_path):
+            t, g = line.split()
+            pinned[int(t, 0)] = int(g)
     gw_lists = json.load(open(gw_path))
+    if gw_lists and isinstance(gw_lists[0], dict):
+        gw_lists = [gw_lists]
+    if len(gw_lists) != len(outs):
+        sys.exit(f"{gw_path}: {len(gw_lists)} gateway lists for {len(outs)} outputs")
     by_ip = [{g["ip"]: g for g in lst} for lst in gw_lists]
     results = [gpdus(o) for o in outs]
     for o, res in zip(outs, results):
