@@ -15,6 +15,22 @@ void put32(std::vector<uint8_t>& f, size_t at, uint32_t v) {
   put16(f, at + 2, v);
 }
 
+// Recomputes the outer IPv4 header checksum, and the UDP checksum unless it is zero, of a
+// frame whose headers a kind has changed: the kind changes one thing, not the checksums too.
+void fixOuterSums(std::vector<uint8_t>& f, size_t l3) {
+  size_t h = 4 * size_t(f[l3] & 0xf);
+  put16(f, l3 + 10, 0);
+  put16(f, l3 + 10, internetChecksum({f.data() + l3, h}));
+  size_t u = l3 + h;
+  if (f[u + 6] == 0 && f[u + 7] == 0) return;
+  auto be = [&](size_t a) { return uint32_t(f[a]) << 8 | f[a + 1]; };
+  uint32_t len = be(u + 4);
+  uint32_t sum = be(l3 + 12) + be(l3 + 14) + be(l3 + 16) + be(l3 + 18) + 17 + len;
+  put16(f, u + 6, 0);
+  uint16_t c = internetChecksum({f.data() + u, len}, sum);
+  put16(f, u + 6, c == 0 ? 0xffff : c);
+}
+
 }  // namespace
 
 std::vector<uint8_t> buildIpv4(const InnerSpec& in, uint32_t teid) {
@@ -200,18 +216,34 @@ std::vector<uint8_t> FrameGen::next(const std::vector<uint32_t>& pool, std::stri
     return buildGtp(s);
   }
   if (k < 78) {
-    say("arp");
+    say("arp");  // a request from 198.18.1.1 for 198.18.1.100
     std::vector<uint8_t> f(60, 0);
-    f[12] = 0x08;
-    f[13] = 0x06;
+    for (int i = 0; i < 6; ++i) {
+      f[i] = 0xff;
+      f[6 + i] = f[22 + i] = uint8_t(0x12 + i);
+    }
+    put16(f, 12, 0x0806);
+    put16(f, 14, 1);       // Ethernet
+    put16(f, 16, 0x0800);  // IPv4
+    f[18] = 6;
+    f[19] = 4;
+    put16(f, 20, 1);  // request
+    put32(f, 28, 0xc6120101);
+    put32(f, 38, 0xc6120164);
     return f;
   }
   if (k < 80) {
-    say("ipv6");
+    say("ipv6");  // 2001:db8::1 -> 2001:db8::2, no next header, 40 bytes of zeros
     std::vector<uint8_t> f(94, 0);
-    f[12] = 0x86;
-    f[13] = 0xdd;
+    put16(f, 12, 0x86dd);
     f[14] = 0x60;
+    put16(f, 18, 40);
+    f[20] = 59;
+    f[21] = 64;
+    for (size_t a : {size_t(22), size_t(38)}) {
+      put32(f, a, 0x20010db8);
+      f[a + 15] = a == 22 ? 1 : 2;
+    }
     return f;
   }
   if (k < 82) {
@@ -225,19 +257,23 @@ std::vector<uint8_t> FrameGen::next(const std::vector<uint32_t>& pool, std::stri
   size_t l3 = s.vlan ? 18 : 14;
   size_t l4 = l3 + 4 * (5 + s.ipOptionsWords);
   if (k < 85) {
-    say("not-gtpu");
-    f[l4 + 3] = uint8_t(f[l4 + 3] ^ 0x10);  // other UDP port
+    say("not-gtpu");  // another UDP port, to another address than own-address's
+    f[l4 + 3] = uint8_t(f[l4 + 3] ^ 0x10);
+    f[l3 + 16] = 198; f[l3 + 17] = 18; f[l3 + 18] = 1; f[l3 + 19] = 99;
+    fixOuterSums(f, l3);
     return f;
   }
   if (k < 87) {
     say("own-address");
     f[l4 + 3] = uint8_t(f[l4 + 3] ^ 0x10);
     f[l3 + 16] = 198; f[l3 + 17] = 18; f[l3 + 18] = 1; f[l3 + 19] = 100;
+    fixOuterSums(f, l3);
     return f;
   }
   if (k < 89) {
-    say("fragment");
+    say("fragment");  // the first fragment: MF, offset 0
     f[l3 + 6] = 0x20;
+    fixOuterSums(f, l3);
     return f;
   }
   if (k < 94) {
@@ -246,8 +282,8 @@ std::vector<uint8_t> FrameGen::next(const std::vector<uint32_t>& pool, std::stri
       case 0: f[l3] = 0x65; break;                    // IPv6 version in an IPv4 header
       case 1: f[l3] = 0x43; break;                    // IHL 3
       case 2: f[l4 + 4] = 0; f[l4 + 5] = 4; break;    // UDP length 4
-      case 3: f[l4 + 8] = 0x50; break;                // GTP version 2
-      default: f[l4 + 10] = 0xff; break;              // GTP length past UDP
+      case 3: f[l4 + 8] = 0x50; fixOuterSums(f, l3); break;    // GTP version 2
+      default: f[l4 + 10] = 0xff; fixOuterSums(f, l3); break;  // GTP length past UDP
     }
     return f;
   }
