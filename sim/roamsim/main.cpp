@@ -5,12 +5,15 @@
 // `roamsim ctl SOCKET play|wait|stop|status` drives a running one.
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -327,68 +330,254 @@ SC_MODULE(Shell) {
   bool inputDone() const { return rx[0].done() && rx[1].done(); }
 };
 
-// The register socket: one client at a time, one request in flight.
+// SIGINT and SIGTERM end the simulation the way `roamsim ctl stop` does: the main loop sees
+// the flag, the outputs and trace are flushed, the socket file is removed.
+volatile std::sig_atomic_t gStopSignal = 0;
+void onStopSignal(int sig) { gStopSignal = sig; }
+
+uint32_t get32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// The register socket. Several clients may be connected; a request (one batch of operations)
+// is served whole, and when the bus is idle the next complete request is taken from the next
+// client that has one (round robin), so a long batch from one client delays another by at
+// most that batch. Clients' bytes are buffered without blocking: a client that sends half a
+// request, or never reads its reply, holds up nobody else.
 class RegServer {
  public:
+  // Listens on `path`. A socket a live process serves is refused; a stale socket file (its
+  // server died without removing it) is replaced; any other file is left alone.
   bool listen(const std::string& path, std::string& err) {
-    path_ = path;
-    ::unlink(path.c_str());
-    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     if (path.size() >= sizeof sa.sun_path) {
-      err = "socket path too long";
+      err = "socket path too long (" + std::to_string(path.size()) + " bytes, at most " +
+            std::to_string(sizeof sa.sun_path - 1) + "): " + path;
       return false;
     }
     std::strcpy(sa.sun_path, path.c_str());
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 4) != 0) {
-      err = "cannot listen on " + path + ": " + std::strerror(errno);
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    auto bind = [&] { return ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0; };
+    if (fd_ < 0) {
+      err = std::string("socket: ") + std::strerror(errno);
       return false;
     }
+    if (!bind()) {
+      if (errno != EADDRINUSE) {
+        err = "cannot listen on " + path + ": " + std::strerror(errno);
+        return false;
+      }
+      struct stat st {};
+      if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+        err = path + " exists and is not a socket; not replacing it (choose another --socket)";
+        return false;
+      }
+      int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa), why = errno;
+      ::close(probe);
+      if (rc == 0 || why == EAGAIN) {  // EAGAIN: a live server with a full backlog
+        err = "another process (a running roamsim?) serves " + path +
+              "; stop it first or choose another --socket";
+        return false;
+      }
+      if (why != ECONNREFUSED) {
+        err = "cannot check who serves " + path + ": " + std::strerror(why);
+        return false;
+      }
+      ::unlink(path.c_str());  // stale: nobody behind it
+      if (!bind()) {
+        err = "cannot listen on " + path + ": " + std::strerror(errno);
+        return false;
+      }
+    }
+    struct stat st {};
+    if (::listen(fd_, 16) != 0 || ::stat(path.c_str(), &st) != 0) {
+      err = "cannot listen on " + path + ": " + std::strerror(errno);
+      ::unlink(path.c_str());
+      return false;
+    }
+    path_ = path;
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
     return true;
   }
   ~RegServer() {
-    if (client_ >= 0) ::close(client_);
-    if (fd_ >= 0) {
-      ::close(fd_);
+    for (Client& c : clients_) ::close(c.fd);
+    if (fd_ >= 0) ::close(fd_);
+    // Remove the socket file only if it is still ours.
+    struct stat st {};
+    if (!path_.empty() && ::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
       ::unlink(path_.c_str());
     }
   }
 
-  // Polls for a new request; fills `shell.ops`. Sim-control operations are answered at once.
-  // Returns true when a request is now being served.
+  // Accepts clients, moves their bytes, and when no request is in flight starts the next
+  // complete one: fills `shell.ops`; sim-control operations are answered at once. Waits up to
+  // `timeoutMs` for something to happen. Returns true while a request is being served.
   bool poll(Shell& shell, int timeoutMs, bool& stop) {
-    if (busy_) return true;
-    if (client_ < 0) {
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, timeoutMs) <= 0) return false;
-      client_ = ::accept(fd_, nullptr, nullptr);
-      if (client_ < 0) return false;
-      timeoutMs = 0;
+    if (busy_) {
+      if (++busyPolls_ % 64 == 0) pump(0);  // the others' bytes keep moving meanwhile
+      return true;
     }
-    pollfd p{client_, POLLIN, 0};
-    if (::poll(&p, 1, timeoutMs) <= 0) return false;
-    uint32_t hdr[2];
-    if (!recvAll(hdr, sizeof hdr) || hdr[0] != proto::kMagic || hdr[1] > proto::kMaxOps) {
-      drop();
-      return false;
+    pump(timeoutMs);
+    size_t n = clients_.size();
+    for (size_t k = 0; k < n; ++k) {
+      size_t i = (next_ + k) % n;
+      Client& c = clients_[i];
+      if (c.outAt < c.out.size() || c.gone) continue;  // its last reply is still going out
+      int64_t size = requestSize(c);
+      if (size < 0) c.gone = true;  // not our protocol
+      if (size <= 0) continue;
+      next_ = i + 1;
+      start(shell, c, size_t(size), stop);
+      break;
     }
+    sweep();
+    return busy_;
+  }
+
+  // When the shell has finished the queued operations, sends the reply.
+  void finishIfDone(Shell& shell) {
+    if (!busy_ || !shell.busIdle()) return;
+    busy_ = false;
+    Client* c = nullptr;
+    for (Client& x : clients_) {
+      if (x.id == current_) c = &x;
+    }
+    if (!c) return;  // it left before its answer
+    auto put = [&](uint32_t v) {
+      for (int i = 0; i < 4; ++i) c->out.push_back(uint8_t(v >> (8 * i)));
+    };
+    put(proto::kMagic);
+    put(0);
+    put(uint32_t(order_.size()));
+    size_t ri = 0, si = 0;
+    for (int kind : order_) put(kind == 0 ? shell.readResults[ri++] : simValues_[si++]);
+    c->out.insert(c->out.end(), memOut_.begin(), memOut_.end());
+    if (!flush(*c)) c->gone = true;
+    sweep();
+  }
+
+ private:
+  struct Client {
+    uint64_t id = 0;
+    int fd = -1;
+    std::vector<uint8_t> in, out;  // bytes received, not yet served; reply bytes not yet sent
+    size_t outAt = 0;
+    int64_t size = 0;     // the complete request at the front of `in` (0: none yet)
+    bool scanned = true;  // `size` is up to date with `in`
+    bool eof = false;     // the client sent its last byte (it may still wait for a reply)
+    bool gone = false;    // to be closed
+  };
+
+  // One poll() over the listener and the clients: accepts, reads what arrived, sends what
+  // is pending.
+  void pump(int timeoutMs) {
+    std::vector<pollfd> q{{fd_, POLLIN, 0}};
+    for (const Client& c : clients_) {
+      short ev = short((c.eof ? 0 : POLLIN) | (c.outAt < c.out.size() ? POLLOUT : 0));
+      q.push_back({c.fd, ev, 0});
+    }
+    if (::poll(q.data(), q.size(), timeoutMs) <= 0) return;
+    for (size_t i = 0; i < clients_.size(); ++i) {
+      Client& c = clients_[i];
+      short ev = q[i + 1].revents;
+      if ((ev & (POLLIN | POLLHUP | POLLERR)) && !c.eof) receive(c);
+      if ((ev & POLLOUT) && !c.gone && !flush(c)) c.gone = true;
+    }
+    if (q[0].revents & POLLIN) {
+      for (int fd; (fd = ::accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) {
+        Client c;
+        c.id = ++lastId_;
+        c.fd = fd;
+        clients_.push_back(std::move(c));
+      }
+    }
+  }
+  void receive(Client& c) {
+    uint8_t buf[65536];
+    for (size_t got = 0; got < (4u << 20);) {  // a bounded share per poll
+      ssize_t k = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (k > 0) {
+        c.in.insert(c.in.end(), buf, buf + k);
+        c.scanned = false;
+        got += size_t(k);
+        continue;
+      }
+      if (k == 0) c.eof = true;
+      else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) c.gone = true;
+      return;
+    }
+  }
+  bool flush(Client& c) {
+    while (c.outAt < c.out.size()) {
+      ssize_t k = ::send(c.fd, c.out.data() + c.outAt, c.out.size() - c.outAt, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (k < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+      c.outAt += size_t(k);
+    }
+    c.out.clear();
+    c.outAt = 0;
+    return true;
+  }
+  // Closes the clients that left or misbehaved, and those that sent their last byte and have
+  // nothing left to be answered.
+  void sweep() {
+    for (Client& c : clients_) {
+      bool done = c.eof && c.outAt >= c.out.size() && requestSize(c) <= 0 && !(busy_ && c.id == current_);
+      if (c.gone || done) {
+        ::close(c.fd);
+        c.gone = true;
+      }
+    }
+    clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.gone; }),
+                   clients_.end());
+  }
+
+  // The size of the complete request at the front of the client's bytes: 0 while it is
+  // incomplete, -1 when the bytes are not a request.
+  static int64_t requestSize(Client& c) {
+    if (c.scanned) return c.size;
+    c.scanned = true;
+    c.size = 0;
+    const std::vector<uint8_t>& b = c.in;
+    if (b.size() < 8) return 0;
+    uint32_t count = get32(&b[4]);
+    if (get32(&b[0]) != proto::kMagic || count > proto::kMaxOps) return c.size = -1;
+    size_t at = 8;
+    for (uint32_t i = 0; i < count; ++i) {
+      if (b.size() < at + 9) return 0;
+      uint8_t op = b[at];
+      uint32_t value = get32(&b[at + 5]);
+      switch (op) {
+        case proto::kOpRead: case proto::kOpWrite: case proto::kOpSimPlay: case proto::kOpSimStop:
+        case proto::kOpSimStatus: case proto::kOpMemHigh: case proto::kOpMemAlloc: break;
+        case proto::kOpMemWrite: case proto::kOpMemRead:
+          if (value > proto::kMaxMemBytes) return c.size = -1;
+          break;
+        default: return c.size = -1;
+      }
+      at += 9 + (op == proto::kOpMemWrite ? value : 0);
+    }
+    if (b.size() < at) return 0;
+    return c.size = int64_t(at);
+  }
+
+  // Takes the client's complete request of `size` bytes: queues its register operations on
+  // the shell, performs the memory and sim-control ones.
+  void start(Shell& shell, Client& c, size_t size, bool& stop) {
     order_.clear();
     simValues_.clear();
     memOut_.clear();
     shell.readResults.clear();
-    uint32_t memHigh = 0;
-    for (uint32_t i = 0; i < hdr[1]; ++i) {
-      uint8_t b[9];
-      if (!recvAll(b, sizeof b)) {
-        drop();
-        return false;
-      }
-      uint32_t addr, value;
-      std::memcpy(&addr, b + 1, 4);
-      std::memcpy(&value, b + 5, 4);
+    const uint8_t* p = c.in.data() + 8;
+    uint32_t count = get32(&c.in[4]), memHigh = 0;
+    for (uint32_t i = 0; i < count; ++i, p += 9) {
+      uint32_t addr = get32(p + 1), value = get32(p + 5);
       uint64_t full = (uint64_t(memHigh) << 32) | addr;
-      switch (b[0]) {
+      switch (p[0]) {
         case proto::kOpRead: shell.ops.push_back({false, addr, 0}); order_.push_back(0); break;
         case proto::kOpWrite: shell.ops.push_back({true, addr, value}); break;
         case proto::kOpSimPlay: shell.playing = true; break;
@@ -404,24 +593,11 @@ class RegServer {
           simValues_.push_back(uint32_t(at >> 32));
           break;
         }
-        case proto::kOpMemWrite: {
-          if (value > proto::kMaxMemBytes) {
-            drop();
-            return false;
-          }
-          std::vector<uint8_t> data(value);
-          if (value && !recvAll(data.data(), value)) {
-            drop();
-            return false;
-          }
-          shell.memory.write(full, data.data(), data.size());
+        case proto::kOpMemWrite:
+          shell.memory.write(full, p + 9, value);
+          p += value;
           break;
-        }
         case proto::kOpMemRead: {
-          if (value > proto::kMaxMemBytes) {
-            drop();
-            return false;
-          }
           size_t at = memOut_.size();
           memOut_.resize(at + value);
           shell.memory.read(full, memOut_.data() + at, value);
@@ -442,35 +618,24 @@ class RegServer {
           simValues_.push_back(v);
           break;
         }
-        default: drop(); return false;
+        default: break;  // requestSize let no other op through
       }
     }
+    c.in.erase(c.in.begin(), c.in.begin() + long(size));
+    c.scanned = false;
+    current_ = c.id;
     busy_ = true;
-    return true;
   }
 
-  // When the shell has finished the queued operations, sends the reply.
-  void finishIfDone(Shell& shell) {
-    if (!busy_ || !shell.busIdle()) return;
-    std::vector<uint32_t> reply = {proto::kMagic, 0, uint32_t(order_.size())};
-    size_t ri = 0, si = 0;
-    for (int kind : order_) reply.push_back(kind == 0 ? shell.readResults[ri++] : simValues_[si++]);
-    if (!sendAll(reply.data(), 4 * reply.size()) || (!memOut_.empty() && !sendAll(memOut_.data(), memOut_.size()))) drop();
-    busy_ = false;
-  }
-
- private:
-  bool recvAll(void* p, size_t n) { return roamgate::hal::recvAll(client_, p, n); }
-  bool sendAll(const void* p, size_t n) { return roamgate::hal::sendAll(client_, p, n); }
-  void drop() {
-    if (client_ >= 0) ::close(client_);
-    client_ = -1;
-    busy_ = false;
-  }
-
-  std::string path_;
-  int fd_ = -1, client_ = -1;
+  std::string path_;  // set once listening: the file to remove at the end
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  int fd_ = -1;
+  std::vector<Client> clients_;
+  uint64_t lastId_ = 0, current_ = 0;  // client ids (fd numbers are reused)
+  size_t next_ = 0;                    // round robin: the client to look at first
   bool busy_ = false;
+  uint64_t busyPolls_ = 0;
   std::vector<int> order_;  // per read-like op: 0 kernel read, 1 sim status
   std::vector<uint32_t> simValues_;
   std::vector<uint8_t> memOut_;  // bytes of the request's memory reads
@@ -576,7 +741,9 @@ int sc_main(int argc, char** argv) {
       "NAME=FILE.pcap, NAME=iface:IFNAME (an existing veth or TAP) or NAME=tap:IFNAME (a new TAP).\n\noptions");
   d.add_options()("help,h", "this text")(
       "kernel", po::value<std::string>(&kernel)->default_value("steer"), "kernel to simulate: steer or gate")(
-      "socket", po::value<std::string>(&o.socket), "serve the register bus and device memory on this Unix socket")(
+      "socket", po::value<std::string>(&o.socket),
+      "serve the register bus and device memory on this Unix socket, to any number of clients (refused "
+      "if a live process serves it; a stale socket file is replaced; removed at exit)")(
       "in", po::value<std::vector<std::string>>(&o.in), "an input port, NAME=SPEC (repeatable)")(
       "out", po::value<std::vector<std::string>>(&o.out), "an output port, NAME=SPEC (repeatable)")(
       "pace", po::value<std::string>(&o.pace)->default_value("wire"), "wire (100 GbE wire rate) or saturate")(
@@ -701,6 +868,11 @@ int sc_main(int argc, char** argv) {
     gate->m_axis_svc_tx_tready(shell.tx[1].ready);
   }
 
+  struct sigaction sa {};  // before the socket exists, so that no signal can leave it behind
+  sa.sa_handler = onStopSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   RegServer server;
   if (!o.socket.empty() && !server.listen(o.socket, err)) {
     std::fprintf(stderr, "roamsim: %s\n", err.c_str());
@@ -723,7 +895,7 @@ int sc_main(int argc, char** argv) {
   auto wall0 = std::chrono::steady_clock::now();
   bool stop = false;
   sc_time period(periodNs, SC_NS);
-  while (!stop) {
+  while (!stop && !gStopSignal) {
     if (anyLiveIn) {
       for (int i = 0; i < 2; ++i) {
         if (inIface[i].fd() >= 0) inIface[i].receive(shell.rx[i].input);
@@ -753,6 +925,7 @@ int sc_main(int argc, char** argv) {
     if (o.maxCycles && shell.cycle >= o.maxCycles) break;
   }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  if (gStopSignal) std::fprintf(stderr, "roamsim: %s, ending the simulation\n", gStopSignal == SIGINT ? "SIGINT" : "SIGTERM");
   if (trace) trace->close();
   if (steer) steer->final();
   if (gate) gate->final();

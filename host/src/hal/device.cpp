@@ -1,6 +1,8 @@
-// Device selection shared by every host program: the --device/--xclbin options, their
+// Device selection shared by every host program: the --device/--xclbin/--timeout options, their
 // environment defaults, the exit status of each way opening can fail, and the dispatch to the
 // simulator or XRT implementation.
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -9,7 +11,7 @@
 
 namespace roamgate::hal {
 
-std::unique_ptr<Device> openSimDevice(const std::string& path, std::string& error);
+std::unique_ptr<Device> openSimDevice(const std::string& path, double timeoutSeconds, std::string& error);
 
 int exitStatus(OpenFailure f) {
   switch (f) {
@@ -27,7 +29,7 @@ bool takeDeviceOption(int argc, char** argv, int& i, DeviceOptions& opts, std::s
     const char* name;
     std::string* field;
   };
-  for (Opt o : {Opt{"--device", &opts.spec}, Opt{"--xclbin", &opts.xclbin}}) {
+  for (Opt o : {Opt{"--device", &opts.spec}, Opt{"--xclbin", &opts.xclbin}, Opt{"--timeout", &opts.timeout}}) {
     size_t n = std::strlen(o.name);
     const char* a = argv[i];
     if (std::strcmp(a, o.name) == 0) {
@@ -36,21 +38,41 @@ bool takeDeviceOption(int argc, char** argv, int& i, DeviceOptions& opts, std::s
         return true;
       }
       *o.field = argv[++i];
-      return true;
-    }
-    if (std::strncmp(a, o.name, n) == 0 && a[n] == '=') {
+    } else if (std::strncmp(a, o.name, n) == 0 && a[n] == '=') {
       *o.field = a + n + 1;
-      if (o.field->empty()) error = std::string(o.name) + " needs a value";
-      return true;
+      if (o.field->empty()) {
+        error = std::string(o.name) + " needs a value";
+        return true;
+      }
+    } else {
+      continue;
     }
+    double seconds = 0;
+    if (o.field == &opts.timeout && !parseTimeout(opts.timeout, seconds, error)) error = "--timeout " + error;
+    return true;
   }
   return false;
+}
+
+bool parseTimeout(const std::string& text, double& seconds, std::string& error) {
+  char* end = nullptr;
+  double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v) || v <= 0 || v > kMaxTimeoutSeconds) {
+    char max[32];
+    std::snprintf(max, sizeof max, "%g", kMaxTimeoutSeconds);
+    error = "'" + text + "': expected seconds, a number above 0 and at most " + max;
+    return false;
+  }
+  seconds = v;
+  return true;
 }
 
 void deviceOptionsFromEnv(DeviceOptions& opts) {
   const char* d = std::getenv("ROAMGATE_DEVICE");
   const char* x = std::getenv("ROAMGATE_XCLBIN");
+  const char* t = std::getenv("ROAMGATE_TIMEOUT");
   if (opts.spec.empty() && d) opts.spec = d;
+  if (opts.timeout.empty() && t) opts.timeout = t;
   // The image default applies to cards only: a simulator already holds its kernel.
   if (opts.xclbin.empty() && x && opts.spec.rfind("sim:", 0) != 0) opts.xclbin = x;
 }
@@ -68,7 +90,13 @@ OpenResult openDevice(const DeviceOptions& opts) {
       r.message = "--xclbin is for xrt devices; a simulator already holds its kernel";
       return r;
     }
-    r.device = openSimDevice(opts.spec.substr(4), r.message);
+    double seconds = kDefaultTimeoutSeconds;
+    if (!opts.timeout.empty() && !parseTimeout(opts.timeout, seconds, r.message)) {
+      r.failure = OpenFailure::kUsage;
+      r.message = "timeout (--timeout or $ROAMGATE_TIMEOUT) " + r.message;
+      return r;
+    }
+    r.device = openSimDevice(opts.spec.substr(4), seconds, r.message);
     if (!r.device) r.failure = OpenFailure::kUnavailable;
     return r;
   }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -19,9 +21,20 @@ void put32(std::vector<uint8_t>& b, uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(uint8_t(v >> (8 * i)));
 }
 
+// What a silent simulator is told: it names the socket, the wait and the ways out.
+std::string silentMessage(const std::string& path, double seconds) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%g", seconds);
+  return "simulator at " + path + " did not answer within " + s +
+         " s (is the roamsim serving it stopped or stuck? check it, or wait longer with --timeout "
+         "SECONDS or $ROAMGATE_TIMEOUT)";
+}
+
 class SimDevice : public Device {
  public:
-  SimDevice(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  SimDevice(int fd, std::string path, double timeoutSeconds)
+      : fd_(fd), path_(std::move(path)), timeoutSeconds_(timeoutSeconds),
+        timeoutMs_(int(std::ceil(timeoutSeconds * 1000))) {}
   ~SimDevice() override { ::close(fd_); }
 
   Status transact(std::span<RegOp> ops) override {
@@ -80,22 +93,51 @@ class SimDevice : public Device {
     return {};
   }
 
+  // One simulator status read: proves that a simulator answers on the socket.
+  Status hello() {
+    std::vector<uint8_t> req;
+    put32(req, simproto::kMagic);
+    put32(req, 1);
+    op(req, simproto::kOpSimStatus, simproto::kFieldCycleLo, 0);
+    uint32_t cycle = 0;
+    return roundTrip(req, &cycle, 1, {});
+  }
+
  private:
   static void op(std::vector<uint8_t>& b, uint8_t code, uint32_t addr, uint32_t value) {
     b.push_back(code);
     put32(b, addr);
     put32(b, value);
   }
-  // Sends a request; expects `nvals` values and then `bytes.size()` bytes back.
+  // Sends a request; expects `nvals` values and then `bytes.size()` bytes back. A simulator
+  // that stays silent for the timeout (or closes) fails with kUnavailable.
   Status roundTrip(const std::vector<uint8_t>& req, uint32_t* vals, uint32_t nvals, std::span<uint8_t> bytes) {
-    if (!sendAll(fd_, req.data(), req.size())) return Status::error("simulator at " + path_ + " closed the connection");
+    if (!lost_.ok()) return lost_;  // a late reply would answer the wrong request
+    if (Status s = io(sendAllWithin(fd_, req.data(), req.size(), timeoutMs_)); !s) return s;
     uint32_t hdr[3];
-    if (!recvAll(fd_, hdr, sizeof hdr)) return Status::error("simulator at " + path_ + " closed the connection");
-    if (hdr[0] != simproto::kMagic || hdr[2] != nvals) return Status::error("simulator sent a bad reply");
+    if (Status s = io(recvAllWithin(fd_, hdr, sizeof hdr, timeoutMs_)); !s) return s;
+    if (hdr[0] != simproto::kMagic) return Status::error("simulator at " + path_ + " sent a bad reply");
     if (hdr[1] != 0) return Status::error("simulator refused the request (status " + std::to_string(hdr[1]) + ")");
-    if (nvals && !recvAll(fd_, vals, 4 * nvals)) return Status::error("simulator closed mid-reply");
-    if (!bytes.empty() && !recvAll(fd_, bytes.data(), bytes.size())) return Status::error("simulator closed mid-reply");
+    if (hdr[2] != nvals) return Status::error("simulator at " + path_ + " returned the wrong number of values");
+    if (nvals) {
+      if (Status s = io(recvAllWithin(fd_, vals, 4 * nvals, timeoutMs_)); !s) return s;
+    }
+    if (!bytes.empty()) {
+      if (Status s = io(recvAllWithin(fd_, bytes.data(), bytes.size(), timeoutMs_)); !s) return s;
+    }
     return {};
+  }
+  Status io(IoResult r) {
+    switch (r) {
+      case IoResult::kOk: return {};
+      case IoResult::kClosed:
+        lost_ = Status::error(StatusCode::kUnavailable, "simulator at " + path_ + " closed the connection");
+        return lost_;
+      case IoResult::kTimedOut:
+        lost_ = Status::error(StatusCode::kUnavailable, silentMessage(path_, timeoutSeconds_));
+        return lost_;
+    }
+    return Status::error("simulator socket: unknown I/O result");
   }
 
   Status chunk(std::span<RegOp> ops) {
@@ -110,14 +152,8 @@ class SimDevice : public Device {
       put32(req, op.value);
       nreads += op.write ? 0 : 1;
     }
-    if (!sendAll(fd_, req.data(), req.size())) return Status::error("simulator at " + path_ + " closed the connection");
-    uint32_t hdr[3];
-    if (!recvAll(fd_, hdr, sizeof hdr)) return Status::error("simulator at " + path_ + " closed the connection");
-    if (hdr[0] != simproto::kMagic) return Status::error("simulator sent a bad reply");
-    if (hdr[1] != 0) return Status::error("simulator refused the request (status " + std::to_string(hdr[1]) + ")");
-    if (hdr[2] != nreads) return Status::error("simulator returned the wrong number of reads");
     std::vector<uint32_t> vals(nreads);
-    if (nreads && !recvAll(fd_, vals.data(), 4 * nreads)) return Status::error("simulator closed mid-reply");
+    if (Status s = roundTrip(req, vals.data(), uint32_t(nreads), {}); !s) return s;
     size_t k = 0;
     for (RegOp& op : ops) {
       if (!op.write) op.value = vals[k++];
@@ -127,11 +163,16 @@ class SimDevice : public Device {
 
   int fd_;
   std::string path_;
+  double timeoutSeconds_;
+  int timeoutMs_;
+  Status lost_;  // once the connection failed or went silent: every later request fails so
 };
 
 }  // namespace
 
-std::unique_ptr<Device> openSimDevice(const std::string& path, std::string& error) {
+// Connects and exchanges one status request, so that a socket nobody serves, or whose server
+// stays silent, fails here (OpenFailure::kUnavailable) rather than in the first command.
+std::unique_ptr<Device> openSimDevice(const std::string& path, double timeoutSeconds, std::string& error) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   if (fd < 0) {
     error = std::string("socket: ") + std::strerror(errno);
@@ -151,7 +192,12 @@ std::unique_ptr<Device> openSimDevice(const std::string& path, std::string& erro
     ::close(fd);
     return nullptr;
   }
-  return std::make_unique<SimDevice>(fd, path);
+  auto dev = std::make_unique<SimDevice>(fd, path, timeoutSeconds);
+  if (Status s = dev->hello(); !s) {
+    error = s.message();
+    return nullptr;
+  }
+  return dev;
 }
 
 }  // namespace roamgate::hal

@@ -49,7 +49,16 @@ class Device {
 struct DeviceOptions {
   std::string spec;    // sim:SOCKET, xrt:INDEX or xrt:BDF (dddd:bb:dd.f)
   std::string xclbin;  // xrt: the image to load; checked before the card is touched
+  std::string timeout;  // sim: seconds to wait for an answer, as given; empty: the default
 };
+
+// How long a simulator may stay silent (after a request, or between two parts of its reply)
+// before the host gives up: opening then fails with kUnavailable, an operation with
+// StatusCode::kUnavailable.
+inline constexpr double kDefaultTimeoutSeconds = 5;
+inline constexpr double kMaxTimeoutSeconds = 3600;
+// Reads a --timeout value: seconds, above 0 and at most kMaxTimeoutSeconds.
+bool parseTimeout(const std::string& text, double& seconds, std::string& error);
 
 // Why a device did not open; each has its own exit status in every host program.
 enum class OpenFailure {
@@ -75,14 +84,16 @@ inline constexpr const char* kDeviceOptionsHelp =
     "  --device SPEC   sim:SOCKET (a roamsim instance), xrt:INDEX or xrt:BDF (an Alveo card,\n"
     "                  e.g. xrt:0 or xrt:0000:3b:00.1); default $ROAMGATE_DEVICE\n"
     "  --xclbin PATH   the image to load on an xrt device (checked before the card is touched);\n"
-    "                  default $ROAMGATE_XCLBIN\n";
+    "                  default $ROAMGATE_XCLBIN\n"
+    "  --timeout SECS  how long a sim device may stay silent before the command gives up\n"
+    "                  (exit 3); default $ROAMGATE_TIMEOUT, else 5\n";
 
-// Takes --device SPEC, --device=SPEC, --xclbin PATH or --xclbin=PATH at argv[i] (advancing i
-// past a separate value). Returns false when argv[i] is not one of them; sets `error` when it
-// is one but lacks its value.
+// Takes --device SPEC, --xclbin PATH or --timeout SECONDS (or NAME=VALUE) at argv[i]
+// (advancing i past a separate value). Returns false when argv[i] is not one of them; sets
+// `error` when it is one but lacks its value or the value is malformed.
 bool takeDeviceOption(int argc, char** argv, int& i, DeviceOptions& opts, std::string& error);
-// Fills what the command line left empty from $ROAMGATE_DEVICE and (for xrt devices)
-// $ROAMGATE_XCLBIN.
+// Fills what the command line left empty from $ROAMGATE_DEVICE, $ROAMGATE_TIMEOUT and (for
+// xrt devices) $ROAMGATE_XCLBIN. A malformed $ROAMGATE_TIMEOUT fails openDevice (kUsage).
 void deviceOptionsFromEnv(DeviceOptions& opts);
 
 OpenResult openDevice(const DeviceOptions& opts);
