@@ -188,7 +188,7 @@ def s_gtp(e, ip, pkt, want_udp, want_gtp, want_inner):
     if want_udp.get("checksum") == "zero":
         e.eq("UDP checksum", u.chksum, 0)
     elif want_udp.get("checksum") == "valid":
-        e.sum(f"UDP checksum", u.chksum, l4_sum(17, ip, seg, 6))
+        e.sum("UDP checksum", u.chksum, l4_sum(17, ip, seg, 6))
     gb = seg[8:]
     if not e.want(len(gb) >= 8, "no room for a GTP-U header"):
         return None
