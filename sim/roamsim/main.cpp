@@ -167,7 +167,11 @@ SC_MODULE(Shell) {
     if ((awvalid_m.read() && awready_m.read()) || (rvalid_m.read() && rready_m.read())) lastMove = cycle;
     serveMemory();
     for (RxPort& p : rx) driveRx(p);
+    // The AXI4-Lite master, like every driver here, changes its outputs at the clock edge
+    // (they take effect for the next one): the kernel and the master then see the same
+    // valid and ready at each edge, so every transfer happens exactly once.
     driveBus();
+    startNext();
     for (TxPort& p : tx) p.ready.write(true);
   }
 
@@ -307,7 +311,7 @@ SC_MODULE(Shell) {
         break;
     }
   }
-  // Issues the next queued operation if the bus is idle (after driveBus of this cycle).
+  // Issues the next queued operation if the bus is idle (at the clock edge, after driveBus).
   bool startNext() {
     if (busState != kIdle || ops.empty()) return false;
     Op op = ops.front();
@@ -913,10 +917,7 @@ int sc_main(int argc, char** argv) {
     bool serving = !o.socket.empty() && server.poll(shell, active || !shell.busIdle() ? 0 : 1, stop);
     // Run in small steps while serving registers (each op takes a few cycles), larger when only traffic flows.
     uint64_t steps = serving ? 1 : (active ? 256 : 64);
-    for (uint64_t i = 0; i < steps; ++i) {
-      shell.startNext();
-      sc_start(period);
-    }
+    for (uint64_t i = 0; i < steps; ++i) sc_start(period);
     server.finishIfDone(shell);
     if (o.exitWhenDone && shell.playing && shell.inputDone() && shell.busIdle() &&
         shell.cycle - shell.lastMove > 2000) {

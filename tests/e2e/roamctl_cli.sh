@@ -110,7 +110,7 @@ fi
 expect 0 "session_capacity" -- "${D[@]}" --json info
 # Maglev over gateway ids that do not start at 0 (point 1): the table read back through the
 # simulator is the builder's, with no entry for an absent gateway (maglev exits 1 otherwise).
-expect 0 "removed gateway 0" -- "${D[@]}" gateway del --id 0
+expect 0 "removed gateway 0" -- "${D[@]}" gateway del --id 0 --force
 expect 0 "gateway 1 198.18.2.11" -- "${D[@]}" gateway add --id 1 --ip 198.18.2.11 --mac 02:00:00:00:02:11
 expect 0 "gateway 2 198.18.2.12" -- "${D[@]}" gateway add --id 2 --ip 198.18.2.12 --mac 02:00:00:00:02:12
 expect 0 "the table is the one built from the gateways" -- "${D[@]}" maglev
