@@ -147,6 +147,10 @@ TEST(GateHost, MissPuntInstallReinjectHandoverRemove) {
 TEST(GateHost, UserSessionsDoNotOverwriteEachOther) {
   Gate g;
   using dataplane::FlowKey;
+  // Only gate address 1 (the sessions') is configured: the port-table walk reads its block.
+  dataplane::GateConfig cfg = test::testConfig(16);
+  cfg.natIps = {0, test::kNatBase + 1, 0, 0};
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
   dataplane::UserSession a = udpSession();
   ASSERT_TRUE(g.tables.installSession(a));
   dataplane::UserSession b = a;
