@@ -140,7 +140,7 @@ void saturation(bool up, const std::string& label, size_t frames) {
   auto& out = (up ? dut.svcTx() : dut.accTx()).frames();
   std::array<uint64_t, r::kStatCount> st{};
   sim::InprocDevice<sim::GateDut> dev(dut, "gate");
-  dataplane::GateTables(dev).readStats(st);
+  must(dataplane::GateTables(dev).readStats(st), "statistics");
   uint64_t fifoDrops = st[uint32_t(up ? r::Stat::kDropUlFifoFull : r::Stat::kDropDlFifoFull)];
   // Input beats of the frames that were forwarded, from each output frame's size: uplink
   // output = S (input S + 36); downlink output = S + 36, or S + 44 with a QFI (flag at 42).
@@ -241,7 +241,7 @@ void exportAll() {
     if (passes >= 2) break;
   }
   uint32_t waits = 0;
-  rings.exportWaits(waits);
+  must(rings.exportWaits(waits), "export waits");
   std::printf("gate.export.records_lost %lld\n", (long long)kSessions - (long long)got.size());
   std::printf("gate.export.ring_full_waits %u\n", waits);
 }
