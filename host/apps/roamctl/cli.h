@@ -4,11 +4,13 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "roamgate/addr.h"
@@ -74,6 +76,20 @@ struct Command {
 std::vector<Command> hostCommands();   // host_cmds.cpp
 std::vector<Command> steerCommands();  // steer_cmds.cpp
 std::vector<Command> gateCommands();   // gate_cmds.cpp
+
+// Prints a kernel's statistics counters, by name.
+template <size_t N>
+int printStats(const Context& c, const std::array<std::string_view, N>& names, const std::array<uint64_t, N>& values) {
+  json j = json::object();
+  std::string text;
+  for (size_t i = 0; i < N; ++i) {
+    std::string name(names[i]);
+    j[name] = values[i];
+    text += name + " " + std::to_string(values[i]) + "\n";
+  }
+  c.print(j, text);
+  return kExitOk;
+}
 
 // ---- Values on the command line -------------------------------------------------------------
 std::optional<uint64_t> parseNumber(const std::string& s);

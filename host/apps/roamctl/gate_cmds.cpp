@@ -349,15 +349,7 @@ int stats(Context& c, const std::vector<std::string>& args) {
   subOptions(po::options_description(), args);
   std::array<uint64_t, rg::kStatCount> st{};
   if (Status s = c.gate->readStats(st); !s) return c.fail(s);
-  json j = json::object();
-  std::string text;
-  for (uint32_t i = 0; i < rg::kStatCount; ++i) {
-    std::string name(rg::kStatNames[i]);
-    j[name] = st[i];
-    text += name + " " + std::to_string(st[i]) + "\n";
-  }
-  c.print(j, text);
-  return kExitOk;
+  return printStats(c, rg::kStatNames, st);
 }
 
 }  // namespace
