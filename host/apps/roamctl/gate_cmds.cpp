@@ -363,8 +363,8 @@ std::vector<Command> gateCommands() {
        "       [--nat-ip I=A]... [--outer-ttl 1..255] [--tick-shift 0..31] [--punt-pps N]\n"
        "       [--punt-burst 1..65535] [--clock-mhz F]\n"
        "    show or set addresses, next hops, time base and the punt limit (frames per second\n"
-       "    to the host, rounded to the limiter's step; the rate programmed is printed). At\n"
-       "    reset: " + defaultPuntText(dflt.puntRate, dflt.puntBurst),
+       "    to the host, rounded to the limiter's step; the rate programmed is printed).\n"
+       "    At reset: " + defaultPuntText(dflt.puntRate, dflt.puntBurst),
        config},
       {Kernel::kGate, "user add",
        "user add --teid T --src A:P --dst A:P --proto tcp|udp|icmp --port [I:]P\n"

@@ -355,7 +355,8 @@ std::vector<Command> steerCommands() {
       {Kernel::kSteer, "config",
        "config [--own-ip A] [--own-mac M] [--punt-pps N] [--punt-burst N] [--clock-mhz F]\n"
        "    show or set the appliance's addresses and its punt limit (frames per second to the\n"
-       "    host, rounded to the limiter's step; the rate programmed is printed). At reset: " +
+       "    host, rounded to the limiter's step; the rate programmed is printed).\n"
+       "    At reset: " +
            defaultPuntText(dflt.puntRate, dflt.puntBurst),
        config},
       {Kernel::kSteer, "gateway add",
