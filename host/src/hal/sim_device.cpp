@@ -109,13 +109,19 @@ class SimDevice : public Device {
     put32(b, addr);
     put32(b, value);
   }
-  // Sends a request; expects `nvals` values and then `bytes.size()` bytes back. A simulator
-  // that stays silent for the timeout (or closes) fails with kUnavailable.
-  Status roundTrip(const std::vector<uint8_t>& req, uint32_t* vals, uint32_t nvals, std::span<uint8_t> bytes) {
+  // Sends a request of `ops` operations; expects `nvals` values and then `bytes.size()` bytes
+  // back. A simulator that stays silent for the timeout (or closes) fails with kUnavailable.
+  // The reply comes once the whole batch has run on the simulated bus, so the wait for its
+  // first bytes grows with the batch: kAllowancePerOpMs for each operation, some ten times
+  // what one takes on an idle simulator (a 49155-read Maglev dump gets 12 s more).
+  static constexpr double kAllowancePerOpMs = 0.25;
+  Status roundTrip(const std::vector<uint8_t>& req, uint32_t* vals, uint32_t nvals, std::span<uint8_t> bytes,
+                   size_t ops = 1) {
     if (!lost_.ok()) return lost_;  // a late reply would answer the wrong request
     if (Status s = io(sendAllWithin(fd_, req.data(), req.size(), timeoutMs_)); !s) return s;
     uint32_t hdr[3];
-    if (Status s = io(recvAllWithin(fd_, hdr, sizeof hdr, timeoutMs_)); !s) return s;
+    int firstMs = timeoutMs_ + int(double(ops) * kAllowancePerOpMs);
+    if (Status s = io(recvAllWithin(fd_, hdr, sizeof hdr, firstMs), firstMs); !s) return s;
     if (hdr[0] != simproto::kMagic) return Status::error("simulator at " + path_ + " sent a bad reply");
     if (hdr[1] != 0) return Status::error("simulator refused the request (status " + std::to_string(hdr[1]) + ")");
     if (hdr[2] != nvals) return Status::error("simulator at " + path_ + " returned the wrong number of values");
@@ -127,14 +133,15 @@ class SimDevice : public Device {
     }
     return {};
   }
-  Status io(IoResult r) {
+  Status io(IoResult r, int waitedMs = 0) {
     switch (r) {
       case IoResult::kOk: return {};
       case IoResult::kClosed:
         lost_ = Status::error(StatusCode::kUnavailable, "simulator at " + path_ + " closed the connection");
         return lost_;
       case IoResult::kTimedOut:
-        lost_ = Status::error(StatusCode::kUnavailable, silentMessage(path_, timeoutSeconds_));
+        lost_ = Status::error(StatusCode::kUnavailable,
+                              silentMessage(path_, waitedMs ? waitedMs / 1000.0 : timeoutSeconds_));
         return lost_;
     }
     return Status::error("simulator socket: unknown I/O result");
@@ -153,7 +160,7 @@ class SimDevice : public Device {
       nreads += op.write ? 0 : 1;
     }
     std::vector<uint32_t> vals(nreads);
-    if (Status s = roundTrip(req, vals.data(), uint32_t(nreads), {}); !s) return s;
+    if (Status s = roundTrip(req, vals.data(), uint32_t(nreads), {}, ops.size()); !s) return s;
     size_t k = 0;
     for (RegOp& op : ops) {
       if (!op.write) op.value = vals[k++];
