@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "roamgate/status.h"
@@ -12,6 +13,11 @@ namespace roamgate {
 std::string ipv4Str(uint32_t ip);   // dotted quad
 std::string macStr(uint64_t mac);   // aa:bb:cc:dd:ee:ff
 std::string teidStr(uint32_t teid); // 0x0000abcd, as tshark prints a TEID
+
+// The text forms back: nullopt when the text is not one.
+std::optional<uint32_t> ipv4FromStr(const std::string& s);   // dotted quad
+std::optional<uint64_t> macFromStr(const std::string& s);    // aa:bb:cc:dd:ee:ff
+std::optional<uint32_t> teidFromStr(const std::string& s);   // 0x hex or decimal, 1..2^32-1
 
 // A unicast host address: not 0.0.0.0/8, loopback, multicast, reserved (240/4) or broadcast.
 // `what` names the value in the message ("gateway address").

@@ -14,7 +14,9 @@ enum class StatusCode {
   kNotFound,         // no such entry
   kAlreadyExists,    // the entry (or the port, the id) is taken
   kFull,             // the table or ring has no room; nothing was changed
-  kUnavailable,      // the device stopped answering: the simulator is gone or timed out
+  kUnavailable,      // the device or the store stopped answering: gone or timed out
+  kCompacted,        // a store revision asked for is older than the store keeps (re-read)
+  kAborted,          // a transaction's comparison failed or a concurrent writer won; retry
 };
 
 class [[nodiscard]] Status {

@@ -1,6 +1,10 @@
 #include "roamgate/addr.h"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
+#include <cerrno>
+#include <cstdlib>
 
 namespace roamgate {
 
@@ -22,6 +26,34 @@ std::string teidStr(uint32_t teid) {
   char b[12];
   std::snprintf(b, sizeof b, "0x%08x", teid);
   return b;
+}
+
+std::optional<uint32_t> ipv4FromStr(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::optional<uint64_t> macFromStr(const std::string& s) {
+  unsigned b[6];
+  char tail;
+  if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4],
+                  &b[5], &tail) != 6) {
+    return std::nullopt;
+  }
+  uint64_t m = 0;
+  for (unsigned x : b) m = (m << 8) | x;
+  return m;
+}
+
+std::optional<uint32_t> teidFromStr(const std::string& s) {
+  if (s.empty() || s[0] == '-' || s[0] == '+' || s[0] == ' ') return std::nullopt;
+  char* end = nullptr;
+  errno = 0;
+  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  unsigned long long v = std::strtoull(s.c_str() + (hex ? 2 : 0), &end, hex ? 16 : 10);
+  if (errno != 0 || *end != '\0' || v == 0 || v > 0xffffffffull) return std::nullopt;
+  return static_cast<uint32_t>(v);
 }
 
 Status checkUnicastIpv4(const std::string& what, uint32_t ip) {

@@ -1,0 +1,111 @@
+// The desired state, as versioned objects in the store. Every key lives under one versioned
+// prefix; values are JSON objects (unknown fields refused, so a typo never becomes a default).
+//   /roamgate/v1/appliances/NAME        Appliance   what an appliance is (written by its roamd)
+//   /roamgate/v1/live/NAME              Liveness    held with the roamd's lease: gone = down
+//   /roamgate/v1/gateways/ID            Gateway     a gate as the steers see it (id 0..255)
+//   /roamgate/v1/sessions/TEID          Session     one per session manager session (8 hex)
+//   /roamgate/v1/quarantine/TEID        (empty)     a freed TEID, held back until its lease ends
+// Later objects (services, servers, policies, user sessions, accounting records) take their
+// own prefixes beside these.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "roamgate/result.h"
+
+namespace roamgate::control {
+
+inline constexpr const char* kRoot = "/roamgate/v1/";
+inline constexpr const char* kAppliancesPrefix = "/roamgate/v1/appliances/";
+inline constexpr const char* kLivePrefix = "/roamgate/v1/live/";
+inline constexpr const char* kGatewaysPrefix = "/roamgate/v1/gateways/";
+inline constexpr const char* kSessionsPrefix = "/roamgate/v1/sessions/";
+inline constexpr const char* kQuarantinePrefix = "/roamgate/v1/quarantine/";
+
+enum class Role { kSteer, kGate };
+const char* roleName(Role r);
+
+// Punt limits of an appliance's host port (the kernel's token bucket).
+struct PuntLimit {
+  uint32_t rate = 0x00100000;  // 8.24 frames per cycle (1/16 frame per cycle)
+  uint32_t burst = 64;
+  bool operator==(const PuntLimit&) const = default;
+};
+
+struct Appliance {
+  std::string name;    // [a-z0-9-], 1..63 characters
+  Role role = Role::kSteer;
+  std::string device;  // hal device spec: sim:SOCKET, xrt:INDEX, xrt:BDF
+  std::string machine; // the roamd that manages it
+  // steer: the entry point's address (G-PDUs to it are steered) and MAC.
+  // gate: the address G-PDUs reach it at (its gateway address) and its MAC on both ports.
+  uint32_t ip = 0;
+  uint64_t mac = 0;
+  // gate only
+  uint32_t gatewayId = 0;                 // the id steers know it by (0..255)
+  std::array<uint32_t, 4> natIps{};       // gate addresses by index (0: unused)
+  uint64_t serviceNextHopMac = 0;         // destination MAC of uplink frames
+  uint64_t accessNextHopMac = 0;          // destination MAC of downlink tunnels
+  PuntLimit punt;
+  bool operator==(const Appliance&) const = default;
+};
+
+struct Liveness {
+  std::string machine;
+  std::string since;  // UTC, ISO 8601
+};
+
+// A gate as every steer programs it: gateway table entry `id`.
+struct Gateway {
+  uint32_t id = 0;
+  std::string gate;  // the gate appliance's name
+  uint32_t ip = 0;
+  uint64_t mac = 0;  // the next hop's MAC towards it
+  bool operator==(const Gateway&) const = default;
+};
+
+struct Session {
+  uint32_t teid = 0;     // uplink TEID (assigned by the session manager; never 0)
+  std::string imsi;      // up to 15 digits
+  std::string msisdn;    // up to 15 digits
+  uint32_t ueIp = 0;     // the terminal's address
+  uint32_t peerIp = 0;   // downlink tunnel peer (RAN node or entry point)
+  uint32_t dlTeid = 0;   // downlink TEID
+  std::optional<uint8_t> qfi;
+  std::string gate;      // the gate appliance it is placed on
+  bool pinned = false;   // placed by hand: never re-placed by policy
+  std::string created;   // UTC, ISO 8601 with milliseconds
+  std::string modified;
+  int64_t revision = 0;  // the store revision that last wrote it (from the key, not the value)
+  bool operator==(const Session&) const = default;
+};
+
+std::string applianceKey(const std::string& name);
+std::string liveKey(const std::string& name);
+std::string gatewayKey(uint32_t id);
+std::string sessionKey(uint32_t teid);
+std::string quarantineKey(uint32_t teid);
+// The TEID of a session or quarantine key; nullopt for another key.
+std::optional<uint32_t> teidOfKey(const std::string& key, const char* prefix);
+
+std::string toJson(const Appliance& a);
+std::string toJson(const Liveness& l);
+std::string toJson(const Gateway& g);
+std::string toJson(const Session& s);
+Result<Appliance> applianceFromJson(const std::string& text);
+Result<Liveness> livenessFromJson(const std::string& text);
+Result<Gateway> gatewayFromJson(const std::string& text);
+Result<Session> sessionFromJson(const std::string& text);
+
+// Checks (each refusal names the field, the value and what is allowed).
+Status checkName(const std::string& what, const std::string& name);
+Status checkDigits(const std::string& what, const std::string& value, size_t maxLen);
+Status checkAppliance(const Appliance& a);
+
+std::string utcNow();  // 2026-12-01T11:37:50.123Z
+
+}  // namespace roamgate::control

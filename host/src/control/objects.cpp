@@ -1,0 +1,337 @@
+#include "roamgate/control/objects.h"
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "roamgate/addr.h"
+
+namespace roamgate::control {
+
+using nlohmann::json;
+
+const char* roleName(Role r) { return r == Role::kSteer ? "steer" : "gate"; }
+
+std::string applianceKey(const std::string& name) { return kAppliancesPrefix + name; }
+std::string liveKey(const std::string& name) { return kLivePrefix + name; }
+std::string gatewayKey(uint32_t id) {
+  char b[8];
+  std::snprintf(b, sizeof b, "%03u", id);
+  return kGatewaysPrefix + std::string(b);
+}
+static std::string hex8(uint32_t v) {
+  char b[9];
+  std::snprintf(b, sizeof b, "%08x", v);
+  return b;
+}
+std::string sessionKey(uint32_t teid) { return kSessionsPrefix + hex8(teid); }
+std::string quarantineKey(uint32_t teid) { return kQuarantinePrefix + hex8(teid); }
+
+std::optional<uint32_t> teidOfKey(const std::string& key, const char* prefix) {
+  std::string p = prefix;
+  if (key.size() != p.size() + 8 || key.compare(0, p.size(), p) != 0) return std::nullopt;
+  uint32_t v = 0;
+  for (size_t i = p.size(); i < key.size(); ++i) {
+    char c = key[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<uint32_t>(d);
+  }
+  return v;
+}
+
+std::string utcNow() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  int ms = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char b[64];
+  std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+  return b;
+}
+
+Status checkName(const std::string& what, const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-';
+  for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  if (ok) return {};
+  return Status::error(StatusCode::kInvalidArgument,
+                       what + " '" + name +
+                           "' is not a name (1-63 of a-z, 0-9 and '-', not starting or ending "
+                           "with '-')");
+}
+
+Status checkDigits(const std::string& what, const std::string& value, size_t maxLen) {
+  bool ok = value.size() <= maxLen;
+  for (char c : value) ok = ok && c >= '0' && c <= '9';
+  if (ok) return {};
+  return Status::error(StatusCode::kInvalidArgument,
+                       what + " '" + value + "' is not up to " + std::to_string(maxLen) +
+                           " decimal digits");
+}
+
+Status checkAppliance(const Appliance& a) {
+  if (Status s = checkName("appliance name", a.name); !s) return s;
+  if (a.device.empty()) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "appliance " + a.name + " names no device (sim:SOCKET, xrt:INDEX)");
+  }
+  if (Status s = checkUnicastIpv4("appliance " + a.name + " address", a.ip); !s) return s;
+  if (Status s = checkUnicastMac("appliance " + a.name + " MAC", a.mac); !s) return s;
+  if (a.role == Role::kGate) {
+    if (a.gatewayId > 255) {
+      return Status::error(StatusCode::kInvalidArgument,
+                           "gate " + a.name + " gateway id " + std::to_string(a.gatewayId) +
+                               " is not 0..255");
+    }
+    bool any = false;
+    for (size_t i = 0; i < a.natIps.size(); ++i) {
+      if (a.natIps[i] == 0) continue;
+      any = true;
+      if (Status s = checkUnicastIpv4("gate " + a.name + " NAT address " + std::to_string(i),
+                                      a.natIps[i]);
+          !s) {
+        return s;
+      }
+    }
+    if (!any) {
+      return Status::error(StatusCode::kInvalidArgument,
+                           "gate " + a.name + " has no NAT address (nat_ips: 1 to 4 addresses)");
+    }
+    if (Status s = checkUnicastMac("gate " + a.name + " service next hop MAC",
+                                   a.serviceNextHopMac);
+        !s) {
+      return s;
+    }
+    if (Status s = checkUnicastMac("gate " + a.name + " access next hop MAC",
+                                   a.accessNextHopMac);
+        !s) {
+      return s;
+    }
+  }
+  if (a.punt.burst == 0 || a.punt.burst > 0xffff) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "appliance " + a.name + " punt burst " + std::to_string(a.punt.burst) +
+                             " is not 1..65535");
+  }
+  return {};
+}
+
+namespace {
+
+// Reads fields out of a JSON object, refusing unknown ones and wrong types.
+class Reader {
+ public:
+  Reader(const std::string& what, const std::string& text) : what_(what) {
+    j_ = json::parse(text, nullptr, false);
+    if (j_.is_discarded() || !j_.is_object()) fail("is not a JSON object");
+  }
+  bool ok() const { return err_.ok(); }
+  Status status() const { return err_; }
+
+  void str(const char* k, std::string& out, bool required = true) {
+    const json* v = field(k, required);
+    if (!v) return;
+    if (!v->is_string()) return fail(std::string("field ") + k + " is not a string");
+    out = v->get<std::string>();
+  }
+  void u64(const char* k, uint64_t& out, uint64_t max, bool required = true) {
+    const json* v = field(k, required);
+    if (!v) return;
+    if (!v->is_number_unsigned() || v->get<uint64_t>() > max) {
+      return fail(std::string("field ") + k + " is not a number 0.." + std::to_string(max));
+    }
+    out = v->get<uint64_t>();
+  }
+  void u32(const char* k, uint32_t& out, bool required = true) {
+    uint64_t x = out;
+    u64(k, x, 0xffffffffu, required);
+    out = static_cast<uint32_t>(x);
+  }
+  void boolean(const char* k, bool& out, bool required = true) {
+    const json* v = field(k, required);
+    if (!v) return;
+    if (!v->is_boolean()) return fail(std::string("field ") + k + " is not true or false");
+    out = v->get<bool>();
+  }
+  void ip(const char* k, uint32_t& out, bool required = true) {
+    std::string s;
+    str(k, s, required);
+    if (s.empty()) return;
+    std::optional<uint32_t> v = ipv4FromStr(s);
+    if (!v) return fail(std::string("field ") + k + " '" + s + "' is not an IPv4 address");
+    out = *v;
+  }
+  void mac(const char* k, uint64_t& out, bool required = true) {
+    std::string s;
+    str(k, s, required);
+    if (s.empty()) return;
+    std::optional<uint64_t> v = macFromStr(s);
+    if (!v) return fail(std::string("field ") + k + " '" + s + "' is not a MAC address");
+    out = *v;
+  }
+  void teid(const char* k, uint32_t& out, bool required = true) {
+    std::string s;
+    str(k, s, required);
+    if (s.empty()) return;
+    std::optional<uint32_t> v = teidFromStr(s);
+    if (!v) return fail(std::string("field ") + k + " '" + s + "' is not a TEID (1..0xffffffff)");
+    out = *v;
+  }
+  const json* raw(const char* k) { return field(k, false); }
+  void fail(const std::string& msg) {
+    if (err_.ok()) err_ = Status::error(StatusCode::kInvalidArgument, what_ + ": " + msg);
+  }
+  // Refuses fields nobody read.
+  void done() {
+    if (!ok()) return;
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (!seen_.count(it.key())) return fail("unknown field '" + it.key() + "'");
+    }
+  }
+
+ private:
+  const json* field(const char* k, bool required) {
+    if (!ok()) return nullptr;
+    seen_.insert(k);
+    auto it = j_.find(k);
+    if (it == j_.end()) {
+      if (required) fail(std::string("field ") + k + " is missing");
+      return nullptr;
+    }
+    return &*it;
+  }
+  std::string what_;
+  json j_;
+  Status err_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::string toJson(const Appliance& a) {
+  json j = {{"name", a.name},
+            {"role", roleName(a.role)},
+            {"device", a.device},
+            {"machine", a.machine},
+            {"ip", ipv4Str(a.ip)},
+            {"mac", macStr(a.mac)},
+            {"punt_rate", a.punt.rate},
+            {"punt_burst", a.punt.burst}};
+  if (a.role == Role::kGate) {
+    j["gateway_id"] = a.gatewayId;
+    json nat = json::array();
+    for (uint32_t ip : a.natIps) nat.push_back(ip ? ipv4Str(ip) : "");
+    j["nat_ips"] = nat;
+    j["service_next_hop_mac"] = macStr(a.serviceNextHopMac);
+    j["access_next_hop_mac"] = macStr(a.accessNextHopMac);
+  }
+  return j.dump();
+}
+
+Result<Appliance> applianceFromJson(const std::string& text) {
+  Reader r("appliance", text);
+  Appliance a;
+  std::string role;
+  r.str("name", a.name);
+  r.str("role", role);
+  r.str("device", a.device);
+  r.str("machine", a.machine);
+  r.ip("ip", a.ip);
+  r.mac("mac", a.mac);
+  r.u32("punt_rate", a.punt.rate);
+  r.u32("punt_burst", a.punt.burst);
+  if (role == "gate") {
+    a.role = Role::kGate;
+    r.u32("gateway_id", a.gatewayId);
+    if (const json* nat = r.raw("nat_ips")) {
+      if (!nat->is_array() || nat->size() > 4) r.fail("field nat_ips is not a list of 1-4 addresses");
+      for (size_t i = 0; r.ok() && i < nat->size(); ++i) {
+        const json& e = (*nat)[i];
+        std::optional<uint32_t> ip;
+        if (e.is_string() && e.get<std::string>().empty()) continue;
+        if (e.is_string()) ip = ipv4FromStr(e.get<std::string>());
+        if (!ip) r.fail("nat_ips[" + std::to_string(i) + "] is not an IPv4 address");
+        else a.natIps[i] = *ip;
+      }
+    }
+    r.mac("service_next_hop_mac", a.serviceNextHopMac);
+    r.mac("access_next_hop_mac", a.accessNextHopMac);
+  } else if (role != "steer" && r.ok()) {
+    r.fail("role '" + role + "' is not steer or gate");
+  }
+  r.done();
+  if (!r.ok()) return r.status();
+  return a;
+}
+
+std::string toJson(const Liveness& l) {
+  return json{{"machine", l.machine}, {"since", l.since}}.dump();
+}
+
+Result<Liveness> livenessFromJson(const std::string& text) {
+  Reader r("liveness", text);
+  Liveness l;
+  r.str("machine", l.machine);
+  r.str("since", l.since);
+  r.done();
+  if (!r.ok()) return r.status();
+  return l;
+}
+
+std::string toJson(const Gateway& g) {
+  return json{{"id", g.id}, {"gate", g.gate}, {"ip", ipv4Str(g.ip)}, {"mac", macStr(g.mac)}}
+      .dump();
+}
+
+Result<Gateway> gatewayFromJson(const std::string& text) {
+  Reader r("gateway", text);
+  Gateway g;
+  uint64_t id = 0;
+  r.u64("id", id, 255);
+  g.id = static_cast<uint32_t>(id);
+  r.str("gate", g.gate);
+  r.ip("ip", g.ip);
+  r.mac("mac", g.mac);
+  r.done();
+  if (!r.ok()) return r.status();
+  return g;
+}
+
+std::string toJson(const Session& s) {
+  json j = {{"teid", teidStr(s.teid)},         {"imsi", s.imsi},
+            {"msisdn", s.msisdn},              {"ue_ip", ipv4Str(s.ueIp)},
+            {"peer", ipv4Str(s.peerIp)},       {"dl_teid", teidStr(s.dlTeid)},
+            {"gate", s.gate},                  {"pinned", s.pinned},
+            {"created", s.created},            {"modified", s.modified}};
+  if (s.qfi) j["qfi"] = *s.qfi;
+  return j.dump();
+}
+
+Result<Session> sessionFromJson(const std::string& text) {
+  Reader r("session", text);
+  Session s;
+  r.teid("teid", s.teid);
+  r.str("imsi", s.imsi);
+  r.str("msisdn", s.msisdn);
+  r.ip("ue_ip", s.ueIp);
+  r.ip("peer", s.peerIp);
+  r.teid("dl_teid", s.dlTeid);
+  r.str("gate", s.gate);
+  r.boolean("pinned", s.pinned);
+  r.str("created", s.created);
+  r.str("modified", s.modified);
+  uint64_t qfi = 0;
+  if (r.raw("qfi")) {
+    r.u64("qfi", qfi, 63);
+    s.qfi = static_cast<uint8_t>(qfi);
+  }
+  r.done();
+  if (!r.ok()) return r.status();
+  return s;
+}
+
+}  // namespace roamgate::control

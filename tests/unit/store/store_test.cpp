@@ -1,0 +1,429 @@
+// The store suite: the same tests against SQLite and against a real etcd (started by the
+// backend on loopback). What the control plane relies on: revisions, all-or-nothing
+// transactions, prefix reads, watches from a revision (and the re-read after a compaction),
+// leases, and exactly one winner when two writers race for one key.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "backend.h"
+#include "roamgate/store/follower.h"
+
+namespace roamgate::store::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class StoreSuite : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    backend_ = GetParam() == "sqlite" ? makeSqliteBackend() : makeEtcdBackend();
+    ASSERT_TRUE(backend_);
+    store_ = backend_->open();
+    ASSERT_TRUE(store_) << "cannot open " << backend_->spec();
+  }
+  Store& s() { return *store_; }
+
+  // Collects events of a watch until `n` have come or the deadline passes.
+  static std::vector<Event> collect(Watch& w, size_t n, std::chrono::milliseconds within = 10s) {
+    std::vector<Event> out;
+    auto deadline = std::chrono::steady_clock::now() + within;
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      Result<std::vector<Event>> ev = w.next(200ms);
+      if (!ev.ok()) {
+        ADD_FAILURE() << ev.status().message();
+        break;
+      }
+      out.insert(out.end(), ev->begin(), ev->end());
+    }
+    return out;
+  }
+
+  std::unique_ptr<TestBackend> backend_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreSuite, PutKeepsRevisionsAndVersions) {
+  Result<Range> empty = s().get("/t/a");
+  ASSERT_TRUE(empty.ok()) << empty.status().message();
+  EXPECT_TRUE(empty->kvs.empty());
+  Revision r0 = empty->revision;
+
+  Result<Revision> r1 = s().put("/t/a", "one");
+  ASSERT_TRUE(r1.ok()) << r1.status().message();
+  EXPECT_EQ(*r1, r0 + 1);
+  Result<Revision> r2 = s().put("/t/a", "two");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(*r2, r0 + 2);
+
+  Result<Range> got = s().get("/t/a");
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].value, "two");
+  EXPECT_EQ(got->kvs[0].createRevision, *r1);
+  EXPECT_EQ(got->kvs[0].modRevision, *r2);
+  EXPECT_EQ(got->kvs[0].version, 2);
+  EXPECT_EQ(got->revision, *r2);
+
+  // A delete of an absent key changes nothing, so the revision stays.
+  Result<Revision> r3 = s().del("/t/none");
+  ASSERT_TRUE(r3.ok());
+  EXPECT_EQ(*r3, *r2);
+  // Deleted and written again: a new key (version 1, new create revision).
+  ASSERT_TRUE(s().del("/t/a").ok());
+  Result<Revision> r5 = s().put("/t/a", "three");
+  ASSERT_TRUE(r5.ok());
+  got = s().get("/t/a");
+  ASSERT_EQ(got->kvs.size(), 1u);
+  EXPECT_EQ(got->kvs[0].version, 1);
+  EXPECT_EQ(got->kvs[0].createRevision, *r5);
+}
+
+TEST_P(StoreSuite, PrefixReadsAreInKeyOrderAndStopAtThePrefix) {
+  for (const char* k : {"/p/b/2", "/p/a", "/p/b/1", "/p/b", "/p/c", "/pa", "/o"}) {
+    ASSERT_TRUE(s().put(k, k).ok());
+  }
+  Result<Range> r = s().list("/p/b");
+  ASSERT_TRUE(r.ok());
+  std::vector<std::string> keys;
+  for (auto& kv : r->kvs) keys.push_back(kv.key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"/p/b", "/p/b/1", "/p/b/2"}));
+  r = s().list("/p/");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kvs.size(), 5u);
+  // Binary keys sort bytewise.
+  ASSERT_TRUE(s().put(std::string("/bin/\xff", 6), "x").ok());
+  ASSERT_TRUE(s().put(std::string("/bin/\x01", 6), "y").ok());
+  r = s().list("/bin/");
+  ASSERT_EQ(r->kvs.size(), 2u);
+  EXPECT_EQ(r->kvs[0].value, "y");
+}
+
+TEST_P(StoreSuite, TransactionsCompareAndSetAllOrNothing) {
+  Result<Revision> c = s().create("/t/teid/1", "gate-a");
+  ASSERT_TRUE(c.ok());
+  Result<Revision> again = s().create("/t/teid/1", "gate-b");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+
+  // Compare-and-set on the revision read: the second writer with the same stale revision loses.
+  Result<Range> now = s().get("/t/teid/1");
+  Revision seen = now->kvs[0].modRevision;
+  Txn cas;
+  cas.compare.push_back(Compare::modRevisionIs("/t/teid/1", seen));
+  cas.success.push_back(TxnOp::put("/t/teid/1", "gate-c"));
+  cas.failure.push_back(TxnOp::put("/t/lost", "1"));
+  Result<TxnResult> first = s().txn(cas);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->succeeded);
+  Result<TxnResult> second = s().txn(cas);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->succeeded);
+  EXPECT_EQ(s().get("/t/teid/1")->kvs[0].value, "gate-c");
+  EXPECT_EQ(s().get("/t/lost")->kvs.size(), 1u);  // the failure branch ran
+
+  // Several keys at one revision, or none of them.
+  Txn many;
+  many.compare.push_back(Compare::absent("/t/m/1"));
+  many.compare.push_back(Compare::absent("/t/teid/1"));  // exists: the whole txn fails
+  many.success.push_back(TxnOp::put("/t/m/1", "x"));
+  many.success.push_back(TxnOp::put("/t/m/2", "x"));
+  Result<TxnResult> none = s().txn(many);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->succeeded);
+  EXPECT_TRUE(s().list("/t/m/")->kvs.empty());
+  many.compare.pop_back();
+  Result<TxnResult> both = s().txn(many);
+  ASSERT_TRUE(both.ok());
+  EXPECT_TRUE(both->succeeded);
+  Result<Range> m = s().list("/t/m/");
+  ASSERT_EQ(m->kvs.size(), 2u);
+  EXPECT_EQ(m->kvs[0].modRevision, both->revision);
+  EXPECT_EQ(m->kvs[1].modRevision, both->revision);
+
+  // A value comparison, and a delete of a prefix in the same step as a put.
+  Txn v;
+  v.compare.push_back(Compare::valueIs("/t/teid/1", "gate-c"));
+  v.success.push_back(TxnOp::delPrefix("/t/m/"));
+  v.success.push_back(TxnOp::put("/t/done", "1"));
+  Result<TxnResult> vr = s().txn(v);
+  ASSERT_TRUE(vr.ok());
+  EXPECT_TRUE(vr->succeeded);
+  EXPECT_TRUE(s().list("/t/m/")->kvs.empty());
+
+  // A key twice in one branch is refused and nothing is written.
+  Revision before = s().get("/t/done")->revision;
+  Txn dup;
+  dup.success.push_back(TxnOp::put("/t/d", "1"));
+  dup.success.push_back(TxnOp::put("/t/d", "2"));
+  Result<TxnResult> dr = s().txn(dup);
+  ASSERT_FALSE(dr.ok());
+  EXPECT_EQ(dr.code(), StatusCode::kInvalidArgument);
+  Result<Range> after = s().get("/t/d");
+  EXPECT_TRUE(after->kvs.empty());
+  EXPECT_EQ(after->revision, before);
+}
+
+TEST_P(StoreSuite, WatchDeliversEveryChangeFromItsRevision) {
+  Result<Revision> r1 = s().put("/w/a", "1");
+  Result<Revision> r2 = s().put("/w/b", "2");
+  Result<Revision> r3 = s().put("/x/other", "3");
+  ASSERT_TRUE(r1.ok() && r2.ok() && r3.ok());
+  Result<std::unique_ptr<Watch>> w = s().watch("/w/", *r2);
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  ASSERT_TRUE(s().put("/w/a", "4").ok());
+  ASSERT_TRUE(s().del("/w/b").ok());
+  std::vector<Event> ev = collect(**w, 3);
+  ASSERT_EQ(ev.size(), 3u);
+  EXPECT_EQ(ev[0].type, Event::Type::kPut);
+  EXPECT_EQ(ev[0].kv.key, "/w/b");
+  EXPECT_EQ(ev[0].kv.modRevision, *r2);
+  EXPECT_EQ(ev[1].kv.key, "/w/a");
+  EXPECT_EQ(ev[1].kv.value, "4");
+  EXPECT_EQ(ev[1].kv.version, 2);
+  EXPECT_EQ(ev[2].type, Event::Type::kDelete);
+  EXPECT_EQ(ev[2].kv.key, "/w/b");
+  EXPECT_GT(ev[2].kv.modRevision, ev[1].kv.modRevision);
+  // Nothing more: the key outside the prefix never showed.
+  Result<std::vector<Event>> more = (*w)->next(300ms);
+  ASSERT_TRUE(more.ok());
+  EXPECT_TRUE(more->empty());
+
+  // One transaction's events come together, at one revision.
+  Txn t;
+  t.success.push_back(TxnOp::put("/w/c", "5"));
+  t.success.push_back(TxnOp::put("/w/d", "6"));
+  ASSERT_TRUE(s().txn(t).ok());
+  ev = collect(**w, 2);
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].kv.modRevision, ev[1].kv.modRevision);
+}
+
+// A follower mirrors a prefix; it is told everything, whatever happens to its watch.
+struct Mirror : StateFollower::Handler {
+  std::map<std::string, std::string> kv;
+  int resets = 0;
+  void reset(const Range& r) override {
+    ++resets;
+    kv.clear();
+    for (auto& x : r.kvs) kv[x.key] = x.value;
+  }
+  void apply(const std::vector<Event>& ev) override {
+    for (auto& e : ev) {
+      if (e.type == Event::Type::kPut) kv[e.kv.key] = e.kv.value;
+      else kv.erase(e.kv.key);
+    }
+  }
+};
+
+std::map<std::string, std::string> truth(Store& s, const std::string& prefix) {
+  std::map<std::string, std::string> want;
+  Result<Range> r = s.list(prefix);  // named: a range-for over a temporary's member dangles
+  for (auto& x : r->kvs) want[x.key] = x.value;
+  return want;
+}
+
+// Polls until the follower has seen `rev`.
+void catchUp(StateFollower& f, Mirror& m, Revision rev) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.revision() < rev && std::chrono::steady_clock::now() < deadline) {
+    Status st = f.poll(m, 200ms);
+    ASSERT_TRUE(st.ok()) << st.message();
+  }
+  ASSERT_GE(f.revision(), rev);
+}
+
+TEST_P(StoreSuite, AFollowerResumesFromItsRevisionWithEveryChange) {
+  ASSERT_TRUE(s().put("/c/keep", "1").ok());
+  ASSERT_TRUE(s().put("/c/gone", "1").ok());
+  Mirror mirror;
+  Revision seen;
+  {
+    StateFollower first(s(), "/c/");
+    ASSERT_TRUE(first.start(mirror).ok());
+    seen = first.revision();
+  }
+  // Changes while nobody follows, a delete among them.
+  ASSERT_TRUE(s().del("/c/gone").ok());
+  Revision last = *s().put("/c/new", "2");
+  StateFollower again(s(), "/c/");
+  ASSERT_TRUE(again.resume(mirror, seen).ok());
+  catchUp(again, mirror, last);
+  EXPECT_EQ(again.resyncs(), 0u);
+  EXPECT_EQ(mirror.resets, 1);  // no re-read was needed
+  EXPECT_EQ(mirror.kv, truth(s(), "/c/"));
+}
+
+TEST_P(StoreSuite, AWatchBehindACompactionFailsAndTheFollowerReReads) {
+  ASSERT_TRUE(s().put("/c/keep", "1").ok());
+  ASSERT_TRUE(s().put("/c/gone", "1").ok());
+  Revision start = *s().put("/c/k0", "0");
+  Mirror mirror;
+  Revision seen;
+  {
+    StateFollower first(s(), "/c/");
+    ASSERT_TRUE(first.start(mirror).ok());
+    seen = first.revision();
+    EXPECT_EQ(mirror.kv.size(), 3u);
+  }
+  // Changes nobody has read yet, then a compaction past them.
+  ASSERT_TRUE(s().del("/c/gone").ok());
+  Revision last = 0;
+  for (int i = 1; i <= 20; ++i) last = *s().put("/c/k" + std::to_string(i), std::to_string(i));
+  ASSERT_TRUE(s().compact(last).ok());
+
+  Result<std::unique_ptr<Watch>> old = s().watch("/c/", start);
+  Status why = old.status();
+  if (old.ok()) {
+    Result<std::vector<Event>> ev = (*old)->next(5s);
+    ASSERT_FALSE(ev.ok());
+    why = ev.status();
+  }
+  EXPECT_EQ(why.code(), StatusCode::kCompacted) << why.message();
+
+  // The follower re-reads rather than resuming past the lost delete, and follows on.
+  StateFollower again(s(), "/c/");
+  ASSERT_TRUE(again.resume(mirror, seen).ok());
+  catchUp(again, mirror, last);
+  EXPECT_EQ(again.resyncs(), 1u);
+  EXPECT_EQ(mirror.resets, 2);
+  EXPECT_EQ(mirror.kv.count("/c/gone"), 0u);
+  EXPECT_EQ(mirror.kv.size(), 22u);
+  Revision after = *s().put("/c/after", "x");
+  catchUp(again, mirror, after);
+  EXPECT_EQ(mirror.kv, truth(s(), "/c/"));
+
+  // Compacting to a revision already compacted is refused.
+  EXPECT_EQ(s().compact(last).code(), StatusCode::kCompacted);
+}
+
+TEST_P(StoreSuite, AnExpiredLeaseDeletesItsKeys) {
+  Result<LeaseId> l = s().grantLease(1s);
+  ASSERT_TRUE(l.ok()) << l.status().message();
+  ASSERT_NE(*l, 0);
+  Result<Revision> r = s().put("/l/alive", "gate-a", *l);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(s().get("/l/alive")->kvs[0].lease, *l);
+  Result<std::unique_ptr<Watch>> w = s().watch("/l/", *r + 1);
+  ASSERT_TRUE(w.ok());
+  std::vector<Event> ev = collect(**w, 1, 15s);  // etcd checks expiry every 500 ms or so
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].type, Event::Type::kDelete);
+  EXPECT_EQ(ev[0].kv.key, "/l/alive");
+  EXPECT_TRUE(s().get("/l/alive")->kvs.empty());
+  EXPECT_EQ(s().keepAlive(*l).code(), StatusCode::kNotFound);
+  // A put with a lease that does not exist is refused.
+  EXPECT_EQ(s().put("/l/x", "1", *l).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreSuite, AKeptAliveLeaseStaysAndARevokedOneGoes) {
+  Result<LeaseId> l = s().grantLease(2s);
+  ASSERT_TRUE(l.ok());
+  ASSERT_TRUE(s().put("/k/a", "1", *l).ok());
+  ASSERT_TRUE(s().put("/k/b", "1", *l).ok());
+  // Renewed every 500 ms for 4 s, twice its TTL (pacing, not synchronisation).
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(s().keepAlive(*l).ok());
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(s().list("/k/")->kvs.size(), 2u);
+  ASSERT_TRUE(s().revokeLease(*l).ok());
+  EXPECT_TRUE(s().list("/k/")->kvs.empty());
+  EXPECT_EQ(s().revokeLease(*l).code(), StatusCode::kNotFound);
+}
+
+TEST_P(StoreSuite, TwoWritersRacingForOneTeidExactlyOneWins) {
+  std::unique_ptr<Store> other = backend_->open();
+  ASSERT_TRUE(other);
+  constexpr int kKeys = 300;
+  std::atomic<int> winsA{0}, winsB{0}, errors{0};
+  auto race = [&](Store& st, const std::string& who, std::atomic<int>& wins) {
+    for (int i = 0; i < kKeys; ++i) {
+      Result<Revision> r = st.create("/race/teid/" + std::to_string(i), who);
+      if (r.ok()) ++wins;
+      else if (r.code() != StatusCode::kAlreadyExists) ++errors;
+    }
+  };
+  std::thread a(race, std::ref(s()), "a", std::ref(winsA));
+  std::thread b(race, std::ref(*other), "b", std::ref(winsB));
+  a.join();
+  b.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(winsA + winsB, kKeys);
+  Result<Range> all = s().list("/race/teid/");
+  ASSERT_EQ(all->kvs.size(), static_cast<size_t>(kKeys));
+  int a_count = 0;
+  for (auto& kv : all->kvs) {
+    EXPECT_EQ(kv.version, 1) << kv.key << " was written twice";
+    a_count += kv.value == "a";
+  }
+  EXPECT_EQ(a_count, winsA.load());
+}
+
+TEST_P(StoreSuite, ALargeBatchIsOneRevision) {
+  Txn t;
+  for (int i = 0; i < 500; ++i) {
+    std::string k = "/b/" + std::to_string(i);
+    t.compare.push_back(Compare::absent(k));
+    t.success.push_back(TxnOp::put(k, "v"));
+  }
+  Result<TxnResult> r = s().txn(t);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->succeeded);
+  Result<Range> all = s().list("/b/");
+  ASSERT_EQ(all->kvs.size(), 500u);
+  for (auto& kv : all->kvs) EXPECT_EQ(kv.modRevision, r->revision);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreSuite, ::testing::Values("sqlite", "etcd"),
+                         [](const auto& info) { return info.param; });
+
+TEST(SqliteStore, ASecondWriterProcessIsRefusedAndAReopenKeepsTheState) {
+  std::unique_ptr<TestBackend> b = makeSqliteBackend();
+  std::string spec = b->spec();
+  Result<std::unique_ptr<Store>> second = openStore({spec});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.code(), StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos);
+}
+
+TEST(SqliteStore, StateAndRevisionSurviveAReopen) {
+  char tmpl[] = "/tmp/roamgate-reopen-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string spec = "sqlite:" + dir + "/s.db";
+  Revision rev;
+  {
+    Result<std::unique_ptr<Store>> s = openStore({spec});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    ASSERT_TRUE((*s)->put("/r/a", "1").ok());
+    rev = *(*s)->put("/r/b", "2");
+  }
+  Result<std::unique_ptr<Store>> s = openStore({spec});
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  Result<Range> r = (*s)->list("/r/");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->kvs.size(), 2u);
+  EXPECT_EQ(r->revision, rev);
+  EXPECT_EQ(*(*s)->put("/r/c", "3"), rev + 1);
+  s = Status::error("closed");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(OpenStore, BadSpecsAreNamed) {
+  for (const char* spec : {"", "redis:x", "sqlite:", "etcd:", "etcd:host", "etcd:host:",
+                           "etcd:127.0.0.1:2379,"}) {
+    Result<std::unique_ptr<Store>> s = openStore({spec});
+    ASSERT_FALSE(s.ok()) << spec;
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << spec;
+  }
+  Result<std::unique_ptr<Store>> s = openStore({"sqlite:/nonexistent-dir/x.db"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("/nonexistent-dir/x.db"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roamgate::store::test
