@@ -3,10 +3,12 @@
 // device and runs the command of the kernel it holds (steer_cmds.cpp, gate_cmds.cpp,
 // host_cmds.cpp).
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <set>
 
 #include "cli.h"
+#include "daemon_cmds.h"
 #include "roamgate/regs/gate.h"
 #include "roamgate/regs/steer.h"
 
@@ -40,24 +42,32 @@ std::string indent(const std::string& usage) {
 
 std::string usageText(const std::vector<Command>& all) {
   std::string s =
-      "usage: roamctl [--device SPEC [--xclbin PATH]] [--json] COMMAND [ARGS]\n"
+      "usage: roamctl [--api ADDRESS] [--json] COMMAND [ARGS]         (through roamd)\n"
+      "       roamctl --device SPEC [--xclbin PATH] [--json] COMMAND [ARGS]   (one device)\n"
       "       roamctl COMMAND --help | roamctl help [COMMAND] | roamctl --version\n\n"
-      "Programs and inspects a Roamgate appliance: the commands follow the kernel the device\n"
-      "holds (steer, tier 1, or gate, tier 2).\n";
+      "Runs a Roamgate deployment through roamd's API (sessions, appliances, gateways), or\n"
+      "programs and inspects one appliance's device directly, for engineers: the device\n"
+      "commands follow the kernel the device holds (steer, tier 1, or gate, tier 2). A name\n"
+      "both have (session get, session list, gateway list) goes to the device when --device\n"
+      "or $ROAMGATE_DEVICE names one, else to roamd.\n";
+  s += "\ncommands through roamd (no device):\n";
+  for (const DaemonCommand& c : daemonCommands()) s += indent(c.usage);
   for (Kernel k : {Kernel::kSteer, Kernel::kGate, Kernel::kBoth}) {
     s += k == Kernel::kSteer ? "\nsteer commands:\n" : k == Kernel::kGate ? "\ngate commands:\n" : "\nhost port commands (both kernels):\n";
     for (const Command& c : all) {
       if (c.kernel == k) s += indent(c.usage);
     }
   }
-  s += "\noptions:\n" + std::string(hal::kDeviceOptionsHelp) +
+  s += "\noptions:\n"
+       "  --api ADDRESS   roamd's API: a socket path, unix:PATH or HOST:PORT; default $ROAMGATE_API,\n"
+       "                  else /run/roamgate/roamd.sock\n" + std::string(hal::kDeviceOptionsHelp) +
        "  --json          print JSON for scripts\n"
        "  -h, --help      this text (after a command: that command's)\n"
        "  --version       roamctl's version and the register maps it was built for\n\n"
        "TEIDs and ids accept decimal or 0x hex; TEIDs are printed in hex (0x0000abcd), as\n"
        "tshark does. Exit status: 0 done, 1 the operation failed or was refused, 2 the command\n"
-       "line is wrong, 3 no such device (no card or XRT runtime, no simulator at the socket,\n"
-       "no answer in time), 4 the xclbin or the loaded kernel is not the one this roamctl was\n"
+       "line is wrong (or roamd refuses a value), 3 no such device (no card or XRT runtime, no\n"
+       "simulator at the socket, no answer in time) or no roamd at the API address, 4 the xclbin or the loaded kernel is not the one this roamctl was\n"
        "built for (wrong kernel, register map or packaging).\n";
   return s;
 }
@@ -85,6 +95,9 @@ std::vector<const Command*> lookup(const std::vector<Command>& all, const std::v
 std::set<std::string> subcommands(const std::vector<Command>& all, const std::string& family) {
   std::set<std::string> subs;
   for (const Command& c : all) {
+    if (c.name.rfind(family + " ", 0) == 0) subs.insert(c.name.substr(family.size() + 1));
+  }
+  for (const DaemonCommand& c : daemonCommands()) {
     if (c.name.rfind(family + " ", 0) == 0) subs.insert(c.name.substr(family.size() + 1));
   }
   return subs;
@@ -124,6 +137,7 @@ int version(bool json) {
 
 int main(int argc, char** argv) {
   hal::DeviceOptions devOpts;
+  std::string apiOpt;
   bool jsonOut = false, help = false, showVersion = false;
   std::vector<std::string> words;
   for (int i = 1; i < argc; ++i) {
@@ -135,6 +149,14 @@ int main(int argc, char** argv) {
       showVersion = true;
     } else if (words.empty() && hal::takeDeviceOption(argc, argv, i, devOpts, err)) {
       if (!err.empty()) return usageError(err);
+    } else if (words.empty() && (a == "--api" || a.rfind("--api=", 0) == 0)) {
+      if (a == "--api") {
+        if (i + 1 >= argc) return usageError("--api needs an address (a socket path, unix:PATH or HOST:PORT)");
+        apiOpt = argv[++i];
+      } else {
+        apiOpt = a.substr(6);
+      }
+      if (apiOpt.empty()) return usageError("--api needs an address (a socket path, unix:PATH or HOST:PORT)");
     } else if (a == "--json") {
       jsonOut = true;
     } else {
@@ -161,6 +183,23 @@ int main(int argc, char** argv) {
   }
   size_t used = 0;
   std::vector<const Command*> cmds = lookup(all, words, used);
+  // Through roamd: a daemon command, unless a device is named and the device has one too.
+  const std::vector<DaemonCommand> daemon = daemonCommands();
+  size_t dused = 0;
+  const DaemonCommand* dc = findDaemonCommand(daemon, words, dused);
+  const char* envDev = std::getenv("ROAMGATE_DEVICE");
+  bool deviceNamed = !devOpts.spec.empty() || (envDev && *envDev);
+  if (dc && (cmds.empty() || !deviceNamed || dused > used)) {
+    if (help) {
+      std::fputs(("usage: roamctl [--api ADDRESS] [--json] ...\n\nthrough roamd:\n" + indent(dc->usage)).c_str(), stdout);
+      return kExitOk;
+    }
+    try {
+      return runDaemonCommand(*dc, apiOpt, jsonOut, std::vector<std::string>(words.begin() + long(dused), words.end()));
+    } catch (const UsageError& e) {
+      return usageError(e.msg);
+    }
+  }
   if (cmds.empty()) {
     std::set<std::string> subs = subcommands(all, words[0]);
     if (subs.empty()) return usageError("unknown command '" + words[0] + "'");

@@ -20,9 +20,15 @@ bool StateCache::waitFor(store::Revision rev, std::chrono::milliseconds timeout)
   return advanced_.wait_for(lk, timeout, [&] { return state_.revision >= rev; });
 }
 
-void StateCache::addListener(Listener l) {
+int StateCache::addListener(Listener l) {
   std::lock_guard lk(mu_);
-  listeners_.push_back(std::move(l));
+  listeners_[++nextListener_] = std::move(l);
+  return nextListener_;
+}
+
+void StateCache::removeListener(int id) {
+  std::lock_guard lk(mu_);
+  listeners_.erase(id);
 }
 
 store::Revision StateCache::revision() const {
@@ -136,7 +142,7 @@ void StateCache::apply(const std::vector<store::Event>& ev) {
 
 void StateCache::notify(const StateChange& ch) {
   std::lock_guard lk(mu_);
-  for (const Listener& l : listeners_) l(state_, ch);
+  for (auto& [id, l] : listeners_) l(state_, ch);
   advanced_.notify_all();
 }
 

@@ -413,6 +413,50 @@ Status GateTables::flowsOfPort(uint8_t addrIndex, uint16_t port, std::vector<Flo
   return {};
 }
 
+Status GateTables::listFlows(std::vector<FlowEntry>& out,
+                             const std::function<bool(const FlowKey&)>& want) {
+  out.clear();
+  uint32_t buckets = 1u << r::kFlowBucketsLog2;
+  constexpr uint32_t kBatch = 2048;  // buckets a round trip: their values only (3 operations a slot)
+  constexpr uint32_t kKeyBatch = 64;  // buckets whose keys are read in one round trip
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    for (uint32_t b0 = 0; b0 < buckets; b0 += kBatch) {
+      std::vector<RegOp> ops;
+      ops.reserve(3 * r::kFlowSlots * kBatch);
+      for (uint32_t b = b0; b < b0 + kBatch && b < buckets; ++b) {
+        for (uint32_t sl = 0; sl < r::kFlowSlots; ++sl) {
+          ops.push_back(wr(r::flow::kAddr, flowAddr(bank, b, sl)));
+          ops.push_back(wr(r::flow::kCmd, r::flow::kCmdRead.put(1)));
+          ops.push_back(rd(r::flow::kRvalue));
+        }
+      }
+      if (Status st = dev_.transact(ops); !st) return st;
+      std::vector<uint32_t> used;  // buckets with a valid slot
+      for (size_t i = 0; i < ops.size() / 3; ++i) {
+        if (!r::flow::kValueValid.get(ops[3 * i + 2].value)) continue;
+        uint32_t b = b0 + uint32_t(i) / r::kFlowSlots;
+        if (used.empty() || used.back() != b) used.push_back(b);
+      }
+      // The keys, a run of consecutive buckets at a time.
+      for (size_t i = 0; i < used.size();) {
+        uint32_t first = used[i], last = first;
+        size_t j = i + 1;
+        while (j < used.size() && used[j] - first < kKeyBatch) last = used[j++];
+        std::vector<Slot> slots;
+        if (Status st = loadBuckets(bank, first, last - first + 1, slots); !st) return st;
+        for (const Slot& sl : slots) {
+          if (!sl.valid) continue;
+          FlowKey k = FlowKey::fromBytes(sl.key);
+          if (want && !want(k)) continue;
+          out.push_back({k, uint8_t(sl.value >> 16), uint16_t(sl.value & r::flow::kValuePort.mask())});
+        }
+        i = j;
+      }
+    }
+  }
+  return {};
+}
+
 Status GateTables::removePort(uint8_t addrIndex, uint16_t port, size_t* flowsRemoved) {
   if (addrIndex >= r::kNatAddrs || (uint32_t(port) >> r::kPortsLog2) != 0) {
     return Status::error(StatusCode::kInvalidArgument, "no port " + portStr(addrIndex, port) + " in the table");

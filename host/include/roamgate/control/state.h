@@ -54,7 +54,8 @@ class StateCache : private store::StateFollower::Handler {
   bool waitFor(store::Revision rev, std::chrono::milliseconds timeout);
 
   // Listeners run on the polling thread, with the state locked for reading.
-  void addListener(Listener l);
+  int addListener(Listener l);
+  void removeListener(int id);
   // Runs `f` on the current state under the lock.
   template <class F>
   auto read(F&& f) const {
@@ -74,7 +75,8 @@ class StateCache : private store::StateFollower::Handler {
   mutable std::mutex mu_;
   std::condition_variable advanced_;
   StateSnapshot state_;
-  std::vector<Listener> listeners_;
+  std::map<int, Listener> listeners_;
+  int nextListener_ = 0;
 };
 
 }  // namespace roamgate::control

@@ -112,6 +112,15 @@ class GateTables {
   Status removePort(uint8_t addrIndex, uint16_t port, size_t* flowsRemoved = nullptr);
   // The flows pointing at a port (walks the whole flow table).
   Status flowsOfPort(uint8_t addrIndex, uint16_t port, std::vector<FlowKey>& out);
+  struct FlowEntry {
+    FlowKey key;
+    uint8_t addrIndex = 0;
+    uint16_t port = 0;
+  };
+  // Every valid flow whose key `want` accepts (all when null), with the port it points at:
+  // one walk of the flow table's values, then the keys of the buckets that hold valid slots.
+  Status listFlows(std::vector<FlowEntry>& out,
+                   const std::function<bool(const FlowKey&)>& want = nullptr);
   // The valid port entries of every configured gate address, walking the port table;
   // `progress(done, total)` is called now and then.
   Status listPorts(std::vector<PortState>& out,

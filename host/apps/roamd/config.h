@@ -1,0 +1,48 @@
+// roamd's configuration: a TOML file, every option also on the command line (which wins),
+// and embedded defaults so that `roamd --appliance steer-a=sim:/run/roamgate/a.sock` runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "roamgate/control/objects.h"
+#include "roamgate/result.h"
+
+namespace roamd {
+
+struct ApplianceConfig {
+  roamgate::control::Appliance app;  // ip, mac ... 0 when unset: taken from the device
+  bool roleGiven = false;
+  bool puntGiven = false;
+  uint64_t steerNextHopMac = 0;       // gate: the MAC steers send to (default: its own)
+};
+
+struct Config {
+  std::string machine;  // default: the host name
+  std::string store = "sqlite:/var/lib/roamgate/state.db";
+  std::string api = "/run/roamgate/roamd.sock";  // Unix socket
+  std::string apiTcp;                           // HOST:PORT; empty: none
+  std::string metrics = "127.0.0.1:9641";       // HOST:PORT for /metrics; empty: none
+  std::string logLevel = "info";
+  int leaseTtl = 10;         // seconds
+  int quarantine = 60;       // seconds a freed TEID rests
+  std::string lostGate = "replace";  // replace | keep
+  int lostGrace = 0;         // seconds a gate stays down before its sessions move (0: lease TTL)
+  double deviceTimeout = 5;  // seconds (sim devices)
+  size_t batch = 100;        // sessions per store transaction
+  std::vector<ApplianceConfig> appliances;
+};
+
+inline constexpr const char* kDefaultConfigPath = "/etc/roamgate/roamd.toml";
+
+// Reads argv into `cfg` (a --config file first, then the other options over it). Returns
+// kInvalidArgument naming the option, key or value at fault; `help` set for --help.
+roamgate::Status parseCommandLine(int argc, char** argv, Config& cfg, bool& help, bool& version);
+roamgate::Status loadConfigFile(const std::string& path, Config& cfg);
+// Applies NAME.KEY=VALUE to the appliance NAME (created if new).
+roamgate::Status setApplianceOption(Config& cfg, const std::string& assignment);
+roamgate::Status checkConfig(const Config& cfg);
+
+extern const char* kUsage;
+
+}  // namespace roamd

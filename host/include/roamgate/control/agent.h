@@ -1,0 +1,116 @@
+// An appliance agent: what roamd runs for each appliance of its machine. It opens the
+// device, checks its kernel, programs it from the desired state (StateCache) and follows
+// the changes, on a thread of its own so that a slow or absent device never holds up the
+// others. Reconciliation reads the device back, compares it with the store and writes only
+// the difference: it never clears a correct entry, so the data plane forwards throughout.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "roamgate/control/counting_device.h"
+#include "roamgate/control/objects.h"
+#include "roamgate/control/state.h"
+#include "roamgate/hal/device.h"
+
+namespace roamgate::control {
+
+struct ReconcileReport {
+  store::Revision atRevision = 0;
+  uint64_t missing = 0;  // entries the device lacked
+  uint64_t stale = 0;    // entries the device held that the store does not
+  uint64_t wrong = 0;    // entries that differed
+  uint64_t entryWrites = 0;     // entries written (each a table, gateway or config write)
+  uint64_t registerWrites = 0;  // register writes of the write phase (0: nothing rewritten)
+  double seconds = 0;
+  Status status;
+};
+
+enum class AgentState { kStarting, kOk, kAbsent, kWrongKernel, kFailed };
+const char* agentStateName(AgentState s);
+
+struct AgentStatus {
+  AgentState state = AgentState::kStarting;
+  std::string detail;
+  ReconcileReport lastReconcile;
+  store::Revision applied = 0;  // the last revision programmed into the device
+  uint64_t programmed = 0;      // steer: sessions in its table; gate: sessions placed on it
+  uint64_t registerWrites = 0, registerReads = 0;
+  uint64_t applyErrors = 0;
+  // The kernel's statistics counters by name, read about once a second by the agent.
+  std::vector<std::pair<std::string, uint64_t>> stats;
+};
+
+// How an agent opens its device (hal::openDevice in roamd; an in-process device in tests).
+using DeviceOpener = std::function<hal::OpenResult()>;
+
+class Agent {
+ public:
+  Agent(Appliance a, DeviceOpener open, StateCache& cache);
+  virtual ~Agent();
+  Agent(const Agent&) = delete;
+
+  // Called on the agent's thread once the device is attached and the appliance complete
+  // (roamd publishes it then). Set before start().
+  void onAttached(std::function<void(const Appliance&)> f) { attached_ = std::move(f); }
+  void start();
+  void stop();
+  const Appliance& appliance() const { return app_; }
+  AgentStatus status() const;
+  // Queues a reconciliation and waits for its report (up to `timeout`).
+  ReconcileReport reconcileNow(std::chrono::milliseconds timeout);
+
+ protected:
+  // Checks the kernel of a newly opened device (kInvalidArgument: another kernel).
+  virtual Status attach(hal::Device& dev) = 0;
+  virtual void detach() = 0;
+  // Fills what the configuration left unset (address, MAC, ...) from what the device holds.
+  virtual Status adopt(Appliance& a) = 0;
+  virtual ReconcileReport reconcile(StateCache& cache) = 0;
+  // Applies the changes queued since the last call; kUnavailable: the device is gone.
+  virtual Status applyChanges(StateCache& cache, const std::set<uint32_t>& sessions,
+                              bool gateways) = 0;
+  virtual uint64_t programmed() const = 0;
+  virtual Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) = 0;
+
+  CountingDevice* device() { return dev_.get(); }
+  Appliance app_;
+
+ private:
+  void run();
+  void onChange(const StateSnapshot& s, const StateChange& ch);
+  bool openDevice();
+
+  DeviceOpener open_;
+  std::function<void(const Appliance&)> attached_;
+  StateCache& cache_;
+  int listener_ = 0;
+  std::unique_ptr<CountingDevice> dev_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool needReconcile_ = true;
+  bool gatewaysDirty_ = false;
+  std::set<uint32_t> dirty_;
+  store::Revision pendingRevision_ = 0;
+  uint64_t reconcileAsked_ = 0, reconcileDone_ = 0;
+  std::chrono::steady_clock::time_point statsAt_{};
+  std::condition_variable reconciled_;
+  AgentStatus status_;
+};
+
+// Steer: configuration (address, MAC, punt limit), the gateway table and Maglev from the
+// gateway objects, and one explicit entry per session (TEID -> its gate's gateway id).
+std::unique_ptr<Agent> makeSteerAgent(Appliance a, DeviceOpener open, StateCache& cache);
+// Gate: configuration (access address, MAC, NAT addresses, next hops, punt limit) and the
+// downlink tunnel of each installed user session, moved when its session moves.
+std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache);
+
+}  // namespace roamgate::control

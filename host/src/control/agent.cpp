@@ -1,0 +1,210 @@
+#include "roamgate/control/agent.h"
+
+#include <spdlog/spdlog.h>
+
+namespace roamgate::control {
+
+const char* agentStateName(AgentState s) {
+  switch (s) {
+    case AgentState::kStarting: return "starting";
+    case AgentState::kOk: return "ok";
+    case AgentState::kAbsent: return "absent";
+    case AgentState::kWrongKernel: return "wrong-kernel";
+    case AgentState::kFailed: return "failed";
+  }
+  return "?";
+}
+
+Agent::Agent(Appliance a, DeviceOpener open, StateCache& cache)
+    : app_(std::move(a)), open_(std::move(open)), cache_(cache) {
+  listener_ = cache_.addListener([this](const StateSnapshot& s, const StateChange& ch) { onChange(s, ch); });
+}
+
+Agent::~Agent() {
+  cache_.removeListener(listener_);
+  stop();
+}
+
+void Agent::start() { thread_ = std::thread([this] { run(); }); }
+
+void Agent::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+AgentStatus Agent::status() const {
+  std::lock_guard lk(mu_);
+  AgentStatus s = status_;
+  if (dev_) {
+    s.registerWrites = dev_->writes();
+    s.registerReads = dev_->reads();
+  }
+  return s;
+}
+
+void Agent::onChange(const StateSnapshot&, const StateChange& ch) {
+  // The cache's thread, with the state locked: note what changed, the agent's thread works.
+  std::lock_guard lk(mu_);
+  if (ch.reset) needReconcile_ = true;
+  dirty_.insert(ch.sessionsPut.begin(), ch.sessionsPut.end());
+  dirty_.insert(ch.sessionsDeleted.begin(), ch.sessionsDeleted.end());
+  gatewaysDirty_ = gatewaysDirty_ || ch.gatewaysChanged;
+  pendingRevision_ = ch.revision;
+  cv_.notify_all();
+}
+
+ReconcileReport Agent::reconcileNow(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  uint64_t ticket = ++reconcileAsked_;
+  needReconcile_ = true;
+  cv_.notify_all();
+  if (!reconciled_.wait_for(lk, timeout, [&] { return reconcileDone_ >= ticket || stop_; })) {
+    ReconcileReport r;
+    r.status = Status::error(StatusCode::kUnavailable,
+                             "appliance " + app_.name + " did not reconcile within the time (" +
+                                 std::string(agentStateName(status_.state)) + ": " +
+                                 status_.detail + ")");
+    return r;
+  }
+  return status_.lastReconcile;
+}
+
+bool Agent::openDevice() {
+  hal::OpenResult r = open_();
+  std::lock_guard lk(mu_);
+  if (!r.device) {
+    if (status_.state != AgentState::kAbsent || status_.detail != r.message) {
+      spdlog::error("appliance {}: device {} unavailable: {}", app_.name, app_.device, r.message);
+    }
+    status_.state = r.failure == hal::OpenFailure::kBadImage ? AgentState::kWrongKernel
+                                                             : AgentState::kAbsent;
+    status_.detail = r.message;
+    return false;
+  }
+  dev_ = std::make_unique<CountingDevice>(std::move(r.device));
+  return true;
+}
+
+void Agent::run() {
+  using namespace std::chrono_literals;
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (stop_) break;
+    }
+    if (!dev_) {
+      bool ok = openDevice();
+      if (ok) {
+        Status st = attach(*dev_);
+        Appliance adopted = app_;
+        if (st.ok()) st = adopt(adopted);
+        std::lock_guard lk(mu_);
+        if (!st.ok()) {
+          bool wrongKernel = st.code() == StatusCode::kInvalidArgument;
+          if (status_.detail != st.message()) {
+            spdlog::error("appliance {}: {}", app_.name, st.message());
+          }
+          status_.state = wrongKernel ? AgentState::kWrongKernel : AgentState::kAbsent;
+          status_.detail = st.message();
+          detach();
+          dev_.reset();
+          ok = false;
+        } else {
+          app_ = adopted;
+          needReconcile_ = true;
+          spdlog::info("appliance {}: {} on {}", app_.name, roleName(app_.role), dev_->describe());
+        }
+      }
+      if (!ok) {
+        std::unique_lock lk(mu_);
+        cv_.wait_for(lk, 2s, [&] { return stop_; });
+        continue;
+      }
+      if (attached_) attached_(app_);
+    }
+    bool doReconcile;
+    bool gateways;
+    std::set<uint32_t> dirty;
+    store::Revision rev;
+    uint64_t ticket;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, 1s, [&] { return stop_ || needReconcile_ || gatewaysDirty_ || !dirty_.empty(); });
+      if (stop_) break;
+      doReconcile = needReconcile_;
+      gateways = gatewaysDirty_;
+      dirty.swap(dirty_);
+      needReconcile_ = gatewaysDirty_ = false;
+      rev = pendingRevision_;
+      ticket = reconcileAsked_;
+    }
+    if (std::chrono::steady_clock::now() - statsAt_ >= 1s) {
+      statsAt_ = std::chrono::steady_clock::now();
+      std::vector<std::pair<std::string, uint64_t>> stats;
+      Status st = readStats(stats);
+      std::lock_guard lk(mu_);
+      if (st.ok()) {
+        status_.stats = std::move(stats);
+      } else if (st.code() == StatusCode::kUnavailable) {
+        status_.state = AgentState::kAbsent;
+        status_.detail = st.message();
+        detach();
+        dev_.reset();
+        needReconcile_ = true;
+        continue;
+      }
+    }
+    if (!doReconcile && !gateways && dirty.empty()) continue;
+    Status st;
+    if (doReconcile) {
+      ReconcileReport rep = reconcile(cache_);
+      st = rep.status;
+      std::lock_guard lk(mu_);
+      status_.lastReconcile = rep;
+      if (rep.status.ok()) {
+        status_.applied = rep.atRevision;
+        spdlog::info("appliance {}: reconciled at revision {}: {} missing, {} stale, {} wrong, "
+                     "{} entry writes, {} register writes, {:.3f} s",
+                     app_.name, rep.atRevision, rep.missing, rep.stale, rep.wrong, rep.entryWrites,
+                     rep.registerWrites, rep.seconds);
+      } else {
+        spdlog::error("appliance {}: reconciliation failed: {}", app_.name, rep.status.message());
+      }
+      reconcileDone_ = std::max(reconcileDone_, ticket);
+      reconciled_.notify_all();
+    } else {
+      st = applyChanges(cache_, dirty, gateways);
+      std::lock_guard lk(mu_);
+      if (st.ok()) {
+        status_.applied = std::max(status_.applied, rev);
+      } else {
+        ++status_.applyErrors;
+        spdlog::error("appliance {}: {}", app_.name, st.message());
+        needReconcile_ = true;  // start again from what the device holds
+      }
+    }
+    std::lock_guard lk(mu_);
+    status_.programmed = programmed();
+    if (st.ok()) {
+      status_.state = AgentState::kOk;
+      status_.detail.clear();
+    } else if (st.code() == StatusCode::kUnavailable) {
+      status_.state = AgentState::kAbsent;
+      status_.detail = st.message();
+      detach();
+      dev_.reset();
+      needReconcile_ = true;
+    } else {
+      status_.state = AgentState::kFailed;
+      status_.detail = st.message();
+    }
+  }
+  std::lock_guard lk(mu_);
+  reconciled_.notify_all();
+}
+
+}  // namespace roamgate::control

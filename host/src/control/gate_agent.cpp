@@ -1,0 +1,202 @@
+// The gate appliance's agent. Desired: the appliance's configuration (access address, MAC,
+// NAT addresses, next hops, punt limit) and, for every user session installed on it, the
+// downlink tunnel of its session (peer and TEID, QFI). When a session moves (handover), the
+// user sessions of its TEID get the new tunnel (moveTunnel: counters go on). The user
+// sessions themselves come from the slow path or from an engineer's roamctl; they are found
+// by a walk of the flow table (the flows of a TEID point at its ports).
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "roamgate/addr.h"
+#include "roamgate/control/agent.h"
+#include "roamgate/dataplane/gate_tables.h"
+
+namespace roamgate::control {
+namespace {
+
+using dataplane::GateTables;
+
+struct Tunnel {
+  uint32_t peer = 0, dlTeid = 0;
+  std::optional<uint8_t> qfi;
+  bool operator==(const Tunnel&) const = default;
+};
+
+class GateAgent : public Agent {
+ public:
+  using Agent::Agent;
+  ~GateAgent() override { stop(); }
+
+ protected:
+  Status attach(hal::Device& dev) override {
+    t_ = std::make_unique<GateTables>(dev);
+    Status st = t_->checkKernel();
+    if (!st.ok() && st.code() != StatusCode::kUnavailable) {
+      return Status::error(StatusCode::kInvalidArgument,
+                           "appliance " + app_.name + " is a gate, but device " + app_.device +
+                               " is not a gate kernel of this register map: " + st.message());
+    }
+    known_.clear();
+    return st;
+  }
+  void detach() override { t_.reset(); }
+
+  Status adopt(Appliance& a) override {
+    dataplane::GateConfig cfg;
+    if (Status st = t_->readConfig(cfg); !st) return st;
+    if (a.ip == 0) a.ip = cfg.accessIp;
+    if (a.mac == 0) a.mac = cfg.ownMac;
+    bool anyNat = false;
+    for (uint32_t ip : a.natIps) anyNat = anyNat || ip != 0;
+    if (!anyNat) a.natIps = cfg.natIps;
+    if (a.serviceNextHopMac == 0) a.serviceNextHopMac = cfg.svcNextHopMac;
+    if (a.accessNextHopMac == 0) a.accessNextHopMac = cfg.accNextHopMac;
+    if (a.punt.burst == 0) a.punt = {cfg.puntRate, cfg.puntBurst};
+    if (a.ip == 0) {
+      // Neither the configuration nor the device has an address yet: tables are programmed,
+      // the configuration is left alone until one is set.
+      spdlog::warn("appliance {}: no address configured or on the device (set {}.ip)", a.name,
+                   a.name);
+      return {};
+    }
+    return checkAppliance(a);
+  }
+
+  Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) override {
+    std::array<uint64_t, regs::gate::kStatCount> v;
+    if (Status st = t_->readStats(v); !st) return st;
+    out.clear();
+    for (size_t i = 0; i < v.size(); ++i) out.emplace_back(regs::gate::kStatNames[i], v[i]);
+    return {};
+  }
+
+  uint64_t programmed() const override { return known_.size(); }
+
+  ReconcileReport reconcile(StateCache& cache) override {
+    auto t0 = std::chrono::steady_clock::now();
+    ReconcileReport rep;
+    std::map<uint32_t, Tunnel> want;
+    rep.atRevision = cache.read([&](const StateSnapshot& s) {
+      for (auto& [teid, ses] : s.sessions) {
+        if (ses.gate == app_.name) want[teid] = {ses.peerIp, ses.dlTeid, ses.qfi};
+      }
+      return s.revision;
+    });
+    dataplane::GateConfig cfg;
+    if (Status st = t_->readConfig(cfg); !st) return fail(rep, st);
+    std::vector<GateTables::FlowEntry> flows;
+    if (Status st = t_->listFlows(flows, [&](const dataplane::FlowKey& k) {
+          return want.count(k.teid) > 0;
+        });
+        !st) {
+      return fail(rep, st);
+    }
+    // The ports of those flows and their tunnels (a port serves one session's flows).
+    std::map<std::pair<uint8_t, uint16_t>, uint32_t> ports;
+    for (auto& f : flows) ports[{f.addrIndex, f.port}] = f.key.teid;
+    std::vector<std::pair<std::pair<uint8_t, uint16_t>, Tunnel>> moves;
+    for (auto& [port, teid] : ports) {
+      dataplane::PortState ps;
+      if (Status st = t_->readPort(port.first, port.second, ps); !st) return fail(rep, st);
+      if (!ps.valid) continue;
+      Tunnel have{ps.session.peerIp, ps.session.dlTeid, ps.session.qfi};
+      if (have != want[teid]) moves.push_back({port, want[teid]});
+    }
+    uint64_t w0 = device()->writes();
+    if (app_.ip != 0 && !sameConfig(cfg)) {
+      applyConfig(cfg);
+      if (Status st = t_->writeConfig(cfg); !st) return fail(rep, st);
+      ++rep.wrong;
+      ++rep.entryWrites;
+    }
+    for (auto& [port, tun] : moves) {
+      if (Status st = t_->moveTunnel(port.first, port.second, tun.peer, tun.dlTeid, tun.qfi); !st) {
+        return fail(rep, st);
+      }
+      ++rep.wrong;
+      ++rep.entryWrites;
+    }
+    known_ = want;
+    rep.registerWrites = device()->writes() - w0;
+    rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rep;
+  }
+
+  Status applyChanges(StateCache& cache, const std::set<uint32_t>& teids, bool) override {
+    // Sessions of this gate whose tunnel changed since it was last programmed.
+    std::map<uint32_t, Tunnel> moved;
+    cache.read([&](const StateSnapshot& s) {
+      for (uint32_t teid : teids) {
+        auto it = s.sessions.find(teid);
+        if (it == s.sessions.end() || it->second.gate != app_.name) {
+          known_.erase(teid);
+          continue;
+        }
+        Tunnel t{it->second.peerIp, it->second.dlTeid, it->second.qfi};
+        auto k = known_.find(teid);
+        if (k == known_.end()) {
+          known_[teid] = t;  // new here: no user session can exist for it yet
+        } else if (k->second != t) {
+          moved[teid] = t;
+        }
+      }
+      return 0;
+    });
+    if (moved.empty()) return {};
+    std::vector<GateTables::FlowEntry> flows;
+    if (Status st = t_->listFlows(flows, [&](const dataplane::FlowKey& k) {
+          return moved.count(k.teid) > 0;
+        });
+        !st) {
+      return st;
+    }
+    std::map<std::pair<uint8_t, uint16_t>, uint32_t> ports;
+    for (auto& f : flows) ports[{f.addrIndex, f.port}] = f.key.teid;
+    for (auto& [port, teid] : ports) {
+      const Tunnel& t = moved[teid];
+      Status st = t_->moveTunnel(port.first, port.second, t.peer, t.dlTeid, t.qfi);
+      if (!st && st.code() != StatusCode::kNotFound) return st;
+      ++tunnelsMoved_;
+    }
+    spdlog::info("gate {}: {} sessions moved, {} user sessions' tunnels rewritten", app_.name,
+                 moved.size(), ports.size());
+    for (auto& [teid, t] : moved) known_[teid] = t;
+    return {};
+  }
+
+ private:
+  bool sameConfig(const dataplane::GateConfig& c) const {
+    return c.accessIp == app_.ip && c.ownMac == app_.mac &&
+           c.svcNextHopMac == app_.serviceNextHopMac && c.accNextHopMac == app_.accessNextHopMac &&
+           c.natIps == app_.natIps && c.puntRate == app_.punt.rate &&
+           c.puntBurst == app_.punt.burst;
+  }
+  // Keeps what the appliance does not say (outer TTL, tick length).
+  void applyConfig(dataplane::GateConfig& c) const {
+    c.accessIp = app_.ip;
+    c.ownMac = app_.mac;
+    c.svcNextHopMac = app_.serviceNextHopMac;
+    c.accNextHopMac = app_.accessNextHopMac;
+    c.natIps = app_.natIps;
+    c.puntRate = app_.punt.rate;
+    c.puntBurst = app_.punt.burst;
+  }
+  ReconcileReport fail(ReconcileReport& r, Status st) {
+    r.status = std::move(st);
+    return r;
+  }
+
+  std::unique_ptr<GateTables> t_;
+  std::map<uint32_t, Tunnel> known_;  // sessions on this gate, with their tunnel as programmed
+  uint64_t tunnelsMoved_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache) {
+  return std::make_unique<GateAgent>(std::move(a), std::move(open), cache);
+}
+
+}  // namespace roamgate::control
