@@ -29,7 +29,8 @@ struct Config {
   std::string lostGate = "replace";  // replace | keep
   int lostGrace = 0;         // seconds a gate stays down before its sessions move (0: lease TTL)
   double deviceTimeout = 5;  // seconds (sim devices)
-  size_t batch = 100;        // sessions per store transaction
+  size_t batch = 64;         // sessions per store transaction (2 comparisons each: etcd's
+                             // default --max-txn-ops 128 allows 64)
   std::vector<ApplianceConfig> appliances;
 };
 

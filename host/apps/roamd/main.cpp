@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   roamd::Daemon daemon(cfg);
   if (roamgate::Status s = daemon.start(); !s.ok()) {
     spdlog::error("{}", s.message());
+    if (s.code() == roamgate::StatusCode::kInvalidArgument) return 2;
     return s.code() == roamgate::StatusCode::kUnavailable ? 3 : 1;
   }
   roamd::ApiServer api;

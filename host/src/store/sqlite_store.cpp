@@ -606,7 +606,8 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::string& path) {
   int fd = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return Status::error(StatusCode::kUnavailable,
-                         "cannot open store lock " + lockPath + ": " + strerror(errno));
+                         "cannot open store file " + path + " (its lock " + lockPath + ": " +
+                             strerror(errno) + ")");
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);

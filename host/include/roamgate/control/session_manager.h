@@ -39,7 +39,7 @@ enum class LostGatePolicy { kReplace, kKeep };
 
 struct SessionManagerOptions {
   std::chrono::seconds quarantine{60};  // how long a freed TEID is held back (0: not at all)
-  size_t batch = 100;                   // sessions per transaction (etcd: max-txn-ops / 2)
+  size_t batch = 64;                    // sessions per transaction (etcd: max-txn-ops / 2)
   LostGatePolicy lostGate = LostGatePolicy::kReplace;
   uint64_t seed = 0;                    // 0: from std::random_device
 };
