@@ -100,15 +100,17 @@ void Agent::run() {
       bool ok = openDevice();
       if (ok) {
         Status st = attach(*dev_);
+        bool wrongKernel = !st.ok() && st.code() == StatusCode::kInvalidArgument;
         Appliance adopted = app_;
-        if (st.ok()) st = adopt(adopted);
+        if (st.ok()) st = adopt(adopted);  // a refusal here is the configuration's, not the kernel's
         std::lock_guard lk(mu_);
         if (!st.ok()) {
-          bool wrongKernel = st.code() == StatusCode::kInvalidArgument;
           if (status_.detail != st.message()) {
             spdlog::error("appliance {}: {}", app_.name, st.message());
           }
-          status_.state = wrongKernel ? AgentState::kWrongKernel : AgentState::kAbsent;
+          status_.state = wrongKernel                               ? AgentState::kWrongKernel
+                          : st.code() == StatusCode::kUnavailable ? AgentState::kAbsent
+                                                                  : AgentState::kFailed;
           status_.detail = st.message();
           detach();
           dev_.reset();
