@@ -109,6 +109,14 @@ Status Daemon::start() {
         }
       }
     });
+    agent->onDetached([this](const control::Appliance& app) {
+      {
+        std::lock_guard lk(mu_);
+        published_.erase(app.name);
+      }
+      Result<store::Revision> r = store_->del(control::liveKey(app.name));
+      if (!r.ok()) spdlog::error("appliance {}: cannot withdraw its live key: {}", app.name, r.status().message());
+    });
     agents_.push_back(std::move(agent));
   }
   cacheThread_ = std::thread([this] { cacheLoop(); });

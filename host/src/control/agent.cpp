@@ -73,6 +73,16 @@ ReconcileReport Agent::reconcileNow(std::chrono::milliseconds timeout) {
   return status_.lastReconcile;
 }
 
+void Agent::lost(const Status& st) {
+  spdlog::error("appliance {}: device {} stopped answering: {}", app_.name, app_.device, st.message());
+  status_.state = AgentState::kAbsent;
+  status_.detail = st.message();
+  detach();
+  dev_.reset();
+  needReconcile_ = true;
+  if (detached_) detached_(app_);
+}
+
 bool Agent::openDevice() {
   hal::OpenResult r = open_();
   std::lock_guard lk(mu_);
@@ -152,11 +162,7 @@ void Agent::run() {
       if (st.ok()) {
         status_.stats = std::move(stats);
       } else if (st.code() == StatusCode::kUnavailable) {
-        status_.state = AgentState::kAbsent;
-        status_.detail = st.message();
-        detach();
-        dev_.reset();
-        needReconcile_ = true;
+        lost(st);
         continue;
       }
     }
@@ -195,11 +201,7 @@ void Agent::run() {
       status_.state = AgentState::kOk;
       status_.detail.clear();
     } else if (st.code() == StatusCode::kUnavailable) {
-      status_.state = AgentState::kAbsent;
-      status_.detail = st.message();
-      detach();
-      dev_.reset();
-      needReconcile_ = true;
+      lost(st);
     } else {
       status_.state = AgentState::kFailed;
       status_.detail = st.message();

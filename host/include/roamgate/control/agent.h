@@ -59,6 +59,9 @@ class Agent {
   // Called on the agent's thread once the device is attached and the appliance complete
   // (roamd publishes it then). Set before start().
   void onAttached(std::function<void(const Appliance&)> f) { attached_ = std::move(f); }
+  // Called on the agent's thread when an attached device stops answering (roamd withdraws
+  // the appliance's live key: a gate whose card is gone is down).
+  void onDetached(std::function<void(const Appliance&)> f) { detached_ = std::move(f); }
   void start();
   void stop();
   const Appliance& appliance() const { return app_; }
@@ -88,7 +91,8 @@ class Agent {
   bool openDevice();
 
   DeviceOpener open_;
-  std::function<void(const Appliance&)> attached_;
+  std::function<void(const Appliance&)> attached_, detached_;
+  void lost(const Status& st);  // the device stopped answering (mu_ held)
   StateCache& cache_;
   int listener_ = 0;
   std::unique_ptr<CountingDevice> dev_;
