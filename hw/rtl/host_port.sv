@@ -1,12 +1,14 @@
 // Host port: punted frames go to a ring in device memory, frames to inject come from another,
 // both through an AXI4 master (512-bit, single-beat transfers, up to 16 reads in flight).
 //
-// Punt: the kernel starts a frame only while punt_room_o says a whole maximum frame fits
-// behind the one in flight; tready then stays high for the whole frame, so the kernel's
-// egress never stalls here. A frame is written to slot (PROD mod slots): data
-// from byte 64, then the 64-byte header; PUNT_PROD advances only after every write of the
-// slot is acknowledged, so the host never reads a partial slot. Ring full or off: the frame
-// is dropped and counted.
+// Punt: PuntIns inputs (1 or 2), each with its own buffer; input i is the punt slot's INGRESS
+// (0 the access port, 1 the service port). The kernel starts a frame on an input only while
+// its punt_room_o bit says a whole maximum frame fits behind the one in flight; tready then
+// stays high for the whole frame, so the kernel's egress never stalls here. Between frames
+// the ring writer takes the next whole frame from the inputs in turn (alternating when both
+// have one). A frame is written to slot (PROD mod slots): data from byte 64, then the 64-byte
+// header; PUNT_PROD advances only after every write of the slot is acknowledged, so the host
+// never reads a partial slot. Ring full or off: the frame is dropped and counted.
 // Inject: while INJ_PROD != INJ_CONS and the output buffer has room for a maximum frame, the
 // header of slot (CONS mod slots) is read, then the frame's beats; INJ_CONS advances when the
 // whole frame is in the buffer. Bad slots (length 0 or too long, unknown port) are skipped
@@ -25,7 +27,8 @@ module host_port #(
   parameter int MaxFrameBytes = 9600,
   parameter int FifoLog2 = 9,
   parameter logic [15:0] Base = 16'h0500,
-  parameter int InjPorts = 1
+  parameter int InjPorts = 1,
+  parameter int PuntIns = 1
 ) (
   input  wire logic          clk_i,
   input  wire logic          rst_ni,
@@ -37,14 +40,15 @@ module host_port #(
   input  wire logic [15:0]   reg_raddr_i,
   output logic      [31:0]   reg_rdata_o,
   output logic               reg_hit_o,
-  // punted frames from the kernel (tuser, read on the first beat: {inner offset, TEID, reason})
-  input  wire logic [511:0]  s_axis_punt_tdata,
-  input  wire logic [63:0]   s_axis_punt_tkeep,
-  input  wire logic          s_axis_punt_tlast,
-  input  wire logic [47:0]   s_axis_punt_tuser,
-  input  wire logic          s_axis_punt_tvalid,
-  output logic               s_axis_punt_tready,
-  output logic               punt_room_o,  // a whole further frame fits after this one
+  // punted frames from the kernel, input i at bits i*W +: W (tuser, read on the first beat:
+  // {inner offset, TEID, reason})
+  input  wire logic [PuntIns*512-1:0] s_axis_punt_tdata,
+  input  wire logic [PuntIns*64-1:0]  s_axis_punt_tkeep,
+  input  wire logic [PuntIns-1:0]     s_axis_punt_tlast,
+  input  wire logic [PuntIns*48-1:0]  s_axis_punt_tuser,
+  input  wire logic [PuntIns-1:0]     s_axis_punt_tvalid,
+  output logic      [PuntIns-1:0]     s_axis_punt_tready,
+  output logic      [PuntIns-1:0]     punt_room_o,  // a whole further frame fits after this one
   // frames to inject, to the kernel's egress
   output logic      [511:0]  m_axis_inj_tdata,
   output logic      [63:0]   m_axis_inj_tkeep,
@@ -90,8 +94,8 @@ module host_port #(
   if (Depth < 2 * MaxBeats + 8) begin : gen_bad_fifo
     $error("host_port: FifoLog2 too small for MaxFrameBytes");
   end
-  if (Base[7:0] != 8'd0 || InjPorts < 1 || InjPorts > 255) begin : gen_bad_base
-    $error("host_port: Base must be 256-byte aligned, InjPorts 1..255");
+  if (Base[7:0] != 8'd0 || InjPorts < 1 || InjPorts > 255 || PuntIns < 1 || PuntIns > 2) begin : gen_bad_base
+    $error("host_port: Base must be 256-byte aligned, InjPorts 1..255, PuntIns 1 or 2");
   end
 
   // Addresses inside the block.
@@ -231,50 +235,75 @@ module host_port #(
     end
   end
 
-  // ---- punt: input buffer ----------------------------------------------------------------
-  logic pin_push, pin_pop, pin_valid, in_frame_q;
-  logic [512+64+1+48-1:0] pin_rdata;
-  logic [LevelW-1:0] pin_level;
+  // ---- punt: input buffers ---------------------------------------------------------------
+  localparam int PinW = 512 + 64 + 1 + 48;
+  logic [PuntIns-1:0] pin_push, pin_pop, pin_valid;
+  logic [PuntIns*PinW-1:0] pin_rdata;
   logic [511:0] p_data;
   logic [63:0] p_keep;
-  logic p_last;
+  logic p_last, p_valid;
   logic [47:0] p_user;
+  logic p_sel;  // the input the writer reads: the one it picks when idle, else its frame's
 
-  logic pin_ok_q;  // room for a whole frame, from the level of the cycle before (+2 spare)
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) pin_ok_q <= 1'b0;
-    else pin_ok_q <= (pin_level < LevelW'(Depth - MaxBeats - 6));
-  end
-  assign s_axis_punt_tready = in_frame_q || pin_ok_q;
-  // Registered (the level of the cycle before, which a push raises by at most one), so the
-  // kernel's egress decision does not wait for the FIFO's subtract and compare.
-  logic punt_room_q;
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) punt_room_q <= 1'b0;
-    else punt_room_q <= (pin_level < LevelW'(Depth - 2 * MaxBeats - 6));
-  end
-  assign punt_room_o = punt_room_q;
-  assign pin_push = s_axis_punt_tvalid && s_axis_punt_tready;
+  for (genvar i = 0; i < PuntIns; i++) begin : gen_pin
+    logic in_frame_q, pin_ok_q, punt_room_q;
+    logic [LevelW-1:0] pin_level;
+    // Room for a whole frame, from the level of the cycle before (+2 spare).
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) pin_ok_q <= 1'b0;
+      else pin_ok_q <= (pin_level < LevelW'(Depth - MaxBeats - 6));
+    end
+    assign s_axis_punt_tready[i] = in_frame_q || pin_ok_q;
+    // Registered (the level of the cycle before, which a push raises by at most one), so the
+    // kernel's egress decision does not wait for the FIFO's subtract and compare.
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) punt_room_q <= 1'b0;
+      else punt_room_q <= (pin_level < LevelW'(Depth - 2 * MaxBeats - 6));
+    end
+    assign punt_room_o[i] = punt_room_q;
+    assign pin_push[i] = s_axis_punt_tvalid[i] && s_axis_punt_tready[i];
 
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) in_frame_q <= 1'b0;
-    else if (pin_push) in_frame_q <= !s_axis_punt_tlast;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) in_frame_q <= 1'b0;
+      else if (pin_push[i]) in_frame_q <= !s_axis_punt_tlast[i];
+    end
+
+    sync_fifo #(.Width(PinW), .DepthLog2(FifoLog2)) u_pin (
+      .clk_i, .rst_ni,
+      .push_i (pin_push[i]),
+      .wdata_i({s_axis_punt_tuser[48*i +: 48], s_axis_punt_tlast[i], s_axis_punt_tkeep[64*i +: 64],
+                s_axis_punt_tdata[512*i +: 512]}),
+      .pop_i  (pin_pop[i]),
+      .valid_o(pin_valid[i]),
+      .rdata_o(pin_rdata[PinW*i +: PinW]),
+      .level_o(pin_level)
+    );
   end
 
-  sync_fifo #(.Width(512 + 64 + 1 + 48), .DepthLog2(FifoLog2)) u_pin (
-    .clk_i, .rst_ni,
-    .push_i (pin_push),
-    .wdata_i({s_axis_punt_tuser, s_axis_punt_tlast, s_axis_punt_tkeep, s_axis_punt_tdata}),
-    .pop_i  (pin_pop),
-    .valid_o(pin_valid),
-    .rdata_o(pin_rdata),
-    .level_o(pin_level)
-  );
-  assign {p_user, p_last, p_keep, p_data} = pin_rdata;
 
   // ---- punt: ring writer -----------------------------------------------------------------
   typedef enum logic [2:0] {W_IDLE, W_DATA, W_HDR, W_WAIT, W_DROP, W_EXP_WAIT} wstate_e;
   wstate_e ws_q, ws_d;
+  logic p_pop;
+
+  // The writer's input: between frames the last input when it alone has a frame or it is its
+  // turn (the other input had the frame before), else input 0; during a frame, that frame's.
+  logic wsrc_q, wsrc_d, wlast_q, wlast_d, pick;
+  if (PuntIns > 1) begin : gen_two
+    assign pick = pin_valid[PuntIns-1] && (!pin_valid[0] || !wlast_q);
+    assign p_sel = (ws_q == W_IDLE) ? pick : wsrc_q;
+    assign {p_user, p_last, p_keep, p_data} = p_sel ? pin_rdata[PinW*(PuntIns-1) +: PinW] : pin_rdata[0 +: PinW];
+    assign p_valid = p_sel ? pin_valid[PuntIns-1] : pin_valid[0];
+    assign pin_pop = {p_pop && p_sel, p_pop && !p_sel};
+  end else begin : gen_one
+    assign pick = 1'b0;
+    assign p_sel = 1'b0;
+    assign {p_user, p_last, p_keep, p_data} = pin_rdata[0 +: PinW];
+    assign p_valid = pin_valid[0];
+    assign pin_pop = p_pop;
+    logic unused_turn;
+    assign unused_turn = wlast_q | pick;
+  end
   logic [63:0] slot_q, slot_d;
   logic [15:0] wbeat_q, wbeat_d, wlen_q, wlen_d;
   logic [47:0] wreason_q, wreason_d;  // {inner offset, TEID, reason} of the frame
@@ -313,7 +342,9 @@ module host_port #(
     wlen_d = wlen_q;
     wreason_d = wreason_q;
     wts_d = wts_q;
-    pin_pop = 1'b0;
+    wsrc_d = wsrc_q;
+    wlast_d = wlast_q;
+    p_pop = 1'b0;
     issue = 1'b0;
     issue_addr = slot_q + 64'(host_port_regs_pkg::RING_SLOT_BYTES) + {42'd0, wbeat_q, 6'd0};
     issue_data = p_data;
@@ -329,7 +360,9 @@ module host_port #(
           issue_data = s_exp_data_i;
           issue_strb = '1;
           ws_d = W_EXP_WAIT;
-        end else if (pin_valid) begin
+        end else if (p_valid) begin
+          wsrc_d = p_sel;
+          wlast_d = p_sel;
           wreason_d = p_user;
           wts_d = timestamp_i;
           wbeat_d = 16'd0;
@@ -344,9 +377,9 @@ module host_port #(
         end
       end
       W_DATA: begin
-        if (pin_valid && aw_free && w_free) begin
+        if (p_valid && aw_free && w_free) begin
           issue = 1'b1;
-          pin_pop = 1'b1;
+          p_pop = 1'b1;
           wbeat_d = wbeat_q + 16'd1;
           wlen_d = wlen_q + {9'd0, rg_pkg::keep_bytes(p_keep)};
           if (p_last) ws_d = W_HDR;
@@ -359,7 +392,7 @@ module host_port #(
         issue_data[host_port_regs_pkg::RING_SLOT_CODE_LSB +: 8] = wreason_q[7:0];
         issue_data[host_port_regs_pkg::RING_SLOT_TEID_LSB +: 32] = wreason_q[39:8];
         issue_data[host_port_regs_pkg::RING_SLOT_INNER_OFFSET_LSB +: 8] = wreason_q[47:40];
-        issue_data[host_port_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = 8'd0;  // the access port
+        issue_data[host_port_regs_pkg::RING_SLOT_INGRESS_LSB +: 8] = {7'd0, wsrc_q};  // the input
         issue_data[host_port_regs_pkg::RING_SLOT_TIMESTAMP_LSB +: 64] = wts_q;
         issue_strb = '1;  // the whole 64-byte header
         if (aw_free && w_free) begin
@@ -380,8 +413,8 @@ module host_port #(
         end
       end
       W_DROP: begin
-        if (pin_valid) begin
-          pin_pop = 1'b1;
+        if (p_valid) begin
+          p_pop = 1'b1;
           if (p_last) ws_d = W_IDLE;
         end
       end
@@ -393,11 +426,15 @@ module host_port #(
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       ws_q <= W_IDLE;
+      wsrc_q <= 1'b0;
+      wlast_q <= 1'b0;
       b_out_q <= '0;
       m_axi_awvalid <= 1'b0;
       m_axi_wvalid <= 1'b0;
     end else begin
       ws_q <= ws_d;
+      wsrc_q <= wsrc_d;
+      wlast_q <= wlast_d;
       b_out_q <= b_out_d;
       if (issue) begin
         m_axi_awvalid <= 1'b1;
@@ -552,14 +589,23 @@ module host_port #(
   );
   assign m_axis_inj_tvalid = pout_valid;
 
-  // Whole frames in the inject buffer.
+  // Whole frames in the inject buffer. A frame counts once its last beat has been in the
+  // buffer for the FIFO's push-to-valid latency (two cycles after the count would first see
+  // it), so a consumer that starts it then is never short of a beat: it streams with no gaps,
+  // as a MAC's transmit side needs.
   logic [LevelW-1:0] inj_whole_q;
+  logic [1:0] inj_last_dly_q;
   logic inj_in_last, inj_out_last;
   assign inj_in_last = pout_push && pout_wdata[512 + 64];
   assign inj_out_last = m_axis_inj_tvalid && m_axis_inj_tready && m_axis_inj_tlast;
   always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) inj_whole_q <= '0;
-    else inj_whole_q <= inj_whole_q + LevelW'(inj_in_last) - LevelW'(inj_out_last);
+    if (!rst_ni) begin
+      inj_whole_q <= '0;
+      inj_last_dly_q <= '0;
+    end else begin
+      inj_last_dly_q <= {inj_last_dly_q[0], inj_in_last};
+      inj_whole_q <= inj_whole_q + LevelW'(inj_last_dly_q[1]) - LevelW'(inj_out_last);
+    end
   end
   assign inj_whole_o = inj_whole_q != '0;
   assign {m_axis_inj_tuser, m_axis_inj_tlast, m_axis_inj_tkeep, m_axis_inj_tdata} = pout_rdata;

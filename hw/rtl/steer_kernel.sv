@@ -664,9 +664,10 @@ module steer_kernel #(
   // A punt starts only when the host port has room for the whole frame behind any other.
   assign punt_room = host_punt_room && punt_can;
   // Between frames the steering port takes a forwarded or an injected frame, alternating
-  // when both wait.
+  // when both wait. An injected frame starts only when the host port holds it whole, so it
+  // leaves with no idle cycles inside (as the gate's direct sends do).
   assign fwd_ready = data_valid && dec_valid && end_valid;
-  assign inj_pick = !in_pkt_q && !inj_q && inj_tvalid && (!fwd_ready || !last_inj_q);
+  assign inj_pick = !in_pkt_q && !inj_q && inj_tvalid && inj_whole && (!fwd_ready || !last_inj_q);
   assign start = !in_pkt_q && !inj_q && fwd_ready && !inj_pick;
 
   token_bucket u_punt_tb (
@@ -837,7 +838,7 @@ module steer_kernel #(
 
   // Steer injects only toward the steering port (code 0) and has no export scanner.
   logic [7:0] unused_inj_port;
-  logic unused_exp_ready, unused_inj_whole;
+  logic unused_exp_ready, inj_whole;
   host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9), .Base(steer_regs_pkg::HOST_BASE),
               .InjPorts(1)) u_host (
     .clk_i, .rst_ni, .timestamp_i,
@@ -849,7 +850,7 @@ module steer_kernel #(
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
     .m_axis_inj_tuser(unused_inj_port), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
-    .inj_whole_o(unused_inj_whole), .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
+    .inj_whole_o(inj_whole), .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
     .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awvalid, .m_axi_awready,
     .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,
     .m_axi_bresp, .m_axi_bvalid, .m_axi_bready,
