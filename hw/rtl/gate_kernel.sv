@@ -9,6 +9,9 @@
 // port and destination = terminal : port back, and leaves in a GTP-U tunnel toward the
 // session's peer with its downlink TEID (and a PDU Session Container when it has a QFI).
 // The export scanner writes counter records for idle, closed and long-running sessions.
+// Service-side ARP for a gate address goes to the host port as well (its own punt input, so
+// its slots say the service port); the host's inject ring feeds the uplink pipeline or sends
+// frames straight out of either port, between that port's pipeline frames.
 //
 // Each direction buffers whole frames (frame_ingress) and decides on the first 128 bytes
 // while the rest arrives; axis_realign strips or inserts the tunnel headers at one beat per
@@ -357,15 +360,19 @@ module gate_kernel #(
   // ------------------------------------------------------------------------------------
   // Uplink ingress: the access MAC, with re-injected frames merged in between its frames
   // ------------------------------------------------------------------------------------
-  // An injected frame starts only between MAC frames and only when the host port holds it
-  // whole; MAC beats that arrive meanwhile wait in the skid buffer, which then drains in the
-  // MAC's idle cycles (one injected frame at a time, so it never holds more than one frame).
+  // An injected frame (code UPLINK) starts only between MAC frames and only when the host port
+  // holds it whole; MAC beats that arrive meanwhile wait in the skid buffer, which then drains
+  // in the MAC's idle cycles (one injected frame at a time, so it never holds more than one
+  // frame). Frames with codes ACCESS_OUT and SERVICE_OUT leave by the egress merges below; the
+  // code of the frame at the head of the inject stream says which consumer takes it.
   logic [511:0] inj_tdata;
   logic [63:0] inj_tkeep;
   logic [7:0] inj_tuser;
   logic inj_tlast, inj_tvalid, inj_tready, inj_whole;
+  logic inj_ul_ready, inj_acc_ready, inj_svc_ready;
+  logic inj_ul_cand, inj_acc_cand, inj_svc_cand;  // a whole frame for that consumer waits
   logic mac_in_q, inj_act_q, inj_act_d, inj_on;
-  logic skid_push, skid_pop, skid_valid;
+  logic skid_push, skid_pop, skid_valid, skid_any;
   logic [512+64+1:0] skid_rdata;
   logic [9:0] skid_level;
   logic [511:0] ul_tdata;
@@ -375,12 +382,21 @@ module gate_kernel #(
 
   assign s_axis_rx_tready = 1'b1;
   assign mac_sof = s_axis_rx_tvalid && !mac_in_q;
-  assign inj_on = inj_act_q || (!skid_valid && !mac_in_q && inj_whole && inj_tvalid);
+  assign inj_ul_cand = inj_whole && inj_tvalid && inj_tuser == 8'(gate_regs_pkg::INJECT_PORT_UPLINK);
+  assign inj_acc_cand = inj_whole && inj_tvalid &&
+                        inj_tuser == 8'(gate_regs_pkg::INJECT_PORT_ACCESS_OUT);
+  assign inj_svc_cand = inj_whole && inj_tvalid &&
+                        inj_tuser == 8'(gate_regs_pkg::INJECT_PORT_SERVICE_OUT);
+  // The skid holds beats from the cycle after their push (level) but shows them only a few
+  // cycles later (valid): while it holds any, MAC beats queue behind them.
+  assign skid_any = skid_level != '0;
+  assign inj_on = inj_act_q || (!skid_any && !mac_in_q && inj_ul_cand);
+  assign inj_tready = inj_ul_ready || inj_acc_ready || inj_svc_ready;
 
   always_comb begin
     skid_push = 1'b0;
     skid_pop = 1'b0;
-    inj_tready = 1'b0;
+    inj_ul_ready = 1'b0;
     inj_act_d = inj_act_q;
     ul_tdata = s_axis_rx_tdata;
     ul_tkeep = s_axis_rx_tkeep;
@@ -389,18 +405,18 @@ module gate_kernel #(
     ul_tvalid = s_axis_rx_tvalid;
     if (inj_on) begin
       skid_push = s_axis_rx_tvalid;
-      inj_tready = 1'b1;
+      inj_ul_ready = 1'b1;
       ul_tdata = inj_tdata;
       ul_tkeep = inj_tkeep;
       ul_tlast = inj_tlast;
       ul_tuser = 1'b0;
       ul_tvalid = inj_tvalid;
       inj_act_d = !(inj_tvalid && inj_tlast);
-    end else if (skid_valid) begin
+    end else if (skid_any) begin
       skid_push = s_axis_rx_tvalid;
-      skid_pop = 1'b1;
+      skid_pop = skid_valid;
       {ul_tuser, ul_tlast, ul_tkeep, ul_tdata} = skid_rdata;
-      ul_tvalid = 1'b1;
+      ul_tvalid = skid_valid;
     end
   end
 
@@ -754,7 +770,8 @@ module gate_kernel #(
   // ------------------------------------------------------------------------------------
   logic [1:0] ul_fin_act;
   logic [4:0] ul_fin_stat;
-  logic tb_ok, tb_take, host_punt_room;
+  logic tb_ok, tb_ok2, tb_take, dl_tb_take, ul_punt_head;
+  logic [1:0] host_punt_room;  // per punt input: 0 uplink, 1 downlink
   logic ul_cmd_valid, ul_cmd_ready, ul_start;
   logic [511:0] ul_hdr;
   logic [15:0] ul_c_data_len, ul_c_out_len;
@@ -768,13 +785,17 @@ module gate_kernel #(
   logic [44:0] ur_tdest;
   logic m_axis_punt_tready;
 
-  token_bucket u_punt_tb (
+  // One bucket for both directions. The uplink asks for a token; the downlink, which may meet
+  // an uplink punt in the same cycle, for a second one whenever the uplink has a punt at the
+  // head of its egress (so a take is always covered, and the downlink never waits).
+  token_bucket #(.Takes(2)) u_punt_tb (
     .clk_i, .rst_ni,
     .rate_i (punt_rate_q),
     .burst_i(punt_burst_q),
-    .take_i (tb_take),
-    .ok_o   (tb_ok)
+    .take_i ({dl_tb_take, tb_take}),
+    .ok_o   ({tb_ok2, tb_ok})
   );
+  assign ul_punt_head = ul_cmd_valid && ul_dec.action == ACT_PUNT;
 
   assign ul_cmd_valid = ul_dec_valid && ul_end_valid;
   always_comb begin
@@ -792,7 +813,7 @@ module gate_kernel #(
     end else if (ul_dec.action == ACT_PUNT && !tb_ok) begin
       ul_fin_act = ACT_DROP;
       ul_fin_stat = 5'(gate_regs_pkg::STAT_DROP_PUNT_LIMIT);
-    end else if (ul_dec.action == ACT_PUNT && !host_punt_room) begin
+    end else if (ul_dec.action == ACT_PUNT && !host_punt_room[0]) begin
       ul_fin_act = ACT_DROP;
       ul_fin_stat = 5'(gate_regs_pkg::STAT_DROP_PUNT_BUSY);
     end
@@ -840,12 +861,46 @@ module gate_kernel #(
     .m_axis_tdest(ur_tdest), .m_axis_tvalid(ur_tvalid), .m_axis_tready(ur_tready)
   );
 
-  assign m_axis_svc_tx_tdata = ur_tdata;
-  assign m_axis_svc_tx_tkeep = ur_tkeep;
-  assign m_axis_svc_tx_tlast = ur_tlast;
+  // Service port out: the uplink's frames and direct injects (SERVICE_OUT), merged at frame
+  // boundaries with no register in the way (no added latency). At a boundary the port shows
+  // the pipeline's next frame or a whole injected one, the injected one when the pipeline has
+  // none or sent the frame before (they alternate when both wait), and keeps showing that
+  // source until its frame's last beat has left. Punts leave the realigner meanwhile.
+  logic ur_fwd, sv_inj, sv_lock_q, sv_lock_d, sv_inj_q, sv_inj_d, sv_last_inj_q, sv_last_inj_d;
+  assign ur_fwd = ur_tvalid && !ur_tdest[0];
+  assign sv_inj = sv_lock_q ? sv_inj_q : (inj_svc_cand && (!ur_fwd || !sv_last_inj_q));
+  assign m_axis_svc_tx_tdata = sv_inj ? inj_tdata : ur_tdata;
+  assign m_axis_svc_tx_tkeep = sv_inj ? inj_tkeep : ur_tkeep;
+  assign m_axis_svc_tx_tlast = sv_inj ? inj_tlast : ur_tlast;
   assign m_axis_svc_tx_tuser = 1'b0;
-  assign m_axis_svc_tx_tvalid = ur_tvalid && !ur_tdest[0];
-  assign ur_tready = ur_tdest[0] ? m_axis_punt_tready : m_axis_svc_tx_tready;
+  assign m_axis_svc_tx_tvalid = sv_inj ? inj_tvalid : ur_fwd;
+  assign ur_tready = ur_tdest[0] ? m_axis_punt_tready : (m_axis_svc_tx_tready && !sv_inj);
+  assign inj_svc_ready = sv_inj && m_axis_svc_tx_tready;
+  always_comb begin
+    sv_lock_d = sv_lock_q;
+    sv_inj_d = sv_inj_q;
+    sv_last_inj_d = sv_last_inj_q;
+    if (m_axis_svc_tx_tvalid) begin
+      if (m_axis_svc_tx_tready && m_axis_svc_tx_tlast) begin
+        sv_lock_d = 1'b0;
+        sv_last_inj_d = sv_inj;
+      end else begin
+        sv_lock_d = 1'b1;
+        sv_inj_d = sv_inj;
+      end
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      sv_lock_q <= 1'b0;
+      sv_inj_q <= 1'b0;
+      sv_last_inj_q <= 1'b0;
+    end else begin
+      sv_lock_q <= sv_lock_d;
+      sv_inj_q <= sv_inj_d;
+      sv_last_inj_q <= sv_last_inj_d;
+    end
+  end
 
   // ------------------------------------------------------------------------------------
   // Downlink ingress and decision: IPv4 to a gate address -> port table -> verdict
@@ -890,15 +945,45 @@ module gate_kernel #(
   rg_pkg::hdr_meta_t dp_m;
   assign dp_m = dp_meta;
 
+  // ARP (RFC 826) after the Ethernet header and its one optional tag: IPv4 over Ethernet when
+  // the protocol type is 0x0800 with 6-byte hardware and 4-byte protocol addresses; the
+  // target protocol address is bytes 24..27 of the ARP body, which is 28 bytes long. These go
+  // along with the outer headers as inner_parse's tag.
+  logic [31:0] dp_arp_tpa;
+  logic [15:0] dp_arp_ptype;
+  logic [7:0] dp_arp_hlen, dp_arp_plen;
+  logic dp_arp_ip, dp_arp_short;
+  function automatic logic [7:0] dbyte(input logic [rg_pkg::WIN_W-1:0] w, input int i);
+    dbyte = w[8*i +: 8];
+  endfunction
+  always_comb begin
+    if (dp_m.vlan) begin
+      dp_arp_ptype = {dbyte(dp_win, 20), dbyte(dp_win, 21)};
+      dp_arp_hlen = dbyte(dp_win, 22);
+      dp_arp_plen = dbyte(dp_win, 23);
+      dp_arp_tpa = {dbyte(dp_win, 42), dbyte(dp_win, 43), dbyte(dp_win, 44), dbyte(dp_win, 45)};
+    end else begin
+      dp_arp_ptype = {dbyte(dp_win, 16), dbyte(dp_win, 17)};
+      dp_arp_hlen = dbyte(dp_win, 18);
+      dp_arp_plen = dbyte(dp_win, 19);
+      dp_arp_tpa = {dbyte(dp_win, 38), dbyte(dp_win, 39), dbyte(dp_win, 40), dbyte(dp_win, 41)};
+    end
+    dp_arp_ip = dp_arp_ptype == rg_pkg::ETH_IPV4 && dp_arp_hlen == 8'd6 && dp_arp_plen == 8'd4;
+    dp_arp_short = dp_win_len < (dp_m.vlan ? 8'd46 : 8'd42);
+  end
+
+  localparam int DlTagW = rg_pkg::HDR_META_W + 34;
   logic di_valid;
   logic [rg_pkg::IP_META_W-1:0] di_meta;
   logic [rg_pkg::HDR_META_W-1:0] di_outer;
+  logic [31:0] di_arp_tpa;
+  logic di_arp_ip, di_arp_short;
 
-  inner_parse #(.TagW(rg_pkg::HDR_META_W)) u_dl_inner (
+  inner_parse #(.TagW(DlTagW)) u_dl_inner (
     .clk_i, .rst_ni,
     .valid_i(dp_valid), .win_i(dp_win), .win_len_i(dp_win_len), .win_end_i(dp_win_end),
-    .off_i({1'b0, dp_m.l3_off}), .tag_i(dp_meta),
-    .valid_o(di_valid), .meta_o(di_meta), .tag_o(di_outer)
+    .off_i({1'b0, dp_m.l3_off}), .tag_i({dp_arp_short, dp_arp_ip, dp_arp_tpa, dp_meta}),
+    .valid_o(di_valid), .meta_o(di_meta), .tag_o({di_arp_short, di_arp_ip, di_arp_tpa, di_outer})
   );
 
   // Stage M: which gate address, which port; the entry is read inside port_table.
@@ -908,6 +993,7 @@ module gate_kernel #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [IdxW-1:0] dl_idx, m_idx_q;
   logic dl_addr_hit, m_addr_hit_q, m_valid_q, dl_port_ok, m_port_ok_q;
+  logic dl_arp_hit, m_arp_hit_q, m_arp_short_q;
   logic [AddrW-1:0] dl_addr;
   logic [15:0] dl_port;
   logic [rg_pkg::HDR_META_W-1:0] m_outer_q;
@@ -918,11 +1004,14 @@ module gate_kernel #(
   always_comb begin
     dl_addr_hit = 1'b0;
     dl_addr = '0;
+    dl_arp_hit = 1'b0;
     for (int i = NatAddrs - 1; i >= 0; i--) begin
       if (di_m.dst == nat_ip_q[i]) begin
         dl_addr_hit = 1'b1;
         dl_addr = AddrW'(i);
       end
+      // An address of 0.0.0.0 is not configured: no ARP is for it.
+      if (di_arp_tpa == nat_ip_q[i] && nat_ip_q[i] != 32'd0) dl_arp_hit = di_arp_ip;
     end
     // Replies come to the user-session port; an ICMP echo reply carries it as identifier.
     dl_port = (di_m.proto == rg_pkg::PROTO_ICMP) ? di_m.sport : di_m.dport;
@@ -948,12 +1037,15 @@ module gate_kernel #(
     m_idx_q <= dl_idx;
     m_addr_hit_q <= dl_addr_hit;
     m_port_ok_q <= dl_port_ok;
+    m_arp_hit_q <= dl_arp_hit;
+    m_arp_short_q <= di_arp_short;
   end
 
   // Stage D: the downlink verdict, rewrite and tunnel.
   typedef struct packed {
-    logic [1:0]        action;     // ACT_DROP or ACT_FWD
+    logic [1:0]        action;     // ACT_DROP, ACT_FWD or ACT_PUNT (ARP for a gate address)
     logic [4:0]        stat;
+    logic [3:0]        punt_reason;
     logic [15:0]       need_len;
     logic [7:0]        skip;       // IPv4 offset (14 or 18)
     logic [6:0]        hdr_len;    // 50, or 58 with a PDU Session Container
@@ -968,7 +1060,7 @@ module gate_kernel #(
     logic [7:0]        gen;
     logic [1:0]        flags;
   } dl_dec_t;
-  localparam int DlDecW = 2 + 5 + 16 + 8 + 7 + 1 + 6 + 32 + 32 + 16 + 16 + PatchW + IdxW + 8 + 2;
+  localparam int DlDecW = 2 + 5 + 4 + 16 + 8 + 7 + 1 + 6 + 32 + 32 + 16 + 16 + PatchW + IdxW + 8 + 2;
 
   /* verilator lint_off UNUSEDSIGNAL */
   rg_pkg::hdr_meta_t mo;   // Ethernet and outer checks only
@@ -1043,6 +1135,17 @@ module gate_kernel #(
     dd.flags = (mi.proto == rg_pkg::PROTO_TCP) ? {mi.tcp_flags[2], mi.tcp_flags[0]} : 2'd0;
     if (mo.truncated) begin
       dd.stat = 5'(gate_regs_pkg::STAT_DROP_TRUNCATED);
+    end else if (mo.is_arp) begin
+      // For a gate address: to the host, as a whole frame (need_len: the ARP body).
+      dd.need_len = {9'd0, mo.l3_off} + 16'd28;
+      if (m_arp_short_q) begin
+        dd.stat = 5'(gate_regs_pkg::STAT_DROP_TRUNCATED);
+      end else if (m_arp_hit_q) begin
+        dd.action = ACT_PUNT;
+        dd.punt_reason = 4'(gate_regs_pkg::PUNT_REASON_ARP);
+      end else begin
+        dd.stat = 5'(gate_regs_pkg::STAT_DL_ARP_NOT_FOR_US);
+      end
     end else if (!mo.is_ipv4) begin
       dd.stat = 5'(gate_regs_pkg::STAT_DROP_UNSUPPORTED);
     end else if (mi.trunc) begin
@@ -1110,12 +1213,17 @@ module gate_kernel #(
   // ------------------------------------------------------------------------------------
   logic [1:0] dl_fin_act;
   logic [4:0] dl_fin_stat;
-  logic dl_cmd_valid, dl_cmd_ready, dl_start;
+  logic dl_cmd_valid, dl_cmd_ready, dl_start, dl_punt, dl_tb_ok;
   logic [511:0] dl_hdr;
   logic [15:0] dl_ip_tot, dl_udp_len, dl_gtp_len;
-  logic unused_dl_dest;
+  logic [7:0] dl_c_skip;
+  logic [6:0] dl_c_hdr_len;
+  logic [15:0] dl_c_data_len, dl_c_out_len;
+  logic [PatchW-1:0] dl_c_patch;
 
   assign dl_cmd_valid = dl_dec_valid && dl_end_valid;
+  assign dl_punt = dl_dec.action == ACT_PUNT;
+  assign dl_tb_ok = tb_ok2 || (tb_ok && !ul_punt_head);
   always_comb begin
     dl_fin_act = dl_dec.action;
     dl_fin_stat = dl_dec.stat;
@@ -1128,6 +1236,29 @@ module gate_kernel #(
     end else if (dl_dec.action != ACT_DROP && dl_end_len < dl_dec.need_len) begin
       dl_fin_act = ACT_DROP;
       dl_fin_stat = 5'(gate_regs_pkg::STAT_DROP_TRUNCATED);
+    end else if (dl_punt && !dl_tb_ok) begin
+      dl_fin_act = ACT_DROP;
+      dl_fin_stat = 5'(gate_regs_pkg::STAT_DROP_PUNT_LIMIT);
+    end else if (dl_punt && !host_punt_room[1]) begin
+      dl_fin_act = ACT_DROP;
+      dl_fin_stat = 5'(gate_regs_pkg::STAT_DROP_PUNT_BUSY);
+    end
+  end
+
+  // A punt is the frame as it came (nothing stripped or inserted); a forwarded frame gets the
+  // tunnel headers. Chosen by the decision alone: a final drop makes the command a drop.
+  always_comb begin
+    dl_c_skip = dl_dec.skip;
+    dl_c_hdr_len = dl_dec.hdr_len;
+    dl_c_data_len = dl_dec.data_len;
+    dl_c_out_len = 16'(dl_dec.hdr_len) + dl_dec.data_len;
+    dl_c_patch = dl_dec.patch;
+    if (dl_punt) begin
+      dl_c_skip = 8'd0;
+      dl_c_hdr_len = 7'd0;
+      dl_c_data_len = dl_end_len;
+      dl_c_out_len = dl_end_len;
+      dl_c_patch = '0;
     end
   end
 
@@ -1181,19 +1312,64 @@ module gate_kernel #(
   assign dl_start = dl_cmd_valid && dl_cmd_ready;
   assign dl_dec_pop = dl_start;
   assign dl_end_pop = dl_start;
+  assign dl_tb_take = dl_start && dl_fin_act == ACT_PUNT;
 
-  axis_realign #(.NPatch(NPatch), .DestW(1)) u_dl_realign (
+  logic [511:0] dr_tdata;
+  logic [63:0] dr_tkeep;
+  logic dr_tlast, dr_tvalid, dr_tready;
+  logic [4:0] dr_tdest;  // {punt reason, to the host port}
+  logic dl_punt_tready;
+
+  axis_realign #(.NPatch(NPatch), .DestW(5)) u_dl_realign (
     .clk_i, .rst_ni,
     .cmd_valid_i(dl_cmd_valid), .cmd_ready_o(dl_cmd_ready),
-    .cmd_skip_i(dl_dec.skip), .cmd_hdr_len_i(dl_dec.hdr_len), .cmd_hdr_i(dl_hdr),
-    .cmd_data_len_i(dl_dec.data_len), .cmd_out_len_i(16'(dl_dec.hdr_len) + dl_dec.data_len),
-    .cmd_drop_i(dl_fin_act == ACT_DROP), .cmd_dest_i(1'b0), .cmd_patch_i(dl_dec.patch),
+    .cmd_skip_i(dl_c_skip), .cmd_hdr_len_i(dl_c_hdr_len), .cmd_hdr_i(dl_hdr),
+    .cmd_data_len_i(dl_c_data_len), .cmd_out_len_i(dl_c_out_len),
+    .cmd_drop_i(dl_fin_act == ACT_DROP), .cmd_dest_i({dl_dec.punt_reason, dl_punt}),
+    .cmd_patch_i(dl_c_patch),
     .s_axis_tdata(dl_data[511:0]), .s_axis_tlast(dl_data[512 + 64]),
     .s_axis_tvalid(dl_data_valid), .s_axis_tready(dl_data_pop),
-    .m_axis_tdata(m_axis_tx_tdata), .m_axis_tkeep(m_axis_tx_tkeep), .m_axis_tlast(m_axis_tx_tlast),
-    .m_axis_tdest(unused_dl_dest), .m_axis_tvalid(m_axis_tx_tvalid), .m_axis_tready(m_axis_tx_tready)
+    .m_axis_tdata(dr_tdata), .m_axis_tkeep(dr_tkeep), .m_axis_tlast(dr_tlast),
+    .m_axis_tdest(dr_tdest), .m_axis_tvalid(dr_tvalid), .m_axis_tready(dr_tready)
   );
+
+  // Access port out: the downlink's frames and direct injects (ACCESS_OUT), merged as the
+  // service port merges its own (see there).
+  logic dr_fwd, ac_inj, ac_lock_q, ac_lock_d, ac_inj_q, ac_inj_d, ac_last_inj_q, ac_last_inj_d;
+  assign dr_fwd = dr_tvalid && !dr_tdest[0];
+  assign ac_inj = ac_lock_q ? ac_inj_q : (inj_acc_cand && (!dr_fwd || !ac_last_inj_q));
+  assign m_axis_tx_tdata = ac_inj ? inj_tdata : dr_tdata;
+  assign m_axis_tx_tkeep = ac_inj ? inj_tkeep : dr_tkeep;
+  assign m_axis_tx_tlast = ac_inj ? inj_tlast : dr_tlast;
   assign m_axis_tx_tuser = 1'b0;
+  assign m_axis_tx_tvalid = ac_inj ? inj_tvalid : dr_fwd;
+  assign dr_tready = dr_tdest[0] ? dl_punt_tready : (m_axis_tx_tready && !ac_inj);
+  assign inj_acc_ready = ac_inj && m_axis_tx_tready;
+  always_comb begin
+    ac_lock_d = ac_lock_q;
+    ac_inj_d = ac_inj_q;
+    ac_last_inj_d = ac_last_inj_q;
+    if (m_axis_tx_tvalid) begin
+      if (m_axis_tx_tready && m_axis_tx_tlast) begin
+        ac_lock_d = 1'b0;
+        ac_last_inj_d = ac_inj;
+      end else begin
+        ac_lock_d = 1'b1;
+        ac_inj_d = ac_inj;
+      end
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ac_lock_q <= 1'b0;
+      ac_inj_q <= 1'b0;
+      ac_last_inj_q <= 1'b0;
+    end else begin
+      ac_lock_q <= ac_lock_d;
+      ac_inj_q <= ac_inj_d;
+      ac_last_inj_q <= ac_last_inj_d;
+    end
+  end
 
   // ------------------------------------------------------------------------------------
   // Port table, host port, statistics
@@ -1223,14 +1399,17 @@ module gate_kernel #(
     .exp_valid_o(exp_valid), .exp_data_o(exp_data), .exp_ready_i(exp_ready)
   );
 
+  // Punt input 0 (INGRESS access) takes the uplink's punts, input 1 (service) the downlink's.
   host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9), .Base(gate_regs_pkg::HOST_BASE),
-              .InjPorts(gate_regs_pkg::INJECT_PORT_COUNT)) u_host (
+              .InjPorts(gate_regs_pkg::INJECT_PORT_COUNT), .PuntIns(2)) u_host (
     .clk_i, .rst_ni, .timestamp_i,
     .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
     .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
-    .s_axis_punt_tdata(ur_tdata), .s_axis_punt_tkeep(ur_tkeep),
-    .s_axis_punt_tlast(ur_tlast), .s_axis_punt_tuser({ur_tdest[44:5], 4'd0, ur_tdest[4:1]}),
-    .s_axis_punt_tvalid(ur_tvalid && ur_tdest[0]), .s_axis_punt_tready(m_axis_punt_tready),
+    .s_axis_punt_tdata({dr_tdata, ur_tdata}), .s_axis_punt_tkeep({dr_tkeep, ur_tkeep}),
+    .s_axis_punt_tlast({dr_tlast, ur_tlast}),
+    .s_axis_punt_tuser({40'd0, 4'd0, dr_tdest[4:1], ur_tdest[44:5], 4'd0, ur_tdest[4:1]}),
+    .s_axis_punt_tvalid({dr_tvalid && dr_tdest[0], ur_tvalid && ur_tdest[0]}),
+    .s_axis_punt_tready({dl_punt_tready, m_axis_punt_tready}),
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
     .m_axis_inj_tuser(inj_tuser), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
@@ -1270,11 +1449,15 @@ module gate_kernel #(
     if (dl_sof) dl_inc[gate_regs_pkg::STAT_DL_RX_FRAMES] = 64'd1;
     if (dl_fifo_full) dl_inc[gate_regs_pkg::STAT_DROP_DL_FIFO_FULL] = 64'd1;
     if (dl_start) begin
-      if (dl_fin_act == ACT_FWD) begin
-        dl_inc[gate_regs_pkg::STAT_DL_TX_FRAMES] = 64'd1;
-        dl_inc[gate_regs_pkg::STAT_DL_TX_BYTES] = {48'd0, 16'(dl_dec.hdr_len) + dl_dec.data_len};
-      end
-      dl_inc[dl_fin_stat] = 64'd1;
+      case (dl_fin_act)
+        ACT_FWD: begin
+          dl_inc[gate_regs_pkg::STAT_DL_TX_FRAMES] = 64'd1;
+          dl_inc[gate_regs_pkg::STAT_DL_TX_BYTES] = {48'd0, 16'(dl_dec.hdr_len) + dl_dec.data_len};
+          dl_inc[dl_fin_stat] = 64'd1;
+        end
+        ACT_PUNT: dl_inc[gate_regs_pkg::STAT_PUNT_FRAMES] = 64'd1;
+        default: dl_inc[dl_fin_stat] = 64'd1;
+      endcase
     end
   end
 
@@ -1288,9 +1471,9 @@ module gate_kernel #(
   // Signals read in part only.
   logic unused_bits;
   assign unused_bits = ^{fh0[31:FlowBucketsLog2], fh1[31:FlowBucketsLog2], flow_valid,
-                         ul_data[512 +: 64], dl_data[512 +: 64], skid_level, inj_tuser,
+                         ul_data[512 +: 64], dl_data[512 +: 64],
                          ul_sof, ul_beat_bytes, unused_up_tag, unused_dp_tag, unused_flow_tag,
-                         unused_dl_dest, flow_val, port_index_q, flow_addr_q, flow_val_q[30:0],
+                         flow_val, port_index_q, flow_addr_q, flow_val_q[30:0],
                          flow_key_q[4][31:8], wr_data, dp_m, rd, dl_ent[191:176], dl_ent[15:14]};
 `ifndef SYNTHESIS
   if ($bits(ul_dec_t) != UlDecW || $bits(dl_dec_t) != DlDecW) begin : gen_bad_w

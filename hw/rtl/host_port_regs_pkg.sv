@@ -8,7 +8,7 @@ package host_port_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [15:0] HOST_BASE = 16'h0000;
   localparam logic [31:0] HOST_ID_VALUE = 32'h484f5354;
-  localparam logic [31:0] HOST_VERSION_VALUE = 32'h00020000;
+  localparam logic [31:0] HOST_VERSION_VALUE = 32'h00020001;
   localparam logic [15:0] HOST_ID = 16'h0000;
   localparam logic [15:0] HOST_VERSION = 16'h0004;
   localparam logic [15:0] HOST_CTRL = 16'h0008;

@@ -8,7 +8,7 @@ package steer_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h53544552;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010000;
-  localparam logic [31:0] REGMAP_CRC = 32'h23679063;
+  localparam logic [31:0] REGMAP_CRC = 32'h45689845;
   localparam int SESSION_BUCKETS_LOG2 = 13;
   localparam int SESSION_SLOTS = 4;
   localparam int MAGLEV_ENTRIES = 65537;
@@ -141,7 +141,7 @@ package steer_regs_pkg;
   localparam logic [15:0] GW_CNT_BYTES_HI = 16'h0440;
   localparam logic [15:0] HOST_BASE = 16'h0500;
   localparam logic [31:0] HOST_ID_VALUE = 32'h484f5354;
-  localparam logic [31:0] HOST_VERSION_VALUE = 32'h00020000;
+  localparam logic [31:0] HOST_VERSION_VALUE = 32'h00020001;
   localparam logic [15:0] HOST_ID = 16'h0500;
   localparam logic [15:0] HOST_VERSION = 16'h0504;
   localparam logic [15:0] HOST_CTRL = 16'h0508;

@@ -450,10 +450,26 @@ GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uin
   bool qfiValid = flag(ew, r::PortFlag::kQfiValid);
   uint8_t qfi = uint8_t(field(ew, r::port_entry::kQfi) & 0x3f);
 
-  bool fwd = false;
+  // ARP after the Ethernet header (and its tag): IPv4 over Ethernet for a gate address goes
+  // to the host. 0.0.0.0 is an unconfigured address, for which no ARP is.
+  auto w8 = [&](uint32_t i) -> uint32_t { return i < in.win.size() ? in.win[i] : 0; };
+  uint32_t l3 = mo.l3Off;
+  bool arpShort = in.win.size() < l3 + 28;
+  bool arpIp = (w8(l3 + 2) << 8 | w8(l3 + 3)) == 0x0800 && w8(l3 + 4) == 6 && w8(l3 + 5) == 4;
+  uint32_t tpa = w8(l3 + 24) << 24 | w8(l3 + 25) << 16 | w8(l3 + 26) << 8 | w8(l3 + 27);
+  bool arpHit = false;
+  for (uint32_t i = 0; i < kAddrs; ++i) arpHit |= arpIp && natIp_[i] != 0 && tpa == natIp_[i];
+
+  enum Act { kDrop, kFwd, kPunt } act = kDrop;
   Stat st = Stat::kDlRxFrames;
+  uint32_t needLen = (uint32_t(mo.l3Off) + mi.totLen) & 0xffff;
   if (mo.truncated) st = Stat::kDropTruncated;
-  else if (!mo.isIpv4) st = Stat::kDropUnsupported;
+  else if (mo.isArp) {
+    needLen = l3 + 28;
+    if (arpShort) st = Stat::kDropTruncated;
+    else if (arpHit) act = kPunt;
+    else st = Stat::kDlArpNotForUs;
+  } else if (!mo.isIpv4) st = Stat::kDropUnsupported;
   else if (mi.trunc) st = Stat::kDropTruncated;
   else if (!mi.ok) st = Stat::kDropMalformed;
   else if (!addrHit) st = Stat::kDlNotForUs;
@@ -465,23 +481,31 @@ GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uin
   else if (!flag(ew, r::PortFlag::kAllow)) st = Stat::kDlDenied;
   else if (mi.ttl <= 1) st = Stat::kDlTtlExpired;
   else {
-    fwd = true;
+    act = kFwd;
     st = Stat::kDlHits;
   }
-  uint32_t needLen = (uint32_t(mo.l3Off) + mi.totLen) & 0xffff;
   if (rxError) {
-    fwd = false;
+    act = kDrop;
     st = Stat::kDropRxError;
   } else if (in.oversize) {
-    fwd = false;
+    act = kDrop;
     st = Stat::kDropOversize;
-  } else if (fwd && in.len < needLen) {
-    fwd = false;
+  } else if (act != kDrop && in.len < needLen) {
+    act = kDrop;
     st = Stat::kDropTruncated;
+  }
+  if (act == kPunt) {
+    bump(Stat::kPuntFrames);
+    out.port = GatePort::kPunt;
+    out.puntReason = uint8_t(r::PuntReason::kArp);
+    out.puntIngress = uint8_t(r::IngressPort::kService);
+    out.stat = Stat::kPuntFrames;
+    out.bytes = realignFrame({}, frame, 0, in.len, in.len, {});
+    return out;
   }
   out.stat = st;
   bump(st);
-  if (!fwd) return out;
+  if (act != kFwd) return out;
 
   uint32_t nsrc = ext ? mi.src : vip;
   uint16_t nsport = (ext || icmp) ? mi.sport : vport;
@@ -555,6 +579,18 @@ GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uin
   bump(Stat::kDlTxBytes, outLen);
   uint8_t flags = mi.proto == 6 ? uint8_t(((mi.tcpFlags >> 2) & 1) << 1 | (mi.tcpFlags & 1)) : 0;
   count(cntDl_[idx], gen, mi.totLen, tick, flags);
+  return out;
+}
+
+GateOutput GateModel::inject(std::span<const uint8_t> frame, uint8_t code, uint32_t tick) {
+  GateOutput out;
+  if (frame.empty() || frame.size() > r::kMaxFrameBytes || code >= r::kInjectPortCount) return out;
+  switch (r::InjectPort(code)) {
+    case r::InjectPort::kUplink: return uplink(frame, false, tick, true);
+    case r::InjectPort::kAccessOut: out.port = GatePort::kAccess; break;
+    case r::InjectPort::kServiceOut: out.port = GatePort::kService; break;
+  }
+  out.bytes.assign(frame.begin(), frame.end());
   return out;
 }
 

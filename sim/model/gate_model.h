@@ -5,7 +5,8 @@
 //
 // Not modelled (they depend on cycle timing; the RTL tests that exercise them compare only
 // where they cannot act): the punt token bucket, a busy punt port, full frame buffers, and the
-// timestamp. Ticks are passed in by the caller.
+// timestamp; nor where a direct inject falls among a port's pipeline frames (inject gives the
+// frame and its port). Ticks are passed in by the caller.
 #pragma once
 
 #include <array>
@@ -35,6 +36,7 @@ struct GateOutput {
   uint8_t puntReason = 0;
   uint32_t puntTeid = 0;        // punt metadata: the TEID (0 if not GTP-U)
   uint8_t puntInnerOffset = 0;  // and the T-PDU offset
+  uint8_t puntIngress = 0;      // the punt slot's INGRESS (regs::gate::IngressPort)
   regs::gate::Stat stat = regs::gate::Stat::kUlRxFrames;  // the verdict's counter
   std::vector<uint8_t> bytes;                              // as sent (empty when dropped)
 };
@@ -60,6 +62,11 @@ class GateModel {
                     bool injected = false);
   // A frame from the service port (downlink).
   GateOutput downlink(std::span<const uint8_t> frame, bool rxError = false, uint32_t tick = 0);
+  // A frame of the inject ring with port code `code` (regs::gate::InjectPort): UPLINK goes
+  // through the uplink pipeline (as uplink(..., injected = true)); ACCESS_OUT and SERVICE_OUT
+  // leave that port unchanged and are not counted in the statistics; a slot the host port
+  // skips (empty, longer than the maximum frame, an unknown code) gives kDrop.
+  GateOutput inject(std::span<const uint8_t> frame, uint8_t code, uint32_t tick = 0);
   // One scanner pass over the whole table at tick `now`, in index order: the records it
   // writes (NOW = now) and the scanner state it leaves.
   std::vector<GateExportRecord> scanPass(uint32_t now);

@@ -153,6 +153,7 @@ Status HostRings::poll(std::vector<PuntedFrame>& out, size_t max) {
     f.timestamp = slotfmt::kTimestamp.getLe(hdr);
     f.teid = uint32_t(slotfmt::kTeid.getLe(hdr));
     f.innerOffset = uint8_t(slotfmt::kInnerOffset.getLe(hdr));
+    f.ingress = uint8_t(slotfmt::kIngress.getLe(hdr));
     f.bytes.resize(len);
     if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
     out.push_back(std::move(f));

@@ -1,8 +1,11 @@
 // Differential test: user sessions installed by the host's GateTables into the Verilated
 // gate kernel and the software model at once, then random traffic in both directions (hits,
-// misses, denies, unknown ports, mismatched sources, malformed, truncated, MAC errors). The
-// output bytes, ports, punt reasons, statistics, per-session counters and export records must
-// be identical, and every forwarded packet's checksums must verify when recomputed in full.
+// misses, denies, unknown ports, mismatched sources, malformed, truncated, MAC errors; on the
+// service side ARP for the gate addresses, which is punted, and other ARP, which is dropped).
+// The output bytes, ports, punt reasons and ingress ports, statistics, per-session counters
+// and export records must be identical, and every forwarded packet's checksums must verify
+// when recomputed in full. Punts of the two directions share the ring in an order that
+// depends on timing: each direction's are compared in their own order.
 // Seeded; the seed is printed. ROAMGATE_SEED and ROAMGATE_DIFF_FRAMES override the defaults.
 #include <gtest/gtest.h>
 
@@ -63,7 +66,7 @@ void runDiff(const Scenario& sc) {
   test::FrameGen gen(sc.seed);
   std::vector<uint32_t> pool;
   for (auto& s : sessions) pool.push_back(s.flow.teid);
-  std::vector<model::GateOutput> expSvc, expAcc, expPunt;
+  std::vector<model::GateOutput> expSvc, expAcc, expPunt, expPuntDl;
   std::vector<dataplane::PuntedFrame> punt;
   std::map<std::string, uint64_t> kinds;
   auto pick = [&](int n) { return int(rng() % uint64_t(n)); };
@@ -136,6 +139,25 @@ void runDiff(const Scenario& sc) {
         } else if (k < 96) {
           kind = "dl-fragment";
           f[l3 + 6] = 0x20;
+        } else if (k < 98) {
+          // ARP from a server: for a gate address (to the host), for another address or of
+          // another protocol (dropped), or cut inside its body.
+          int a = pick(10);
+          uint32_t tpa = test::kNatBase + uint32_t(pick(4));
+          if (a >= 6) tpa = a == 9 ? 0 : test::kNatBase + 4 + uint32_t(pick(300));
+          bool reply = pick(3) == 0;
+          f = test::arpFrame(reply ? 2 : 1, 0x02aabbcc0000ull | uint32_t(pick(65536)), s.serverIp,
+                             reply ? test::kGateMac : 0, tpa, pick(5) == 0,
+                             pick(4) == 0 ? size_t(pick(300)) : size_t(18));
+          kind = a < 6 ? "dl-arp-gate" : "dl-arp-other";
+          size_t l3a = (f[12] == 0x81) ? 18 : 14;
+          if (a == 5) {
+            kind = "dl-arp-not-ipv4";
+            f[l3a + 2 + size_t(pick(4))] ^= 0x11;  // protocol type or an address length
+          } else if (a == 4) {
+            kind = "dl-arp-cut";
+            f.resize(l3a + size_t(pick(28)));
+          }
         } else {
           kind = "dl-long-padded";
           f.resize(f.size() + size_t(pick(200)), 0xee);  // Ethernet padding past the packet
@@ -146,6 +168,7 @@ void runDiff(const Scenario& sc) {
         }
         model::GateOutput out = mdl.downlink(f, err);
         if (out.port == GatePort::kAccess) expAcc.push_back(std::move(out));
+        else if (out.port == GatePort::kPunt) expPuntDl.push_back(std::move(out));
         dut.svcRx().push({std::move(f), err ? 1u : 0u, 0});
       }
       ++kinds[kind];
@@ -178,7 +201,11 @@ void runDiff(const Scenario& sc) {
   auto& acc = dut.accTx().frames();
   ASSERT_EQ(svc.size(), expSvc.size()) << "seed " << sc.seed;
   ASSERT_EQ(acc.size(), expAcc.size()) << "seed " << sc.seed;
-  ASSERT_EQ(punt.size(), expPunt.size()) << "seed " << sc.seed;
+  std::vector<dataplane::PuntedFrame> puntUl, puntDl;
+  for (auto& p : punt) (p.ingress == uint8_t(r::IngressPort::kService) ? puntDl : puntUl).push_back(p);
+  ASSERT_EQ(puntUl.size(), expPunt.size()) << "seed " << sc.seed;
+  ASSERT_EQ(puntDl.size(), expPuntDl.size()) << "seed " << sc.seed;
+  ASSERT_GT(expPuntDl.size(), 0u) << "no ARP for a gate address: the test shows nothing";
   for (size_t i = 0; i < svc.size(); ++i) {
     ASSERT_EQ(svc[i].bytes, expSvc[i].bytes) << "service frame " << i << " seed " << sc.seed;
     std::string bad = test::checkIpv4(svc[i].bytes, 14);
@@ -190,20 +217,29 @@ void runDiff(const Scenario& sc) {
     ASSERT_EQ(test::checkIpv4(f, 14), "") << "outer, access frame " << i;
     ASSERT_EQ(test::checkIpv4(f, (f[42] & 4) ? 58 : 50), "") << "inner, access frame " << i;
   }
-  for (size_t i = 0; i < punt.size(); ++i) {
-    ASSERT_EQ(punt[i].bytes, expPunt[i].bytes) << "punt frame " << i << " seed " << sc.seed;
-    ASSERT_EQ(punt[i].reason, expPunt[i].puntReason) << "punt frame " << i << " seed " << sc.seed;
-    ASSERT_EQ(punt[i].teid, expPunt[i].puntTeid) << "punt frame " << i << " seed " << sc.seed;
-    ASSERT_EQ(punt[i].innerOffset, expPunt[i].puntInnerOffset) << "punt frame " << i << " seed " << sc.seed;
-  }
+  auto comparePunts = [&](const std::vector<dataplane::PuntedFrame>& got,
+                          const std::vector<model::GateOutput>& want, const char* dir) {
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].bytes, want[i].bytes) << dir << " punt frame " << i << " seed " << sc.seed;
+      ASSERT_EQ(got[i].reason, want[i].puntReason) << dir << " punt frame " << i << " seed " << sc.seed;
+      ASSERT_EQ(got[i].ingress, want[i].puntIngress) << dir << " punt frame " << i << " seed " << sc.seed;
+      ASSERT_EQ(got[i].teid, want[i].puntTeid) << dir << " punt frame " << i << " seed " << sc.seed;
+      ASSERT_EQ(got[i].innerOffset, want[i].puntInnerOffset) << dir << " punt frame " << i << " seed " << sc.seed;
+    }
+  };
+  comparePunts(puntUl, expPunt, "uplink");
+  if (::testing::Test::HasFatalFailure()) return;
+  comparePunts(puntDl, expPuntDl, "downlink");
+  if (::testing::Test::HasFatalFailure()) return;
   // Every session's entry and counters read back the same (TeeDevice compares each register).
   for (const auto& s : sessions) {
     dataplane::PortState ps;
     ASSERT_TRUE(tables.readPort(s.addrIndex, s.port, ps));
   }
   ASSERT_TRUE(tee.mismatches.empty()) << tee.mismatches.front() << " (seed " << sc.seed << ")";
-  std::printf("[%s] service=%zu access=%zu punt=%zu cycles=%llu\n", sc.label, svc.size(), acc.size(),
-              punt.size(), (unsigned long long)dut.harness().cycle());
+  std::printf("[%s] service=%zu access=%zu punt=%zu (uplink %zu, downlink %zu) cycles=%llu\n", sc.label,
+              svc.size(), acc.size(), punt.size(), puntUl.size(), puntDl.size(),
+              (unsigned long long)dut.harness().cycle());
 
   if (!sc.exports) return;
   // Every session expires at once: idle since tick 0, or closed by a FIN/RST it saw. The

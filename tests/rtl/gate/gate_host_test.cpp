@@ -3,7 +3,9 @@
 // by the hardware; a handover (the downlink tunnel moves, counters go on); removal (uplink
 // misses again, replies are dropped); reinstallation with a new generation (counters start
 // from zero). The kernel's exact latencies; interim export records for a long-running
-// session; whole-frame drops when encapsulation overloads the downlink output.
+// session; whole-frame drops when encapsulation overloads the downlink output; service-side
+// ARP punted with its port (and the one punt bucket both directions share); direct sends out
+// of each port between hit traffic.
 #include <gtest/gtest.h>
 
 #include "gate_test_util.h"
@@ -362,6 +364,300 @@ TEST(GateHost, DownlinkOverloadDropsWholeFrames) {
   dataplane::PortState ps;
   ASSERT_TRUE(g.tables.readPort(1, s.port, ps));
   EXPECT_EQ(ps.dlPkts, out.size());
+}
+
+}  // namespace
+}  // namespace roamgate
+
+namespace roamgate {
+namespace {
+
+// The ARP frames the tests build are the bytes scapy builds (the lines above test::arpFrame).
+TEST(GateHost, ArpFixtureIsScapys) {
+  auto hex = [](const std::vector<uint8_t>& f) {
+    std::string s;
+    char b[3];
+    for (uint8_t c : f) {
+      std::snprintf(b, sizeof b, "%02x", c);
+      s += b;
+    }
+    return s;
+  };
+  // Ether(dst="ff:ff:ff:ff:ff:ff", src="02:aa:bb:cc:dd:05")/ARP(op=1, hwsrc="02:aa:bb:cc:dd:05",
+  //   psrc="198.18.3.200", hwdst="00:00:00:00:00:00", pdst="198.18.3.2"), with and without
+  // Dot1Q(vlan=3) after the Ethernet header.
+  EXPECT_EQ(hex(test::arpFrame(1, 0x02aabbccdd05, 0xc61203c8, 0, 0xc6120302, false)),
+            "ffffffffffff02aabbccdd050806000108000604000102aabbccdd05c61203c8000000000000c6120302");
+  EXPECT_EQ(hex(test::arpFrame(1, 0x02aabbccdd05, 0xc61203c8, 0, 0xc6120302, true)),
+            "ffffffffffff02aabbccdd05810000030806000108000604000102aabbccdd05c61203c8000000000000"
+            "c6120302");
+}
+
+// Service-side ARP: for a gate address it reaches the host whole, tagged with the service
+// port; any other is dropped and counted; the access side's ARP is tagged with the access
+// port. Both directions spend tokens of one bucket.
+TEST(GateHost, ServiceSideArpIsPuntedWithItsPort) {
+  Gate g;
+  dataplane::GateConfig cfg = test::testConfig(16);
+  cfg.natIps[3] = 0;  // not configured: no ARP is for 0.0.0.0
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
+  const uint64_t server = 0x02aabbcc0010;
+  std::vector<uint8_t> req = test::arpFrame(1, server, 0xc6120510, 0, test::kNatBase + 1, false, 18);
+  std::vector<uint8_t> tagged = test::arpFrame(2, server, 0xc6120510, test::kGateMac, test::kNatBase + 2, true, 300);
+  std::vector<uint8_t> other = test::arpFrame(1, server, 0xc6120510, 0, 0xc6120377, false, 18);
+  std::vector<uint8_t> zero = test::arpFrame(1, server, 0xc6120510, 0, 0, false, 18);
+  std::vector<uint8_t> notIp = req;
+  notIp[16] = 0x86;  // protocol type 0x86dd
+  std::vector<uint8_t> cut(req.begin(), req.begin() + 40);
+  std::vector<uint8_t> access = test::arpFrame(1, 0x02aabbcc0001, 0xc6120101, 0, test::kAccessIp, false, 18);
+  for (const auto& f : {req, tagged, other, zero, notIp, cut}) g.dut.svcRx().push({f, 0, 0});
+  g.dut.accRx().push({access, 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  std::vector<dataplane::PuntedFrame> punts;
+  ASSERT_TRUE(g.rings.poll(punts));
+  ASSERT_EQ(punts.size(), 3u);
+  std::vector<dataplane::PuntedFrame> svc, acc;
+  for (auto& p : punts) (p.ingress == uint8_t(r::IngressPort::kService) ? svc : acc).push_back(p);
+  ASSERT_EQ(svc.size(), 2u);
+  ASSERT_EQ(acc.size(), 1u);
+  EXPECT_EQ(svc[0].bytes, req);
+  EXPECT_EQ(svc[1].bytes, tagged) << "whole, tag and padding included";
+  EXPECT_EQ(acc[0].bytes, access);
+  EXPECT_EQ(acc[0].ingress, uint8_t(r::IngressPort::kAccess));
+  for (const auto& p : punts) {
+    EXPECT_EQ(p.reason, uint8_t(r::PuntReason::kArp));
+    EXPECT_EQ(p.teid, 0u);
+    EXPECT_EQ(p.innerOffset, 0u);
+  }
+  EXPECT_EQ(g.stat(r::Stat::kPuntFrames), 3u);
+  EXPECT_EQ(g.stat(r::Stat::kDlArpNotForUs), 3u) << "another target, 0.0.0.0, not IPv4";
+  EXPECT_EQ(g.stat(r::Stat::kDropTruncated), 1u) << "cut inside the ARP body";
+  EXPECT_EQ(g.stat(r::Stat::kDlRxFrames), 6u);
+  EXPECT_TRUE(g.dut.accTx().frames().empty());
+
+  // One bucket: with room for 4 punts, 3 ARPs from each side give 4 punts and 2 limit drops.
+  cfg.puntRate = 0x00001000;  // a token every 4096 cycles
+  cfg.puntBurst = 4;
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
+  g.dut.harness().runUntil([] { return false; }, 4 * 4096 + 1000);  // the bucket fills
+  for (int i = 0; i < 3; ++i) {
+    g.dut.svcRx().push({req, 0, 0});
+    g.dut.accRx().push({access, 0, 0});
+  }
+  ASSERT_TRUE(g.dut.drain(100000));
+  punts.clear();
+  ASSERT_TRUE(g.rings.poll(punts));
+  EXPECT_EQ(punts.size(), 4u);
+  EXPECT_EQ(g.stat(r::Stat::kDropPuntLimit), 2u);
+  EXPECT_EQ(g.stat(r::Stat::kPuntFrames), 7u);
+  // No tokens: every punt is dropped and counted, on either side.
+  cfg.puntRate = 0;
+  ASSERT_TRUE(g.tables.writeConfig(cfg));
+  g.dut.harness().runUntil([] { return false; }, 100);
+  g.dut.svcRx().push({req, 0, 0});
+  g.dut.accRx().push({access, 0, 0});
+  ASSERT_TRUE(g.dut.drain(100000));
+  punts.clear();
+  ASSERT_TRUE(g.rings.poll(punts));
+  EXPECT_TRUE(punts.empty());
+  EXPECT_EQ(g.stat(r::Stat::kDropPuntLimit), 4u);
+}
+
+// Watches a kernel output: a beat offered and not taken must be offered again unchanged (the
+// AXI4-Stream rule), and for each frame, the idle cycles between its first and last beat.
+class OutputMonitor : public sim::Agent {
+ public:
+  explicit OutputMonitor(sim::AxisPins p) : p_(p) {}
+  void drive(uint64_t) override {}
+  void sample(uint64_t) override {
+    bool valid = *p_.valid, ready = *p_.ready;
+    if (held_) {
+      bool same = valid && *p_.keep == keep_ && *p_.last == last_;
+      for (int i = 0; i < 16 && same; ++i) same = (*p_.data)[i] == data_[i];
+      if (!same) ++unstable;
+    }
+    held_ = valid && !ready;
+    if (held_) {
+      keep_ = *p_.keep;
+      last_ = *p_.last;
+      for (int i = 0; i < 16; ++i) data_[i] = (*p_.data)[i];
+    }
+    if (valid && ready) {
+      in_ = !*p_.last;
+      if (!in_) {
+        gaps.push_back(gap_);
+        gap_ = 0;
+      }
+    } else if (in_ && !valid) {
+      ++gap_;
+    }
+  }
+  uint64_t unstable = 0;
+  std::vector<uint64_t> gaps;  // per frame, in order
+
+ private:
+  sim::AxisPins p_;
+  bool held_ = false, in_ = false;
+  uint64_t keep_ = 0, gap_ = 0;
+  uint8_t last_ = 0;
+  uint32_t data_[16] = {};
+};
+
+// Direct sends: frames of the inject ring with codes ACCESS_OUT and SERVICE_OUT leave that
+// port unchanged, whole and without gaps, between the frames the pipelines send under gaps
+// and back-pressure, which all arrive as the model says, none dropped; an UPLINK inject in
+// the same ring still goes through the uplink pipeline (an ARP: punted), and a slot with a code
+// the kernel lacks is skipped and counted.
+TEST(GateHost, DirectInjectsLeaveEachPortBetweenHitTraffic) {
+  sim::GateDut::Options o;
+  uint64_t seed = 4242;
+  o.accGaps = [s = std::mt19937_64(seed * 3)](uint64_t) mutable { return s() % 2 == 0; };
+  o.svcGaps = [s = std::mt19937_64(seed * 7)](uint64_t) mutable { return s() % 3 == 0; };
+  o.accReady = [s = std::mt19937_64(seed * 5)](uint64_t) mutable { return s() % 5 != 0; };
+  o.svcReady = [](uint64_t c) { return (c / 40) % 4 != 0; };
+  o.memReady = [s = std::mt19937_64(seed * 11)](uint64_t) mutable { return s() % 3 != 0; };
+  sim::GateDut dut(o);
+  Vgate& top = dut.harness().top();
+  OutputMonitor accMon({&top.m_axis_tx_tdata, &top.m_axis_tx_tkeep, &top.m_axis_tx_tlast,
+                        &top.m_axis_tx_tvalid, &top.m_axis_tx_tready});
+  OutputMonitor svcMon({&top.m_axis_svc_tx_tdata, &top.m_axis_svc_tx_tkeep, &top.m_axis_svc_tx_tlast,
+                        &top.m_axis_svc_tx_tvalid, &top.m_axis_svc_tx_tready});
+  dut.harness().add(&accMon);
+  dut.harness().add(&svcMon);
+  sim::InprocDevice<sim::GateDut> dev(dut, "gate");
+  model::GateModel mdl;
+  test::TeeDevice tee(dev, mdl);
+  dataplane::HostRings rings(dev, r::host::kBase, r::kMaxFrameBytes);
+  ASSERT_TRUE(rings.setup({6, 4, 0}));
+  dataplane::GateTables tables(tee);
+  ASSERT_TRUE(tables.checkKernel());
+  ASSERT_TRUE(tables.writeConfig(test::testConfig(31)));
+  std::mt19937_64 rng(seed);
+  std::vector<dataplane::UserSession> sessions = test::randomSessions(rng, 50);
+  for (auto& s : sessions) {
+    s.allow = true;
+    ASSERT_TRUE(tables.installSession(s));
+  }
+
+  // Hit traffic both ways, the expected outputs from the model.
+  std::vector<std::vector<uint8_t>> expSvc, expAcc;
+  size_t expPunts = 0;  // G-PDUs whose inner TTL runs out
+  const int kFrames = 3000;
+  for (int i = 0; i < kFrames; ++i) {
+    const auto& s = sessions[rng() % sessions.size()];
+    std::vector<uint8_t> u = test::uplinkFrame(rng, s), d = test::downlinkFrame(rng, s);
+    model::GateOutput uo = mdl.uplink(u), dn = mdl.downlink(d);
+    if (uo.port == model::GatePort::kService) expSvc.push_back(uo.bytes);
+    if (uo.port == model::GatePort::kPunt) ++expPunts;
+    if (dn.port == model::GatePort::kAccess) expAcc.push_back(dn.bytes);
+    dut.accRx().push({std::move(u), 0, 0});
+    dut.svcRx().push({std::move(d), 0, 0});
+  }
+  ASSERT_GT(expSvc.size(), size_t(kFrames / 2));
+  ASSERT_GT(expAcc.size(), size_t(kFrames / 2));
+
+  // Injects: direct sends to each port (EtherType 0x88b5, a sequence number, 60 to 1518 bytes
+  // and a few maximum frames), an UPLINK ARP now and then, one slot with an unknown code.
+  std::vector<std::pair<uint8_t, std::vector<uint8_t>>> inj;
+  std::vector<std::vector<uint8_t>> injAcc, injSvc, injUl;
+  for (int i = 0; i < 240; ++i) {
+    uint8_t code = uint8_t(i % 2 ? r::InjectPort::kServiceOut : r::InjectPort::kAccessOut);
+    size_t len = i % 60 == 7 ? r::kMaxFrameBytes : 60 + rng() % 1459;
+    std::vector<uint8_t> f(len);
+    for (auto& b : f) b = uint8_t(rng());
+    f[12] = 0x88;
+    f[13] = 0xb5;
+    f[14] = uint8_t(i >> 8);
+    f[15] = uint8_t(i);
+    if (i % 25 == 3) {
+      code = uint8_t(r::InjectPort::kUplink);
+      f = test::arpFrame(1, 0x02aabbcc0001, 0xc6120101, 0, test::kAccessIp, false, size_t(i));
+    }
+    model::GateOutput out = mdl.inject(f, code);
+    if (code == uint8_t(r::InjectPort::kUplink)) {
+      ASSERT_EQ(out.port, model::GatePort::kPunt);
+      injUl.push_back(out.bytes);
+    } else {
+      ASSERT_EQ(out.bytes, f) << "a direct send is unchanged";
+      (out.port == model::GatePort::kAccess ? injAcc : injSvc).push_back(out.bytes);
+    }
+    inj.emplace_back(code, std::move(f));
+    if (i == 100) inj.emplace_back(uint8_t(r::kInjectPortCount), std::vector<uint8_t>(100, 0x11));
+  }
+  EXPECT_EQ(mdl.inject(inj.back().second, uint8_t(r::kInjectPortCount)).port, model::GatePort::kDrop);
+  size_t next = 0;
+  std::vector<dataplane::PuntedFrame> punts;
+  while (next < inj.size()) {
+    Status st = rings.inject(inj[next].second, inj[next].first);
+    if (st) {
+      ++next;
+    } else {
+      ASSERT_EQ(st.code(), StatusCode::kFull) << st.message();
+      dut.harness().runUntil([] { return false; }, 500);
+      ASSERT_TRUE(rings.poll(punts));
+    }
+  }
+  ASSERT_TRUE(dut.drain(5'000'000));
+  ASSERT_TRUE(rings.poll(punts));
+
+  // Each port: its injected frames in order and whole, its pipeline frames as the model says.
+  auto split = [](const std::vector<sim::AxisFrame>& fs, const std::vector<uint64_t>& gaps,
+                  std::vector<std::vector<uint8_t>>& injected, std::vector<std::vector<uint8_t>>& pipe,
+                  uint64_t& injGaps) {
+    for (size_t i = 0; i < fs.size(); ++i) {
+      const auto& b = fs[i].bytes;
+      bool isInj = b.size() > 13 && b[12] == 0x88 && b[13] == 0xb5;
+      (isInj ? injected : pipe).push_back(b);
+      if (isInj && i < gaps.size()) injGaps += gaps[i];
+    }
+  };
+  std::vector<std::vector<uint8_t>> gotAccInj, gotAcc, gotSvcInj, gotSvc;
+  uint64_t injGaps = 0;
+  split(dut.accTx().frames(), accMon.gaps, gotAccInj, gotAcc, injGaps);
+  split(dut.svcTx().frames(), svcMon.gaps, gotSvcInj, gotSvc, injGaps);
+  EXPECT_EQ(accMon.unstable + svcMon.unstable, 0u) << "a beat changed while it waited for tready";
+  EXPECT_EQ(injGaps, 0u) << "an injected frame left with idle cycles inside";
+  ASSERT_EQ(gotAccInj.size(), injAcc.size());
+  ASSERT_EQ(gotSvcInj.size(), injSvc.size());
+  for (size_t i = 0; i < injAcc.size(); ++i) ASSERT_EQ(gotAccInj[i], injAcc[i]) << "access inject " << i;
+  for (size_t i = 0; i < injSvc.size(); ++i) ASSERT_EQ(gotSvcInj[i], injSvc[i]) << "service inject " << i;
+  std::array<uint64_t, r::kStatCount> st{};
+  ASSERT_TRUE(tables.readStats(st));
+  for (uint32_t i = 0; i < r::kStatCount; ++i) {
+    if (st[i]) std::printf(" %s=%llu", std::string(r::kStatNames[i]).c_str(), (unsigned long long)st[i]);
+  }
+  std::printf("\n");
+  ASSERT_EQ(gotAcc.size(), expAcc.size()) << "downlink frames lost";
+  ASSERT_EQ(gotSvc.size(), expSvc.size()) << "uplink frames lost";
+  for (size_t i = 0; i < expAcc.size(); ++i) ASSERT_EQ(gotAcc[i], expAcc[i]) << "access frame " << i;
+  for (size_t i = 0; i < expSvc.size(); ++i) ASSERT_EQ(gotSvc[i], expSvc[i]) << "service frame " << i;
+  std::vector<std::vector<uint8_t>> puntedArp;
+  for (const auto& p : punts) {
+    EXPECT_EQ(p.ingress, uint8_t(r::IngressPort::kAccess));
+    if (p.reason == uint8_t(r::PuntReason::kArp)) puntedArp.push_back(p.bytes);
+  }
+  EXPECT_EQ(punts.size(), injUl.size() + expPunts);
+  ASSERT_EQ(puntedArp, injUl) << "the UPLINK injects, punted in order";
+  // The two ports' frames really met: some injected frames left between pipeline frames.
+  auto interleaved = [](const std::vector<sim::AxisFrame>& fs) {
+    size_t switches = 0;
+    for (size_t i = 1; i < fs.size(); ++i) switches += (fs[i].bytes[12] == 0x88) != (fs[i - 1].bytes[12] == 0x88);
+    return switches;
+  };
+  EXPECT_GT(interleaved(dut.accTx().frames()), 20u);
+  EXPECT_GT(interleaved(dut.svcTx().frames()), 20u);
+  EXPECT_EQ(st[uint32_t(r::Stat::kDropUlFifoFull)] + st[uint32_t(r::Stat::kDropDlFifoFull)], 0u);
+  EXPECT_EQ(st[uint32_t(r::Stat::kUlTxFrames)], expSvc.size()) << "direct sends are not pipeline frames";
+  EXPECT_EQ(st[uint32_t(r::Stat::kDlTxFrames)], expAcc.size());
+  ASSERT_TRUE(tee.mismatches.empty()) << tee.mismatches.front();
+  uint32_t drops = 0, injected = 0, injErrors = 0;
+  ASSERT_TRUE(rings.counters(drops, injected, injErrors));
+  EXPECT_EQ(drops, 0u);
+  EXPECT_EQ(injected, inj.size() - 1);
+  EXPECT_EQ(injErrors, 1u) << "the slot with an unknown code";
+  std::printf("access: %zu pipeline + %zu injected; service: %zu + %zu; punted %zu; cycles=%llu\n",
+              gotAcc.size(), gotAccInj.size(), gotSvc.size(), gotSvcInj.size(), punts.size(),
+              (unsigned long long)dut.harness().cycle());
 }
 
 }  // namespace

@@ -62,11 +62,12 @@ class TeeDevice : public hal::Device {
 
 inline constexpr uint32_t kAccessIp = 0xc6120164;  // 198.18.1.100 (pktgen's outer destination)
 inline constexpr uint32_t kNatBase = 0xc6120301;   // 198.18.3.1 .. .4
+inline constexpr uint64_t kGateMac = 0x021133445566;
 
 inline dataplane::GateConfig testConfig(uint32_t tickShift) {
   dataplane::GateConfig c;
   c.accessIp = kAccessIp;
-  c.ownMac = 0x021133445566;
+  c.ownMac = kGateMac;
   c.svcNextHopMac = 0x02aabbccdd01;
   c.accNextHopMac = 0x02aabbccdd02;
   for (uint32_t i = 0; i < 4; ++i) c.natIps[i] = kNatBase + i;
@@ -157,6 +158,33 @@ inline std::vector<uint8_t> downlinkFrame(std::mt19937_64& rng, const dataplane:
   int sz = pick(10);
   in.payload = sz < 4 ? size_t(pick(40)) : (sz < 8 ? size_t(pick(500)) : size_t(pick(1400)));
   return buildEth(buildIpv4(in, 0), pick(6) == 0);
+}
+
+// An ARP frame (RFC 826, IPv4 over Ethernet) from `sha`/`spa` asking for (op 1) or answering
+// (op 2, to `tha`) `tpa`, optionally behind an 802.1Q tag (VLAN 3), with `pad` bytes of zeros
+// after the 28-byte body. scapy builds the same bytes:
+//   Ether(dst=DST, src=sha)/Dot1Q(vlan=3)/ARP(op=op, hwsrc=sha, psrc=spa, hwdst=tha, pdst=tpa)
+// where DST is ff:ff:ff:ff:ff:ff for a request, tha for a reply (GateHost.ArpFixtureIsScapys).
+inline std::vector<uint8_t> arpFrame(uint16_t op, uint64_t sha, uint32_t spa, uint64_t tha,
+                                     uint32_t tpa, bool vlan, size_t pad = 0) {
+  std::vector<uint8_t> f;
+  auto put = [&](uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) f.push_back(uint8_t(v >> (8 * i)));
+  };
+  put(op == 1 ? 0xffffffffffffull : tha, 6);
+  put(sha, 6);
+  if (vlan) put(0x81000003, 4);
+  put(0x0806, 2);
+  put(0x0001, 2);  // Ethernet
+  put(0x0800, 2);  // IPv4
+  put(0x0604, 2);  // address lengths
+  put(op, 2);
+  put(sha, 6);
+  put(spa, 4);
+  put(tha, 6);
+  put(tpa, 4);
+  f.resize(f.size() + pad, 0);
+  return f;
 }
 
 // Rewrites the IPv4 header checksum and the transport checksum of the packet at `off` after

@@ -20,6 +20,8 @@ struct PuntedFrame {
   uint64_t timestamp = 0;  // kernel timestamp when the frame reached the host port
   uint32_t teid = 0;       // the TEID the kernel parsed (gate; 0 when none)
   uint8_t innerOffset = 0; // where the T-PDU starts in the frame (gate; 0 when none)
+  uint8_t ingress = 0;     // the port it came in on: 0 the access port, 1 the service port
+                           // (gate: regs::gate::IngressPort)
   std::vector<uint8_t> bytes;
 };
 
@@ -60,7 +62,8 @@ class HostRings {
   // Takes up to `max` punted frames, oldest first, and hands their slots back.
   Status poll(std::vector<PuntedFrame>& out, size_t max = SIZE_MAX);
   // Queues one frame for the kernel's inject port `code` (steer: 0, the steering port; gate:
-  // regs::gate::InjectPort). A full ring is an error (nothing written).
+  // regs::gate::InjectPort: into the uplink pipeline, or straight out of the access or the
+  // service port). A full ring is an error (nothing written).
   Status inject(std::span<const uint8_t> frame, uint8_t code = 0);
   // Takes up to `max` export records, oldest first, and hands their slots back.
   Status pollExport(std::vector<ExportRecord>& out, size_t max = SIZE_MAX);
