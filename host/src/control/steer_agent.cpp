@@ -101,6 +101,9 @@ class SteerAgent : public Agent {
   ReconcileReport reconcile(StateCache& cache) override {
     auto t0 = std::chrono::steady_clock::now();
     ReconcileReport rep;
+    // The session table's mirror (buckets read lazily and kept since) goes too: a table that
+    // another hand wrote would otherwise be edited where the mirror remembers its entries.
+    t_ = std::make_unique<SteerTables>(*device());
     // What the store wants, copied out under the cache's lock.
     std::map<uint32_t, std::string> sessions;
     Desired want = cache.read([&](const StateSnapshot& s) {
