@@ -68,6 +68,12 @@ class Collector : public prometheus::Collectable {
                                 MetricType::Counter);
     MetricFamily& errs = family("roamgate_appliance_apply_errors_total", "Changes that failed to program.",
                                 MetricType::Counter);
+    MetricFamily& punts = family("roamgate_punts_total",
+                                 "Punted frames the host handled, by verdict (arp_replied, echo_replied, ...).",
+                                 MetricType::Counter);
+    MetricFamily& noport = family("roamgate_punt_replies_without_port_total",
+                                  "Answers the kernel has no port to send out of (steer's access side).",
+                                  MetricType::Counter);
     MetricFamily& kstat = family("roamgate_kernel_counter",
                                  "The kernel's statistics counters (frames, punts, drops by reason).",
                                  MetricType::Counter);
@@ -87,6 +93,13 @@ class Collector : public prometheus::Collectable {
       sample(regw, {{"appliance", name}}, double(st.registerWrites));
       sample(errs, {{"appliance", name}}, double(st.applyErrors));
       for (auto& [stat, v] : st.stats) sample(kstat, {{"appliance", name}, {"counter", stat}}, double(v));
+      if (st.puntLoop) {
+        for (size_t i = 0; i < control::kVerdictCount; ++i) {
+          sample(punts, {{"appliance", name}, {"verdict", std::string(control::Housekeeper::name(control::Verdict(i)))}},
+                 double(st.punts[i]));
+        }
+        sample(noport, {{"appliance", name}}, double(st.repliesWithoutPort));
+      }
     }
     return out;
   }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "roamgate/result.h"
+
 namespace roamgate::control {
 
 const char* agentStateName(AgentState s) {
@@ -73,10 +75,66 @@ ReconcileReport Agent::reconcileNow(std::chrono::milliseconds timeout) {
   return status_.lastReconcile;
 }
 
+void Agent::startPunts() {
+  std::optional<PuntSetup> ps = puntSetup();
+  rings_.reset();
+  hk_.reset();
+  if (!ps) return;
+  Result<Housekeeper> hk = Housekeeper::create(ps->hk);
+  if (!hk.ok()) {
+    spdlog::warn("appliance {}: punts are not answered: {}", app_.name, hk.status().message());
+    return;
+  }
+  auto rings = std::make_unique<dataplane::HostRings>(*dev_, ps->hostBase, ps->maxFrameBytes);
+  // Rings that are on are kept with their frames (a restarted roamd takes them over).
+  if (Status st = rings->setup({}); !st) {
+    spdlog::warn("appliance {}: punts are not answered: the host port's rings: {}", app_.name,
+                 st.message());
+    return;
+  }
+  punt_ = *ps;
+  hk_ = std::move(*hk);
+  rings_ = std::move(rings);
+  pool_.reserve(64);
+  std::lock_guard lk(mu_);
+  status_.puntLoop = true;
+}
+
+Status Agent::servePunts() {
+  size_t n = 0;
+  if (Status st = rings_->pollInto(pool_, n, 64); !st) return st;
+  if (n == 0) return {};
+  uint64_t noPort = 0, injErr = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const dataplane::PuntedFrame& f = pool_[i];
+    size_t len = 0;
+    Verdict v = hk_->handle(f.bytes, f.ingress, reply_, len);
+    if (!Housekeeper::replied(v)) continue;
+    std::optional<uint8_t> code = f.ingress < punt_.replyCode.size() ? punt_.replyCode[f.ingress] : std::nullopt;
+    if (!code) {
+      ++noPort;
+      continue;
+    }
+    Status st = rings_->inject(std::span<const uint8_t>(reply_.data(), len), *code);
+    if (!st) {
+      if (st.code() == StatusCode::kUnavailable) return st;
+      ++injErr;  // the inject ring is full: the peer asks again
+    }
+  }
+  std::lock_guard lk(mu_);
+  status_.punts = hk_->counts();
+  status_.repliesWithoutPort += noPort;
+  status_.injectErrors += injErr;
+  return {};
+}
+
 void Agent::lost(const Status& st) {
   spdlog::error("appliance {}: device {} stopped answering: {}", app_.name, app_.device, st.message());
   status_.state = AgentState::kAbsent;
   status_.detail = st.message();
+  rings_.reset();
+  hk_.reset();
+  status_.puntLoop = false;
   detach();
   dev_.reset();
   needReconcile_ = true;
@@ -137,6 +195,7 @@ void Agent::run() {
         continue;
       }
       if (attached_) attached_(app_);
+      startPunts();
     }
     bool doReconcile;
     bool gateways;
@@ -145,7 +204,9 @@ void Agent::run() {
     uint64_t ticket;
     {
       std::unique_lock lk(mu_);
-      cv_.wait_for(lk, 1s, [&] { return stop_ || needReconcile_ || gatewaysDirty_ || !dirty_.empty(); });
+      // With a punt loop the thread wakes every 20 ms to poll the punt ring (one register read).
+      cv_.wait_for(lk, rings_ ? std::chrono::milliseconds(20) : std::chrono::milliseconds(1000),
+                   [&] { return stop_ || needReconcile_ || gatewaysDirty_ || !dirty_.empty(); });
       if (stop_) break;
       doReconcile = needReconcile_;
       gateways = gatewaysDirty_;
@@ -153,6 +214,15 @@ void Agent::run() {
       needReconcile_ = gatewaysDirty_ = false;
       rev = pendingRevision_;
       ticket = reconcileAsked_;
+    }
+    if (rings_) {
+      Status st = servePunts();
+      if (!st.ok() && st.code() == StatusCode::kUnavailable) {
+        std::lock_guard lk(mu_);
+        lost(st);
+        continue;
+      }
+      if (!st.ok()) spdlog::warn("appliance {}: punt ring: {}", app_.name, st.message());
     }
     if (std::chrono::steady_clock::now() - statsAt_ >= 1s) {
       statsAt_ = std::chrono::steady_clock::now();

@@ -72,6 +72,23 @@ class GateAgent : public Agent {
     return {};
   }
 
+  std::optional<PuntSetup> puntSetup() const override {
+    if (app_.ip == 0 || app_.mac == 0) return std::nullopt;
+    PuntSetup p;
+    p.hostBase = regs::gate::host::kBase;
+    p.maxFrameBytes = regs::gate::kMaxFrameBytes;
+    p.hk.mac = app_.mac;
+    uint8_t access = uint8_t(regs::gate::IngressPort::kAccess);
+    uint8_t service = uint8_t(regs::gate::IngressPort::kService);
+    p.hk.addresses.push_back({app_.ip, access, true});  // G-PDUs and echo reach it
+    for (uint32_t nat : app_.natIps) {
+      if (nat != 0 && nat != app_.ip) p.hk.addresses.push_back({nat, service, false});
+    }
+    p.replyCode[access] = uint8_t(regs::gate::InjectPort::kAccessOut);
+    p.replyCode[service] = uint8_t(regs::gate::InjectPort::kServiceOut);
+    return p;
+  }
+
   uint64_t programmed() const override { return known_.size(); }
 
   ReconcileReport reconcile(StateCache& cache) override {

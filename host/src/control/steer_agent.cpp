@@ -96,6 +96,18 @@ class SteerAgent : public Agent {
     return {};
   }
 
+  std::optional<PuntSetup> puntSetup() const override {
+    if (app_.ip == 0 || app_.mac == 0) return std::nullopt;
+    PuntSetup p;
+    p.hostBase = regs::steer::host::kBase;
+    p.maxFrameBytes = regs::steer::kMaxFrameBytes;
+    p.hk.mac = app_.mac;
+    p.hk.addresses.push_back({app_.ip, std::nullopt, true});
+    // Steer injects only towards its steering port: an answer to the access side has no
+    // way out yet (counted as a reply without a port).
+    return p;
+  }
+
   uint64_t programmed() const override { return programmed_.size(); }
 
   ReconcileReport reconcile(StateCache& cache) override {

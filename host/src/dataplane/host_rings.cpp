@@ -164,6 +164,33 @@ Status HostRings::poll(std::vector<PuntedFrame>& out, size_t max) {
   return {};
 }
 
+Status HostRings::pollInto(std::vector<PuntedFrame>& pool, size_t& n, size_t max) {
+  n = 0;
+  uint32_t prod = 0;
+  if (Status s = dev_.read32(base_ + h::kPuntProd, prod); !s) return s;
+  uint8_t hdr[kHeaderBytes];
+  while (puntCons_ != prod && n < max) {
+    uint64_t slot = puntBase_ + (uint64_t(puntCons_ & ((1u << puntSlotsLog2_) - 1)) << kSlotLog2);
+    if (Status s = dev_.readMem(slot, hdr); !s) return s;
+    if (n == pool.size()) pool.emplace_back();
+    PuntedFrame& f = pool[n];
+    uint32_t len = uint32_t(slotfmt::kLength.getLe(hdr));
+    if (len > maxFrameBytes_) len = maxFrameBytes_;
+    f.reason = uint8_t(slotfmt::kCode.getLe(hdr));
+    f.timestamp = slotfmt::kTimestamp.getLe(hdr);
+    f.teid = uint32_t(slotfmt::kTeid.getLe(hdr));
+    f.innerOffset = uint8_t(slotfmt::kInnerOffset.getLe(hdr));
+    f.ingress = uint8_t(slotfmt::kIngress.getLe(hdr));
+    if (f.bytes.capacity() < maxFrameBytes_) f.bytes.reserve(maxFrameBytes_);
+    f.bytes.resize(len);
+    if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
+    ++puntCons_;
+    ++n;
+  }
+  if (n) return dev_.write32(base_ + h::kPuntCons, puntCons_);
+  return {};
+}
+
 Status HostRings::inject(std::span<const uint8_t> frame, uint8_t code) {
   if (frame.empty() || frame.size() > maxFrameBytes_) {
     return Status::error("cannot inject a frame of " + std::to_string(frame.size()) + " bytes (1.." +
@@ -173,7 +200,8 @@ Status HostRings::inject(std::span<const uint8_t> frame, uint8_t code) {
   if (Status s = dev_.read32(base_ + h::kInjCons, cons); !s) return s;
   if (injProd_ - cons >= (1u << injSlotsLog2_)) return Status::error(StatusCode::kFull, "inject ring full");
   uint64_t slot = injBase_ + (uint64_t(injProd_ & ((1u << injSlotsLog2_) - 1)) << kSlotLog2);
-  std::vector<uint8_t> buf(kHeaderBytes + frame.size(), 0);
+  injBuf_.assign(kHeaderBytes + frame.size(), 0);  // within its capacity once warm
+  std::vector<uint8_t>& buf = injBuf_;
   slotfmt::kLength.putLe(buf.data(), frame.size());
   slotfmt::kCode.putLe(buf.data(), code);
   std::copy(frame.begin(), frame.end(), buf.begin() + kHeaderBytes);

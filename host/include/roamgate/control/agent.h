@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "roamgate/control/counting_device.h"
+#include "roamgate/control/housekeeping.h"
+#include "roamgate/dataplane/host_rings.h"
 #include "roamgate/control/objects.h"
 #include "roamgate/control/state.h"
 #include "roamgate/hal/device.h"
@@ -45,6 +47,21 @@ struct AgentStatus {
   uint64_t applyErrors = 0;
   // The kernel's statistics counters by name, read about once a second by the agent.
   std::vector<std::pair<std::string, uint64_t>> stats;
+  // Punted frames by the housekeeper's verdict (arp_replied, echo_replied, ...), replies that
+  // had no port to leave by, replies the inject ring refused.
+  std::array<uint64_t, kVerdictCount> punts{};
+  uint64_t repliesWithoutPort = 0, injectErrors = 0;
+  bool puntLoop = false;  // the host port's rings are set up and polled
+};
+
+// What an agent needs to answer its kernel's housekeeping punts.
+struct PuntSetup {
+  uint32_t hostBase = 0;       // the host port block in the kernel's window
+  uint32_t maxFrameBytes = 0;
+  HousekeeperConfig hk;
+  // The inject code that sends a reply out of the port a frame came in on (by INGRESS);
+  // nullopt: the kernel cannot send out of that port.
+  std::array<std::optional<uint8_t>, 2> replyCode{};
 };
 
 // How an agent opens its device (hal::openDevice in roamd; an in-process device in tests).
@@ -81,6 +98,8 @@ class Agent {
                               bool gateways) = 0;
   virtual uint64_t programmed() const = 0;
   virtual Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) = 0;
+  // How to answer housekeeping punts; nullopt: no punt loop (no address yet).
+  virtual std::optional<PuntSetup> puntSetup() const = 0;
 
   CountingDevice* device() { return dev_.get(); }
   Appliance app_;
@@ -93,6 +112,13 @@ class Agent {
   DeviceOpener open_;
   std::function<void(const Appliance&)> attached_, detached_;
   void lost(const Status& st);  // the device stopped answering (mu_ held)
+  void startPunts();            // after attach: the rings and the housekeeper
+  Status servePunts();          // one poll of the punt ring; answers ARP and echo
+  std::unique_ptr<dataplane::HostRings> rings_;
+  std::optional<Housekeeper> hk_;
+  PuntSetup punt_;
+  std::vector<dataplane::PuntedFrame> pool_;
+  std::array<uint8_t, Housekeeper::kMaxReplyBytes> reply_{};
   StateCache& cache_;
   int listener_ = 0;
   std::unique_ptr<CountingDevice> dev_;

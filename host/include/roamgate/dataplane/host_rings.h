@@ -61,6 +61,10 @@ class HostRings {
   Status attach();
   // Takes up to `max` punted frames, oldest first, and hands their slots back.
   Status poll(std::vector<PuntedFrame>& out, size_t max = SIZE_MAX);
+  // The same into a pool the caller keeps: frames[0, n) are the punted ones. The pool grows
+  // only past its largest batch and each frame's bytes keep their capacity, so a poll loop
+  // allocates nothing per frame once warm.
+  Status pollInto(std::vector<PuntedFrame>& pool, size_t& n, size_t max);
   // Queues one frame for the kernel's inject port `code` (steer: 0, the steering port; gate:
   // regs::gate::InjectPort: into the uplink pipeline, or straight out of the access or the
   // service port). A full ring is an error (nothing written).
@@ -83,6 +87,7 @@ class HostRings {
   uint32_t puntSlotsLog2_ = 0, injSlotsLog2_ = 0, expSlotsLog2_ = 0;
   uint32_t puntCons_ = 0, injProd_ = 0, expCons_ = 0;
   bool expOn_ = false;
+  std::vector<uint8_t> injBuf_;  // an inject slot's bytes, reused
 };
 
 }  // namespace roamgate::dataplane
