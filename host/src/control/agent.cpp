@@ -75,6 +75,14 @@ ReconcileReport Agent::reconcileNow(std::chrono::milliseconds timeout) {
   return status_.lastReconcile;
 }
 
+Status Agent::checkAdopted(const Appliance& a) {
+  if (a.ip == 0) {
+    spdlog::warn("appliance {}: no address configured or on the device (set {}.ip)", a.name, a.name);
+    return {};
+  }
+  return checkAppliance(a);
+}
+
 void Agent::startPunts() {
   std::optional<PuntSetup> ps = puntSetup();
   rings_.reset();

@@ -54,21 +54,13 @@ class GateAgent : public Agent {
     if (a.serviceNextHopMac == 0) a.serviceNextHopMac = cfg.svcNextHopMac;
     if (a.accessNextHopMac == 0) a.accessNextHopMac = cfg.accNextHopMac;
     if (a.punt.burst == 0) a.punt = {cfg.puntRate, cfg.puntBurst};
-    if (a.ip == 0) {
-      // Neither the configuration nor the device has an address yet: tables are programmed,
-      // the configuration is left alone until one is set.
-      spdlog::warn("appliance {}: no address configured or on the device (set {}.ip)", a.name,
-                   a.name);
-      return {};
-    }
-    return checkAppliance(a);
+    return checkAdopted(a);
   }
 
   Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) override {
     std::array<uint64_t, regs::gate::kStatCount> v;
     if (Status st = t_->readStats(v); !st) return st;
-    out.clear();
-    for (size_t i = 0; i < v.size(); ++i) out.emplace_back(regs::gate::kStatNames[i], v[i]);
+    namedCounters(regs::gate::kStatNames, v, out);
     return {};
   }
 

@@ -78,21 +78,13 @@ class SteerAgent : public Agent {
     if (a.ip == 0) a.ip = cfg.ownIp;
     if (a.mac == 0) a.mac = cfg.ownMac;
     if (a.punt.burst == 0) a.punt = {cfg.puntRate, cfg.puntBurst};
-    if (a.ip == 0) {
-      // Neither the configuration nor the device has an address yet: tables are programmed,
-      // the configuration is left alone until one is set.
-      spdlog::warn("appliance {}: no address configured or on the device (set {}.ip)", a.name,
-                   a.name);
-      return {};
-    }
-    return checkAppliance(a);
+    return checkAdopted(a);
   }
 
   Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) override {
     std::array<uint64_t, regs::steer::kStatCount> v;
     if (Status st = t_->readStats(v); !st) return st;
-    out.clear();
-    for (size_t i = 0; i < v.size(); ++i) out.emplace_back(regs::steer::kStatNames[i], v[i]);
+    namedCounters(regs::steer::kStatNames, v, out);
     return {};
   }
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "roamgate/control/counting_device.h"
@@ -102,6 +103,16 @@ class Agent {
   virtual std::optional<PuntSetup> puntSetup() const = 0;
 
   CountingDevice* device() { return dev_.get(); }
+  // The end of adopt(): without an address (none configured, none on the device) tables are
+  // programmed and the configuration left alone (a warning says so); else the checks.
+  static Status checkAdopted(const Appliance& a);
+  template <size_t N>
+  static void namedCounters(const std::array<std::string_view, N>& names,
+                            const std::array<uint64_t, N>& values,
+                            std::vector<std::pair<std::string, uint64_t>>& out) {
+    out.clear();
+    for (size_t i = 0; i < N; ++i) out.emplace_back(names[i], values[i]);
+  }
   Appliance app_;
 
  private:
