@@ -33,6 +33,7 @@
 #include "roamgate/control/agent.h"
 #include "roamgate/control/objects.h"
 #include "roamgate/control/state.h"
+#include "../../unit/control/running_cache.h"
 #include "roamgate/dataplane/gate_tables.h"
 #include "roamgate/dataplane/maglev.h"
 #include "roamgate/dataplane/steer_tables.h"
@@ -133,25 +134,7 @@ class TempDir {
   std::string path_;
 };
 
-class RunningCache {
- public:
-  explicit RunningCache(store::Store& s) : cache(s) {
-    Status st = cache.start();
-    EXPECT_TRUE(st.ok()) << st.message();
-    thread_ = std::thread([this] {
-      while (!stop_) (void)cache.poll(50ms);
-    });
-  }
-  ~RunningCache() {
-    stop_ = true;
-    thread_.join();
-  }
-  StateCache cache;
-
- private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using control::test::RunningCache;
 
 // Polls `done` until it holds or `limit` passes.
 template <class F>

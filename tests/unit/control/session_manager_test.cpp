@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../store/backend.h"
+#include "running_cache.h"
 #include "roamgate/control/session_manager.h"
 #include "roamgate/control/state.h"
 
@@ -17,26 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 using store::test::TestBackend;
 
-// A cache with its polling thread, as roamd runs it.
-class RunningCache {
- public:
-  explicit RunningCache(store::Store& s) : cache(s) {
-    Status st = cache.start();
-    EXPECT_TRUE(st.ok()) << st.message();
-    thread_ = std::thread([this] {
-      while (!stop_) (void)cache.poll(50ms);
-    });
-  }
-  ~RunningCache() {
-    stop_ = true;
-    thread_.join();
-  }
-  StateCache cache;
-
- private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
+using test::RunningCache;
 
 Appliance gate(const std::string& name, uint32_t id) {
   Appliance a;
