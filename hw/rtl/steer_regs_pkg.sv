@@ -8,8 +8,8 @@ package steer_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h53544552;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010000;
-  localparam logic [31:0] REGMAP_CRC = 32'h45689845;
-  localparam int SESSION_BUCKETS_LOG2 = 13;
+  localparam logic [31:0] REGMAP_CRC = 32'h57c141dc;
+  localparam int SESSION_BUCKETS_LOG2 = 14;
   localparam int SESSION_SLOTS = 4;
   localparam int MAGLEV_ENTRIES = 65537;
   localparam int GATEWAYS = 256;
