@@ -29,10 +29,17 @@ struct Config {
   std::string lostGate = "replace";  // replace | keep
   int lostGrace = 0;         // seconds a gate stays down before its sessions move (0: lease TTL)
   double deviceTimeout = 5;  // seconds (sim devices)
-  size_t batch = 64;         // sessions per store transaction (2 comparisons each: etcd's
-                             // default --max-txn-ops 128 allows 64)
+  size_t batch = 0;          // sessions per store transaction; 0: by store (batchFor)
   std::vector<ApplianceConfig> appliances;
 };
+
+// The default batch: etcd's default --max-txn-ops 128 allows 64 sessions (two comparisons
+// each). SQLite has no limit: creating 63,000 sessions, transactions of 1000 took a third
+// of the time of 64's (random TEIDs touch a B-tree page each; a page is written once a commit).
+inline size_t batchFor(const std::string& store, size_t batch) {
+  if (batch) return batch;
+  return store.rfind("etcd:", 0) == 0 ? 64 : 1000;
+}
 
 inline constexpr const char* kDefaultConfigPath = "/etc/roamgate/roamd.toml";
 

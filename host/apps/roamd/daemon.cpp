@@ -50,7 +50,7 @@ Status Daemon::start() {
   storeRevision_ = cache_->revision();
   control::SessionManagerOptions mo;
   mo.quarantine = std::chrono::seconds(cfg_.quarantine);
-  mo.batch = cfg_.batch;
+  mo.batch = batchFor(cfg_.store, cfg_.batch);
   mo.lostGate = cfg_.lostGate == "keep" ? control::LostGatePolicy::kKeep
                                          : control::LostGatePolicy::kReplace;
   manager_ = std::make_unique<control::SessionManager>(*store_, *cache_, mo);
