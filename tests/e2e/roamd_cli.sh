@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # roamd as an operator meets it: --help, every kind of bad configuration named with its file
 # and line, an unreachable store, an absent device and a device of the wrong kernel (reported,
-# retried, the other appliances served), a device that comes back.
+# retried, the other appliances served), a device that comes back, /metrics scraped while
+# appliances are up and down.
 # usage: roamd_cli.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -63,7 +64,9 @@ pids+=($!)
 "$roamsim" --kernel steer --socket "$work/notgate.sock" 2> "$work/sim-notgate.log" &
 pids+=($!)
 for s in steer notgate; do for _ in $(seq 100); do [ -S "$work/$s.sock" ] && break; sleep 0.1; done; done
-"$roamd" "${base[@]}" --device-timeout 2 --appliance "steer-a=sim:$work/steer.sock" \
+mport=$(/usr/bin/python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+"$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics "127.0.0.1:$mport" \
+  --device-timeout 2 --appliance "steer-a=sim:$work/steer.sock" \
   --set steer-a.ip=198.18.1.10 --set steer-a.mac=02:00:00:00:01:0a \
   --appliance "steer-z=sim:$work/later.sock" --set steer-z.role=steer \
   --appliance "gate-x=sim:$work/notgate.sock" --set gate-x.role=gate \
@@ -83,6 +86,34 @@ for _ in $(seq 240); do [ "$(state steer-a)" = ok ] && break; sleep 0.25; done
 "$roamctl" --api "$work/r.sock" appliance list | grep -E "^gate-x" | grep -q "not a gate kernel" ||
   fail "gate-x's detail does not say why"
 grep -q "set its role (--set ghost.role=steer|gate)" "$work/roamd.log" || fail "ghost: no hint in the log"
+# /metrics: well formed, one sample per appliance (labels bounded), roamd alive after it.
+scrape() {  # -> checks the text exposition; prints the samples as NAME{LABELS} VALUE
+  /usr/bin/python3 - "$mport" <<'PY'
+import re, sys, urllib.request
+text = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+sample = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{([a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*)?\})? (\S+)$')
+for line in text.splitlines():
+    if not line or line.startswith("#"):
+        continue
+    m = sample.match(line)
+    if not m:
+        sys.exit(f"not a Prometheus sample: {line!r}")
+    float(m.group(5))
+    print(line)
+PY
+}
+scrape > "$work/metrics1.txt" || fail "/metrics: $(tail -3 "$work/metrics1.txt")"
+scrape > "$work/metrics2.txt" || fail "/metrics, second scrape"
+kill -0 "$rpid" 2>/dev/null || fail "roamd died serving /metrics: $(tail -5 "$work/roamd.log")"
+for want in 'roamgate_appliance_up{appliance="steer-a",role="steer"} 1' \
+            'roamgate_appliance_up{appliance="gate-x",role="gate"} 0' \
+            'roamgate_appliance_up{appliance="steer-z",role="steer"} 0' \
+            'roamgate_punts_total{appliance="steer-a",verdict="arp_replied"} 0' \
+            'roamgate_kernel_counter{appliance="steer-a",counter=' 'roamgate_store_revision '; do
+  grep -qF -- "$want" "$work/metrics2.txt" || { cat "$work/metrics2.txt"; fail "/metrics has no '$want'"; }
+done
+# One sample for each appliance with a role (ghost has none: appliance list says why).
+[ "$(grep -c '^roamgate_appliance_up{' "$work/metrics2.txt")" = 3 ] || fail "/metrics: not one up sample per appliance"
 # Sessions still work with the others in trouble (no gate: placement says so).
 rc=0; "$roamctl" --api "$work/r.sock" session create --imsi 1 --ue-ip 198.19.0.1 --peer 198.18.1.1 --dl-teid 1 2> "$work/err.txt" || rc=$?
 [ $rc -eq 3 ] && grep -q "no live gate" "$work/err.txt" || fail "no live gate: rc $rc $(cat "$work/err.txt")"

@@ -3,6 +3,9 @@
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
 
+#include <deque>
+#include <iterator>
+
 #include "api.h"
 
 namespace roamd {
@@ -18,10 +21,12 @@ class Collector : public prometheus::Collectable {
   explicit Collector(Daemon& d) : d_(d) {}
 
   std::vector<MetricFamily> Collect() const override {
-    std::vector<MetricFamily> out;
+    // A deque: each family is filled through a reference kept while later ones are added
+    // (a vector's growth moved them; the first scrape with an appliance crashed roamd).
+    std::deque<MetricFamily> fams;
     auto family = [&](const char* name, const char* help, MetricType type) -> MetricFamily& {
-      out.push_back({name, help, type, {}});
-      return out.back();
+      fams.push_back({name, help, type, {}});
+      return fams.back();
     };
     auto sample = [](MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
       ClientMetric m;
@@ -101,7 +106,7 @@ class Collector : public prometheus::Collectable {
         sample(noport, {{"appliance", name}}, double(st.repliesWithoutPort));
       }
     }
-    return out;
+    return {std::make_move_iterator(fams.begin()), std::make_move_iterator(fams.end())};
   }
 
  private:
