@@ -7,13 +7,14 @@
 #   control.session_create.per_s.etcd         10,000 per CreateSessions call (timed: the calls)
 #   control.session_create.batch              sessions per store transaction with etcd
 #   control.steer_converge.ms.p50|p99|max     create returned -> TEID in both steers' tables
-#   control.reconcile.s.63k, .writes.63k      steer after roamd's SIGKILL and restart
-#   control.reconcile.s.63k.gate              gate, same restart
-#   control.punt_housekeeping.per_s.cpu       the Housekeeper on one core (see the end)
-# The sessions: 63,000 per run, not 64Ki. The steer's session table has 65,536 slots (2 banks
-# x 8192 buckets x 4), and cuckoo placement with random TEIDs finds no free slot within 6
-# moves from about 63,900 entries on (97.5 % full), so 65,536 sessions never all fit: 63,000
-# (96 %) is the fullest table the steer reliably holds.
+#   control.reconcile.s.64k, .writes.64k      steer after roamd's SIGKILL and restart
+#   control.reconcile.s.64k.gate              gate, same restart
+#   control.session_create.roamd_cpu_us       roamd's CPU (all threads) per created session
+#   control.punt_housekeeping.per_s           ARP and GTP-U echo requests answered per second
+#                                             end to end (gate roamsim -> roamd -> inject)
+#   control.punt_housekeeping.answered        of the requests sent, answered
+#   control.punt_housekeeping.per_s.cpu       the Housekeeper alone on one core
+# 65,536 sessions: the steer's session table has 131,072 slots (2 banks x 16384 buckets x 4).
 # usage: tests/bench/control.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -21,7 +22,7 @@ roamsim=$build/sim/roamsim
 roamctl=$build/host/roamctl
 roamd=$build/host/roamd
 bench=$build/tests/control_bench
-sessions=63000
+sessions=65536
 create_batch=10000  # sessions per CreateSessions call (roamctl's default --batch)
 etcd_batch=500      # roamd --batch with etcd: 1,000 operations per txn, under --max-txn-ops 1024
 samples=500
@@ -93,6 +94,7 @@ wait_apps() {  # name what seconds expression
 field() {  # appliance python-expression-over-r (its last_reconcile) -> value
   /usr/bin/python3 -c "import json; r={x['name']:x for x in json.load(open('$work/apps.json'))}['$1']['last_reconcile']; print($2)"
 }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system, all threads
 all_ok="all(x['state']=='ok' and x['live'] for x in a.values())"
 
 echo "control.bench.host_cores $(nproc)"
@@ -104,7 +106,10 @@ start_sim s-steer-a steer
 start_sim s-gate-a gate
 start_roamd s "sqlite:$work/s.db" 1
 wait_apps s "steer and gate programmed" 60 "len(a)==2 and $all_ok"
+cpu0=$(cpu_ticks "${pid[roamd-s]}")
 "$bench" create --api "$work/s.sock" --count $sessions --batch $create_batch --label sqlite
+cpu1=$(cpu_ticks "${pid[roamd-s]}")
+echo "control.session_create.roamd_cpu_us $(( (cpu1 - cpu0) * 1000000 / $(getconf CLK_TCK) / sessions ))"
 note "created $sessions sessions ($SECONDS s); waiting for the steer to hold them"
 wait_apps s "the steer holds $sessions sessions" 600 \
   "a['steer-a']['sessions']==$sessions and a['steer-a']['state']=='ok' and a['steer-a']['applied_revision']>=a['gate-a']['applied_revision']"
@@ -118,9 +123,9 @@ wait_apps s "reconciled after the restart" 300 \
 steer_s=$(field steer-a "'%.3f' % r['seconds']")
 steer_writes=$(field steer-a "r['register_writes']")
 gate_s=$(field gate-a "'%.3f' % r['seconds']")
-echo "control.reconcile.s.63k $steer_s"
-echo "control.reconcile.writes.63k $steer_writes"
-echo "control.reconcile.s.63k.gate $gate_s"
+echo "control.reconcile.s.64k $steer_s"
+echo "control.reconcile.writes.64k $steer_writes"
+echo "control.reconcile.s.64k.gate $gate_s"
 stop roamd-s
 stop s-steer-a
 stop s-gate-a
@@ -169,13 +174,74 @@ stop e-steer-a
 stop e-gate-a
 stop etcd
 
-# ---- Punted ARP and GTP-U echo -------------------------------------------------------------
-# roamd's agents do not yet run a punt loop (no agent in host/src/control uses the
-# Housekeeper), so nothing answers punted frames end to end and no end-to-end figure exists:
-# control.punt_housekeeping.per_s needs the agent's punt loop. Printed instead: the
-# Housekeeper's own throughput on one core (housekeeping_bench).
-src=$(cd "$(dirname "$0")/../.." && pwd)
-if grep -qs Housekeeper "$src"/host/src/control/*agent*.cpp; then
-  note "an agent now uses the Housekeeper: measure control.punt_housekeeping.per_s end to end here"
-fi
+# ---- Punted ARP and GTP-U echo, answered end to end -------------------------------------
+# A burst of 1000 requests (500 ARP for the gate's access address, 500 GTP-U Echo Requests to
+# it, built by scapy, a dropped frame after each) on the gate's access port at wire rate, with a punt bucket deep enough
+# to take them all into the punt ring (1024 slots). Timed: from `roamsim ctl play` to the
+# last answer roamd counts (roamgate_punts_total); requests the kernel could not punt are
+# counted by it and left unanswered (answered < 1000 says so).
+read -r mport < <(/usr/bin/python3 -c "
+import socket
+s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+/usr/bin/python3 - "$work/punts.pcap" <<'PY'
+import sys
+from scapy.all import ARP, IP, UDP, Ether, wrpcap
+from scapy.contrib.gtp import GTP_U_Header, GTPEchoRequest
+gate, ran = "02:00:00:00:02:14", "02:00:00:00:02:01"
+# Between two requests a 1400-byte frame for another MAC, which the kernel drops: the punt
+# path takes a frame at a time (drop_punt_busy counts those that find it busy), and wire-rate
+# 60-byte requests back to back come faster than it writes them to the ring.
+filler = (Ether(dst="02:00:00:00:09:09", src=ran) / IP(src="198.18.2.1", dst="198.18.2.99")
+          / UDP(sport=9, dport=9) / (b"\0" * 1358))
+frames = []
+for i in range(500):
+    frames.append(Ether(dst="ff:ff:ff:ff:ff:ff", src=ran)
+                  / ARP(op=1, hwsrc=ran, psrc="198.18.2.1", pdst="198.18.2.20"))
+    frames.append(filler)
+    frames.append(Ether(dst=gate, src=ran) / IP(src="198.18.2.1", dst="198.18.2.20")
+                  / UDP(sport=40000 + i, dport=2152)
+                  / GTP_U_Header(S=1, gtp_type=1, teid=0, seq=i) / GTPEchoRequest())
+    frames.append(filler)
+wrpcap(sys.argv[1], frames)
+PY
+rm -f "$work/p-gate-a.sock"
+"$roamsim" --kernel gate --socket "$work/p-gate-a.sock" --in "access=$work/punts.pcap" \
+  --out "access=$work/punts-out.pcap" --hold 2> "$work/sim-p-gate-a.log" &
+pid[p-gate-a]=$!
+for _ in $(seq 200); do [ -S "$work/p-gate-a.sock" ] && break; sleep 0.05; done
+rm -f "$work/p.sock"
+"$roamd" --machine p --store "sqlite:$work/p.db" --api "$work/p.sock" --metrics "127.0.0.1:$mport" \
+  --appliance "gate-a=sim:$work/p-gate-a.sock" --set gate-a.ip=198.18.2.20 \
+  --set gate-a.mac=02:00:00:00:02:14 --set gate-a.gateway_id=1 --set gate-a.nat_ips=198.18.3.100 \
+  --set gate-a.service_next_hop_mac=02:00:00:00:03:01 --set gate-a.access_next_hop_mac=02:00:00:00:02:01 \
+  --set gate-a.punt_burst=1024 --set gate-a.punt_rate=16777216 >> "$work/roamd-p.log" 2>&1 &
+pid[roamd-p]=$!
+for _ in $(seq 200); do [ -S "$work/p.sock" ] && break; sleep 0.05; done
+wait_apps p "the gate programmed, its punt loop on" 60 "a['gate-a']['state']=='ok' and a['gate-a']['live']"
+/usr/bin/python3 - "$roamsim" "$work/p-gate-a.sock" "$mport" <<'PY'
+import re, subprocess, sys, time, urllib.request
+roamsim, sock, port = sys.argv[1], sys.argv[2], sys.argv[3]
+def answered():
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    return sum(int(float(m.group(2))) for m in re.finditer(
+        r'^roamgate_punts_total\{[^}]*verdict="(arp_replied|echo_replied)"[^}]*\} (\S+)$', text, re.M))
+before = answered()
+t0 = time.monotonic()
+subprocess.run([roamsim, "ctl", sock, "play"], check=True, stdout=subprocess.DEVNULL)
+last, at = before, t0
+while time.monotonic() - at < 2.0 and last - before < 1000:  # 2 s without an answer: done
+    time.sleep(0.01)
+    n = answered()
+    if n != last:
+        last, at = n, time.monotonic()
+got = last - before
+time.sleep(1.5)  # the agent reads the kernel counters once a second
+text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+for m in re.finditer(r'^roamgate_kernel_counter\{[^}]*counter="([a-z_]*punt[a-z_]*)"[^}]*\} (\S+)$', text, re.M):
+    print(f"bench control: gate counter {m.group(1)} {int(float(m.group(2)))}", file=sys.stderr)
+print(f"control.punt_housekeeping.per_s {got / (at - t0) if got else 0:.0f}")
+print(f"control.punt_housekeeping.answered {got}")
+PY
+stop roamd-p
+stop p-gate-a
 "$build/tests/housekeeping_bench" | grep -E '^control\.punt_housekeeping\.'

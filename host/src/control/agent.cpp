@@ -103,14 +103,24 @@ void Agent::startPunts() {
   punt_ = *ps;
   hk_ = std::move(*hk);
   rings_ = std::move(rings);
-  pool_.reserve(64);
+  pool_.reserve(kPuntPoll);
   std::lock_guard lk(mu_);
   status_.puntLoop = true;
 }
 
 Status Agent::servePunts() {
-  size_t n = 0;
-  if (Status st = rings_->pollInto(pool_, n, 64); !st) return st;
+  // A full poll is followed by another at once, up to 16 (1024 frames, the ring's default
+  // size), so a burst is drained at the device's pace, not 64 frames every 20 ms.
+  for (int round = 0; round < 16; ++round) {
+    size_t n = 0;
+    if (Status st = servePuntsOnce(n); !st) return st;
+    if (n < kPuntPoll) break;
+  }
+  return {};
+}
+
+Status Agent::servePuntsOnce(size_t& n) {
+  if (Status st = rings_->pollInto(pool_, n, kPuntPoll); !st) return st;
   if (n == 0) return {};
   uint64_t noPort = 0, injErr = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -1,5 +1,8 @@
 #include "roamgate/dataplane/host_rings.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "roamgate/regs/host_port.h"
 
 namespace roamgate::dataplane {
@@ -140,40 +143,33 @@ Status HostRings::attach() {
 }
 
 Status HostRings::poll(std::vector<PuntedFrame>& out, size_t max) {
-  uint32_t prod = 0;
-  if (Status s = dev_.read32(base_ + h::kPuntProd, prod); !s) return s;
-  size_t taken = 0;
-  uint8_t hdr[kHeaderBytes];
-  while (puntCons_ != prod && taken < max) {
-    uint64_t slot = puntBase_ + (uint64_t(puntCons_ & ((1u << puntSlotsLog2_) - 1)) << kSlotLog2);
-    if (Status s = dev_.readMem(slot, hdr); !s) return s;
-    PuntedFrame f;
-    uint32_t len = uint32_t(slotfmt::kLength.getLe(hdr));
-    f.reason = uint8_t(slotfmt::kCode.getLe(hdr));
-    f.timestamp = slotfmt::kTimestamp.getLe(hdr);
-    f.teid = uint32_t(slotfmt::kTeid.getLe(hdr));
-    f.innerOffset = uint8_t(slotfmt::kInnerOffset.getLe(hdr));
-    f.ingress = uint8_t(slotfmt::kIngress.getLe(hdr));
-    f.bytes.resize(len);
-    if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
-    out.push_back(std::move(f));
-    ++puntCons_;
-    ++taken;
+  std::vector<PuntedFrame> pool;
+  size_t n = 0;
+  Status st = pollInto(pool, n, max);
+  for (size_t i = 0; i < n; ++i) {
+    pool[i].bytes.shrink_to_fit();
+    out.push_back(std::move(pool[i]));
   }
-  if (taken) return dev_.write32(base_ + h::kPuntCons, puntCons_);
-  return {};
+  return st;
 }
 
 Status HostRings::pollInto(std::vector<PuntedFrame>& pool, size_t& n, size_t max) {
   n = 0;
   uint32_t prod = 0;
   if (Status s = dev_.read32(base_ + h::kPuntProd, prod); !s) return s;
-  uint8_t hdr[kHeaderBytes];
+  // One read takes the header and the first bytes of the frame: all of an ARP or echo
+  // request (a device read is a round trip, the slower part of a punt's answer).
+  constexpr size_t kFirstRead = 256;
   while (puntCons_ != prod && n < max) {
     uint64_t slot = puntBase_ + (uint64_t(puntCons_ & ((1u << puntSlotsLog2_) - 1)) << kSlotLog2);
-    if (Status s = dev_.readMem(slot, hdr); !s) return s;
     if (n == pool.size()) pool.emplace_back();
     PuntedFrame& f = pool[n];
+    if (f.bytes.capacity() < std::max<size_t>(maxFrameBytes_, kFirstRead)) {
+      f.bytes.reserve(std::max<size_t>(maxFrameBytes_, kFirstRead));
+    }
+    f.bytes.resize(kFirstRead);
+    if (Status s = dev_.readMem(slot, f.bytes); !s) return s;
+    const uint8_t* hdr = f.bytes.data();
     uint32_t len = uint32_t(slotfmt::kLength.getLe(hdr));
     if (len > maxFrameBytes_) len = maxFrameBytes_;
     f.reason = uint8_t(slotfmt::kCode.getLe(hdr));
@@ -181,9 +177,13 @@ Status HostRings::pollInto(std::vector<PuntedFrame>& pool, size_t& n, size_t max
     f.teid = uint32_t(slotfmt::kTeid.getLe(hdr));
     f.innerOffset = uint8_t(slotfmt::kInnerOffset.getLe(hdr));
     f.ingress = uint8_t(slotfmt::kIngress.getLe(hdr));
-    if (f.bytes.capacity() < maxFrameBytes_) f.bytes.reserve(maxFrameBytes_);
-    f.bytes.resize(len);
-    if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
+    if (len <= kFirstRead - kHeaderBytes) {
+      std::memmove(f.bytes.data(), f.bytes.data() + kHeaderBytes, len);
+      f.bytes.resize(len);
+    } else {
+      f.bytes.resize(len);
+      if (Status s = dev_.readMem(slot + kHeaderBytes, f.bytes); !s) return s;
+    }
     ++puntCons_;
     ++n;
   }

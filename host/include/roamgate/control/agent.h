@@ -124,7 +124,9 @@ class Agent {
   std::function<void(const Appliance&)> attached_, detached_;
   void lost(const Status& st);  // the device stopped answering (mu_ held)
   void startPunts();            // after attach: the rings and the housekeeper
-  Status servePunts();          // one poll of the punt ring; answers ARP and echo
+  Status servePunts();          // drains the punt ring; answers ARP and echo
+  Status servePuntsOnce(size_t& n);  // one poll of at most kPuntPoll frames, n of them read
+  static constexpr size_t kPuntPoll = 64;
   std::unique_ptr<dataplane::HostRings> rings_;
   std::optional<Housekeeper> hk_;
   PuntSetup punt_;
