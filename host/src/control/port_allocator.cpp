@@ -1,0 +1,293 @@
+#include "roamgate/control/port_allocator.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+namespace roamgate::control {
+
+namespace {
+
+uint32_t rotl(uint32_t v, int c) { return (v << c) | (v >> (32 - c)); }
+
+void quarterRound(std::array<uint32_t, 16>& x, int a, int b, int c, int d) {
+  x[a] += x[b];
+  x[d] = rotl(x[d] ^ x[a], 16);
+  x[c] += x[d];
+  x[b] = rotl(x[b] ^ x[c], 12);
+  x[a] += x[b];
+  x[d] = rotl(x[d] ^ x[a], 8);
+  x[c] += x[d];
+  x[b] = rotl(x[b] ^ x[c], 7);
+}
+
+uint64_t splitMix(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+std::string addrStr(uint8_t addrIndex) { return "gate address " + std::to_string(addrIndex); }
+
+}  // namespace
+
+ChaCha20Rng::ChaCha20Rng(const std::array<uint32_t, 8>& key, const std::array<uint32_t, 3>& nonce,
+                         uint32_t counter) {
+  state_[0] = 0x61707865;  // "expand 32-byte k"
+  state_[1] = 0x3320646e;
+  state_[2] = 0x79622d32;
+  state_[3] = 0x6b206574;
+  for (int i = 0; i < 8; ++i) state_[4 + i] = key[i];
+  state_[12] = counter;
+  for (int i = 0; i < 3; ++i) state_[13 + i] = nonce[i];
+}
+
+ChaCha20Rng ChaCha20Rng::fromSeed(uint64_t seed) {
+  std::array<uint32_t, 8> key{};
+  if (seed == 0) {
+    std::random_device rd;
+    for (auto& k : key) k = rd();
+  } else {
+    uint64_t s = seed;
+    for (int i = 0; i < 8; i += 2) {
+      uint64_t z = splitMix(s);
+      key[i] = uint32_t(z);
+      key[i + 1] = uint32_t(z >> 32);
+    }
+  }
+  return ChaCha20Rng(key, {0, 0, 0});
+}
+
+void ChaCha20Rng::refill() {
+  std::array<uint32_t, 16> x = state_;
+  for (int i = 0; i < 10; ++i) {
+    quarterRound(x, 0, 4, 8, 12);
+    quarterRound(x, 1, 5, 9, 13);
+    quarterRound(x, 2, 6, 10, 14);
+    quarterRound(x, 3, 7, 11, 15);
+    quarterRound(x, 0, 5, 10, 15);
+    quarterRound(x, 1, 6, 11, 12);
+    quarterRound(x, 2, 7, 8, 13);
+    quarterRound(x, 3, 4, 9, 14);
+  }
+  for (int i = 0; i < 16; ++i) block_[i] = x[i] + state_[i];
+  if (++state_[12] == 0) ++state_[13];
+  used_ = 0;
+}
+
+uint32_t ChaCha20Rng::next() {
+  if (used_ == 16) refill();
+  return block_[used_++];
+}
+
+uint32_t ChaCha20Rng::below(uint32_t n) {
+  uint64_t m = uint64_t(next()) * n;
+  uint32_t low = uint32_t(m);
+  if (low < n) {
+    uint32_t threshold = uint32_t(-n) % n;
+    while (low < threshold) {
+      m = uint64_t(next()) * n;
+      low = uint32_t(m);
+    }
+  }
+  return uint32_t(m >> 32);
+}
+
+Result<PortAllocator> PortAllocator::create(uint8_t addrIndex, PortAllocatorOptions opts) {
+  if (addrIndex >= kNatAddrCount) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "gate address index " + std::to_string(addrIndex) +
+                             " is not allowed: the gate has addresses 0.." +
+                             std::to_string(kNatAddrCount - 1));
+  }
+  if (opts.lowestPort < 1 || opts.lowestPort >= kPortsPerAddr) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "lowest user-session port " + std::to_string(opts.lowestPort) +
+                             " is not allowed (1.." + std::to_string(kPortsPerAddr - 1) + ")");
+  }
+  if (opts.hold.count() < 0) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "port hold time " +
+                             std::to_string(std::chrono::duration<double>(opts.hold).count()) +
+                             " s is negative; 0 or more is needed");
+  }
+  uint32_t capacity = kPortsPerAddr - opts.lowestPort;
+  if (opts.quota > capacity) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "port quota " + std::to_string(opts.quota) +
+                             " is more than the address has (0 for none, or 1.." +
+                             std::to_string(capacity) + " from port " +
+                             std::to_string(opts.lowestPort) + ")");
+  }
+  return PortAllocator(addrIndex, opts);
+}
+
+PortAllocator::PortAllocator(uint8_t addrIndex, PortAllocatorOptions opts)
+    : addrIndex_(addrIndex),
+      opts_(opts),
+      rng_(ChaCha20Rng::fromSeed(opts.seed)),
+      state_(kPortsPerAddr, uint8_t(PortState::kReserved)),
+      owner_(kPortsPerAddr, 0),
+      freePos_(kPortsPerAddr, 0),
+      holdPort_(capacity(), 0),
+      holdUntil_(capacity(), 0) {
+  free_.reserve(capacity());
+  for (uint32_t p = opts_.lowestPort; p < kPortsPerAddr; ++p) {
+    state_[p] = uint8_t(PortState::kFree);
+    freePos_[p] = uint16_t(free_.size());
+    free_.push_back(uint16_t(p));
+  }
+  if (opts_.quota > 0) {
+    size_t slots = 1;
+    while (slots < 2 * size_t(capacity())) slots <<= 1;
+    quota_.assign(slots, QuotaEntry{});
+  }
+}
+
+void PortAllocator::advance(Clock::time_point now) {
+  int64_t t = std::max<int64_t>(now.time_since_epoch().count(), lastNow_);
+  lastNow_ = t;
+  uint32_t cap = capacity();
+  while (holdLen_ > 0 && holdUntil_[holdHead_] <= t) {
+    uint16_t port = holdPort_[holdHead_];
+    state_[port] = uint8_t(PortState::kFree);
+    freePos_[port] = uint16_t(free_.size());
+    free_.push_back(port);  // within the capacity reserved
+    holdHead_ = holdHead_ + 1 == cap ? 0 : holdHead_ + 1;
+    --holdLen_;
+    ++counters_.released;
+  }
+}
+
+void PortAllocator::takeFree(uint16_t port) {
+  uint16_t i = freePos_[port];
+  uint16_t last = free_.back();
+  free_[i] = last;
+  freePos_[last] = i;
+  free_.pop_back();
+}
+
+Result<uint16_t> PortAllocator::allocate(SubscriberId sub, Clock::time_point now) {
+  advance(now);
+  if (opts_.quota > 0 && quota_[quotaSlot(sub)].count >= opts_.quota) {
+    ++counters_.refusedQuota;
+    return Status::error(StatusCode::kFailed, "subscriber " + std::to_string(sub) + " holds " +
+                                                  std::to_string(opts_.quota) + " ports of " +
+                                                  addrStr(addrIndex_) +
+                                                  ", its quota: no more until one is freed");
+  }
+  if (free_.empty()) {
+    ++counters_.refusedFull;
+    return Status::error(
+        StatusCode::kFull,
+        addrStr(addrIndex_) + " has no free port: " + std::to_string(inUse_) + " in use and " +
+            std::to_string(holdLen_) + " held of " + std::to_string(capacity()) + " (ports " +
+            std::to_string(opts_.lowestPort) + ".." + std::to_string(kPortsPerAddr - 1) + ")");
+  }
+  uint16_t port = free_[rng_.below(uint32_t(free_.size()))];
+  takeFree(port);
+  state_[port] = uint8_t(PortState::kInUse);
+  owner_[port] = sub;
+  if (opts_.quota > 0) quotaAdd(sub);
+  ++inUse_;
+  ++counters_.allocated;
+  return port;
+}
+
+Status PortAllocator::free(uint16_t port, Clock::time_point now) {
+  advance(now);
+  if (state_[port] != uint8_t(PortState::kInUse)) {
+    return Status::error(StatusCode::kNotFound, "port " + std::to_string(port) + " of " +
+                                                    addrStr(addrIndex_) + " is not in use");
+  }
+  if (opts_.quota > 0) quotaRemove(owner_[port]);
+  owner_[port] = 0;
+  state_[port] = uint8_t(PortState::kHeld);
+  --inUse_;
+  uint32_t cap = capacity();
+  uint32_t tail = holdHead_ + holdLen_;
+  if (tail >= cap) tail -= cap;
+  holdPort_[tail] = port;
+  holdUntil_[tail] = lastNow_ + int64_t(opts_.hold.count());
+  ++holdLen_;
+  ++counters_.freed;
+  return {};
+}
+
+Status PortAllocator::restore(uint16_t port, SubscriberId sub) {
+  if (port < opts_.lowestPort) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "port " + std::to_string(port) + " of " + addrStr(addrIndex_) +
+                             " is below the lowest user-session port " +
+                             std::to_string(opts_.lowestPort));
+  }
+  PortState s = PortState(state_[port]);
+  if (s == PortState::kInUse) {
+    return Status::error(StatusCode::kAlreadyExists, "port " + std::to_string(port) + " of " +
+                                                         addrStr(addrIndex_) +
+                                                         " is already in use (subscriber " +
+                                                         std::to_string(owner_[port]) + ")");
+  }
+  if (s == PortState::kFree) {
+    takeFree(port);
+  } else {
+    // Held: take it out of the ring, keeping the others in order (rare: a start-up restore
+    // finds every port free).
+    uint32_t cap = capacity();
+    uint32_t k = 0;
+    while (holdPort_[(holdHead_ + k) % cap] != port) ++k;
+    for (; k + 1 < holdLen_; ++k) {
+      uint32_t to = (holdHead_ + k) % cap, from = (holdHead_ + k + 1) % cap;
+      holdPort_[to] = holdPort_[from];
+      holdUntil_[to] = holdUntil_[from];
+    }
+    --holdLen_;
+  }
+  state_[port] = uint8_t(PortState::kInUse);
+  owner_[port] = sub;
+  if (opts_.quota > 0) quotaAdd(sub);
+  ++inUse_;
+  ++counters_.restored;
+  return {};
+}
+
+size_t PortAllocator::quotaSlot(SubscriberId sub) const {
+  size_t mask = quota_.size() - 1;
+  uint64_t s = sub;
+  size_t i = size_t(splitMix(s)) & mask;
+  while (quota_[i].count != 0 && quota_[i].sub != sub) i = (i + 1) & mask;
+  return i;
+}
+
+void PortAllocator::quotaAdd(SubscriberId sub) {
+  QuotaEntry& e = quota_[quotaSlot(sub)];
+  e.sub = sub;
+  ++e.count;
+}
+
+void PortAllocator::quotaRemove(SubscriberId sub) {
+  size_t i = quotaSlot(sub);
+  if (quota_[i].count == 0 || --quota_[i].count > 0) return;
+  // Backward-shift deletion: move later entries of the probe run into the hole unless their
+  // home slot lies cyclically in (hole, entry].
+  size_t mask = quota_.size() - 1;
+  size_t j = i;
+  while (true) {
+    j = (j + 1) & mask;
+    if (quota_[j].count == 0) break;
+    uint64_t s = quota_[j].sub;
+    size_t home = size_t(splitMix(s)) & mask;
+    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (stays) continue;
+    quota_[i] = quota_[j];
+    quota_[j].count = 0;
+    i = j;
+  }
+}
+
+uint32_t PortAllocator::portsOf(SubscriberId sub) const {
+  return quota_.empty() ? 0 : quota_[quotaSlot(sub)].count;
+}
+
+}  // namespace roamgate::control
