@@ -4,6 +4,9 @@
 // The outer IPv4 destination, MACs and TTL are rewritten with incremental checksum updates.
 // ARP, IPv6, GTP-U signalling, TEID 0, fragments, expiring TTLs and frames for the appliance
 // go to the host port (token-bucket limited); bad frames are dropped and counted by reason.
+// The host's inject ring sends frames unchanged out of the steering port (code STEER_OUT,
+// between forwarded frames) or out of the access port (ACCESS_OUT: the host's answers to
+// punted ARP and GTP-U echo; only injected frames leave there).
 //
 // Frames are buffered whole (store and forward) so a frame is judged on its true length;
 // the decision runs on the first two beats while the rest arrives. The access port is never
@@ -55,6 +58,13 @@ module steer_kernel #(
   output logic      [0:0]        m_axis_tx_tuser,
   output logic                   m_axis_tx_tvalid,
   input  wire logic              m_axis_tx_tready,
+  // access side out (to the access MAC): injected frames only (inject code ACCESS_OUT)
+  output logic      [511:0]      m_axis_acc_tx_tdata,
+  output logic      [63:0]       m_axis_acc_tx_tkeep,
+  output logic                   m_axis_acc_tx_tlast,
+  output logic      [0:0]        m_axis_acc_tx_tuser,
+  output logic                   m_axis_acc_tx_tvalid,
+  input  wire logic              m_axis_acc_tx_tready,
   // AXI4 master to device memory: the host port's punt and inject rings
   output logic      [63:0]       m_axi_awaddr,
   output logic      [7:0]        m_axi_awlen,
@@ -644,12 +654,15 @@ module steer_kernel #(
   logic [4:0] fin_stat;
   logic tb_ok, tb_take;
   logic tx_can, punt_can, punt_room;
-  // The punt stream to the host port (tuser: punt reason) and the inject stream from it.
+  // The punt stream to the host port (tuser: punt reason) and the inject stream from it
+  // (tuser: the slot's inject_port code; the code of the frame at its head picks the output).
   logic [511:0] m_axis_punt_tdata, inj_tdata;
   logic [63:0] m_axis_punt_tkeep, inj_tkeep;
   logic m_axis_punt_tlast, m_axis_punt_tvalid, m_axis_punt_tready;
-  logic [7:0] m_axis_punt_tuser;
-  logic inj_tlast, inj_tvalid, inj_tready;
+  logic [7:0] m_axis_punt_tuser, inj_tuser;
+  logic inj_tlast, inj_tvalid, inj_tready, inj_whole;
+  logic inj_st_ready, inj_acc_ready;  // the steering or the access output takes a beat
+  logic inj_st_cand, inj_acc_cand;    // a whole frame for that output is at the head
   logic host_punt_room;
   logic fwd_ready, inj_pick, inj_q, inj_d, last_inj_q, last_inj_d;
   logic [511:0] bdata;
@@ -663,11 +676,16 @@ module steer_kernel #(
   assign punt_can = !m_axis_punt_tvalid || m_axis_punt_tready;
   // A punt starts only when the host port has room for the whole frame behind any other.
   assign punt_room = host_punt_room && punt_can;
-  // Between frames the steering port takes a forwarded or an injected frame, alternating
-  // when both wait. An injected frame starts only when the host port holds it whole, so it
-  // leaves with no idle cycles inside (as the gate's direct sends do).
+  // Between frames the steering port takes a forwarded or an injected frame (STEER_OUT),
+  // alternating when both wait. An injected frame starts only when the host port holds it
+  // whole, so it leaves with no idle cycles inside (as the gate's direct sends do).
+  assign inj_st_cand = inj_whole && inj_tvalid &&
+                       inj_tuser == 8'(steer_regs_pkg::INJECT_PORT_STEER_OUT);
+  assign inj_acc_cand = inj_whole && inj_tvalid &&
+                        inj_tuser == 8'(steer_regs_pkg::INJECT_PORT_ACCESS_OUT);
+  assign inj_tready = inj_st_ready || inj_acc_ready;
   assign fwd_ready = data_valid && dec_valid && end_valid;
-  assign inj_pick = !in_pkt_q && !inj_q && inj_tvalid && inj_whole && (!fwd_ready || !last_inj_q);
+  assign inj_pick = !in_pkt_q && !inj_q && inj_st_cand && (!fwd_ready || !last_inj_q);
   assign start = !in_pkt_q && !inj_q && fwd_ready && !inj_pick;
 
   token_bucket u_punt_tb (
@@ -757,9 +775,9 @@ module steer_kernel #(
     punt_load = 1'b0;
     inj_d = inj_q || inj_pick;
     last_inj_d = last_inj_q;
-    inj_tready = 1'b0;
+    inj_st_ready = 1'b0;
     if (inj_d && inj_tvalid && tx_can) begin
-      inj_tready = 1'b1;
+      inj_st_ready = 1'b1;
       tx_load = 1'b1;
       if (inj_tlast) begin
         inj_d = 1'b0;
@@ -823,9 +841,9 @@ module steer_kernel #(
     cur_q <= cur_d;
     preason_q <= preason_d;
     if (tx_load) begin
-      m_axis_tx_tdata <= inj_tready ? inj_tdata : rw_data;
-      m_axis_tx_tkeep <= inj_tready ? inj_tkeep : bkeep;
-      m_axis_tx_tlast <= inj_tready ? inj_tlast : blast;
+      m_axis_tx_tdata <= inj_st_ready ? inj_tdata : rw_data;
+      m_axis_tx_tkeep <= inj_st_ready ? inj_tkeep : bkeep;
+      m_axis_tx_tlast <= inj_st_ready ? inj_tlast : blast;
     end
     if (punt_load) begin
       m_axis_punt_tdata <= bdata;
@@ -836,11 +854,44 @@ module steer_kernel #(
   end
   assign m_axis_tx_tuser = 1'b0;
 
-  // Steer injects only toward the steering port (code 0) and has no export scanner.
-  logic [7:0] unused_inj_port;
-  logic unused_exp_ready, inj_whole;
+  // ------------------------------------------------------------------------------------
+  // Access port out: injected frames (ACCESS_OUT) only, so there is nothing to merge. A frame
+  // starts only when the host port holds it whole and then owns the port until its last
+  // beat; the output register takes a beat whenever it is empty or being emptied, so under
+  // back-pressure a beat offered stays as it is until tready, and none is lost or reordered.
+  // ------------------------------------------------------------------------------------
+  logic acc_q, acc_d, acc_on, acc_can;
+  assign acc_on = acc_q || inj_acc_cand;
+  assign acc_can = !m_axis_acc_tx_tvalid || m_axis_acc_tx_tready;
+  assign inj_acc_ready = acc_on && inj_tvalid && acc_can;
+  always_comb begin
+    acc_d = acc_on;
+    if (inj_acc_ready && inj_tlast) acc_d = 1'b0;
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= 1'b0;
+      m_axis_acc_tx_tvalid <= 1'b0;
+    end else begin
+      acc_q <= acc_d;
+      if (inj_acc_ready) m_axis_acc_tx_tvalid <= 1'b1;
+      else if (m_axis_acc_tx_tready) m_axis_acc_tx_tvalid <= 1'b0;
+    end
+  end
+  always_ff @(posedge clk_i) begin
+    if (inj_acc_ready) begin
+      m_axis_acc_tx_tdata <= inj_tdata;
+      m_axis_acc_tx_tkeep <= inj_tkeep;
+      m_axis_acc_tx_tlast <= inj_tlast;
+    end
+  end
+  assign m_axis_acc_tx_tuser = 1'b0;
+
+  // Inject codes: STEER_OUT and ACCESS_OUT (others are skipped and counted by the host
+  // port). Steer has no export scanner.
+  logic unused_exp_ready;
   host_port #(.MaxFrameBytes(MaxFrameBytes), .FifoLog2(9), .Base(steer_regs_pkg::HOST_BASE),
-              .InjPorts(1)) u_host (
+              .InjPorts(steer_regs_pkg::INJECT_PORT_COUNT)) u_host (
     .clk_i, .rst_ni, .timestamp_i,
     .reg_wr_i(wr), .reg_waddr_i(wr_addr), .reg_wdata_i(wr_data), .reg_raddr_i(rd_addr),
     .reg_rdata_o(host_rdata), .reg_hit_o(host_hit),
@@ -849,7 +900,7 @@ module steer_kernel #(
     .s_axis_punt_tvalid(m_axis_punt_tvalid), .s_axis_punt_tready(m_axis_punt_tready),
     .punt_room_o(host_punt_room),
     .m_axis_inj_tdata(inj_tdata), .m_axis_inj_tkeep(inj_tkeep), .m_axis_inj_tlast(inj_tlast),
-    .m_axis_inj_tuser(unused_inj_port), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
+    .m_axis_inj_tuser(inj_tuser), .m_axis_inj_tvalid(inj_tvalid), .m_axis_inj_tready(inj_tready),
     .inj_whole_o(inj_whole), .s_exp_data_i('0), .s_exp_valid_i(1'b0), .s_exp_ready_o(unused_exp_ready),
     .m_axi_awaddr, .m_axi_awlen, .m_axi_awsize, .m_axi_awburst, .m_axi_awvalid, .m_axi_awready,
     .m_axi_wdata, .m_axi_wstrb, .m_axi_wlast, .m_axi_wvalid, .m_axi_wready,

@@ -8,7 +8,7 @@ package steer_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h53544552;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010000;
-  localparam logic [31:0] REGMAP_CRC = 32'h57c141dc;
+  localparam logic [31:0] REGMAP_CRC = 32'h84b9cef4;
   localparam int SESSION_BUCKETS_LOG2 = 14;
   localparam int SESSION_SLOTS = 4;
   localparam int MAGLEV_ENTRIES = 65537;
@@ -41,6 +41,9 @@ package steer_regs_pkg;
   localparam int PUNT_REASON_TTL_EXPIRED = 6;
   localparam int PUNT_REASON_FRAGMENT = 7;
   localparam int PUNT_REASON_COUNT = 8;
+  localparam int INJECT_PORT_STEER_OUT = 0;
+  localparam int INJECT_PORT_ACCESS_OUT = 1;
+  localparam int INJECT_PORT_COUNT = 2;
   localparam logic [15:0] CTRL_BASE = 16'h0000;
   localparam logic [31:0] CTRL_ID_VALUE = 32'h53544552;
   localparam logic [31:0] CTRL_VERSION_VALUE = 32'h00010000;

@@ -244,4 +244,15 @@ SteerOutput SteerModel::process(std::span<const uint8_t> frame, bool rxError) {
   return out;
 }
 
+SteerOutput SteerModel::inject(std::span<const uint8_t> frame, uint8_t code) const {
+  SteerOutput out;
+  if (frame.empty() || frame.size() > r::kMaxFrameBytes || code >= r::kInjectPortCount) return out;
+  switch (r::InjectPort(code)) {
+    case r::InjectPort::kSteerOut: out.port = OutPort::kTx; break;
+    case r::InjectPort::kAccessOut: out.port = OutPort::kAccess; break;
+  }
+  out.bytes.assign(frame.begin(), frame.end());
+  return out;
+}
+
 }  // namespace roamgate::model

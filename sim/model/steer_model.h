@@ -16,7 +16,8 @@
 
 namespace roamgate::model {
 
-enum class OutPort { kDrop, kTx, kPunt };
+// kTx: the steering port; kAccess: the access port (injected frames only).
+enum class OutPort { kDrop, kTx, kPunt, kAccess };
 
 struct SteerOutput {
   OutPort port = OutPort::kDrop;
@@ -34,6 +35,11 @@ class SteerModel {
 
   // One frame from the access port; rxError is the MAC's bad-frame mark on the last beat.
   SteerOutput process(std::span<const uint8_t> frame, bool rxError = false);
+  // A frame of the inject ring with port code `code` (regs::steer::InjectPort): STEER_OUT
+  // leaves the steering port (kTx), ACCESS_OUT the access port (kAccess), both unchanged and
+  // not counted in the statistics; a slot the host port skips (empty, longer than the maximum
+  // frame, an unknown code) gives kDrop.
+  SteerOutput inject(std::span<const uint8_t> frame, uint8_t code) const;
 
   uint64_t stat(regs::steer::Stat s) const { return stats_[uint32_t(s)]; }
 

@@ -70,8 +70,8 @@ SC_MODULE(Shell) {
   sc_signal<uint64_t> timestamp;
   sc_signal<uint32_t> awaddr, wdata, wstrb, araddr, bresp, rdata, rresp;
   sc_signal<bool> awvalid, awready, wvalid, wready, bvalid, bready, arvalid, arready, rvalid, rready;
-  // MAC ports: 0 the access side, 1 the service side (gate only). Steer's one output (the
-  // steering side) is tx[0].
+  // MAC ports: 0 the access side, 1 the service side (gate only). Steer's outputs are tx[0]
+  // (the steering side) and tx[1] (the access side: the host's injected frames).
   struct RxPort {
     sc_signal<sc_dt::sc_bv<512>> data;
     sc_signal<uint64_t> keep;
@@ -726,7 +726,7 @@ struct KernelPorts {
   std::vector<std::string> inputs, outputs;
 };
 const KernelPorts* kernelPorts(const std::string& k) {
-  static const KernelPorts steer{{"access"}, {"steer"}};
+  static const KernelPorts steer{{"access"}, {"steer", "access"}};
   static const KernelPorts gate{{"access", "service"}, {"access", "service"}};
   if (k == "steer") return &steer;
   if (k == "gate") return &gate;
@@ -740,9 +740,11 @@ int sc_main(int argc, char** argv) {
   std::string kernel;
   po::options_description d(
       "usage: roamsim [options]\n       roamsim ctl SOCKET play|wait|stop|status\n\n"
-      "ports: steer has input access, output steer; gate has inputs and outputs access and\n"
-      "service (uplink: access in, service out; downlink: service in, access out). A port is\n"
-      "NAME=FILE.pcap, NAME=iface:IFNAME (an existing veth or TAP) or NAME=tap:IFNAME (a new TAP).\n\noptions");
+      "ports: steer has input access and outputs steer (steered G-PDUs and STEER_OUT injects)\n"
+      "and access (ACCESS_OUT injects only: the host's answers to ARP and GTP-U echo); gate has\n"
+      "inputs and outputs access and service (uplink: access in, service out; downlink: service\n"
+      "in, access out). A port is NAME=FILE.pcap, NAME=iface:IFNAME (an existing veth or TAP) or\n"
+      "NAME=tap:IFNAME (a new TAP).\n\noptions");
   d.add_options()("help,h", "this text")(
       "kernel", po::value<std::string>(&kernel)->default_value("steer"), "kernel to simulate: steer or gate")(
       "socket", po::value<std::string>(&o.socket),
@@ -855,6 +857,12 @@ int sc_main(int argc, char** argv) {
   if (kernel == "steer") {
     steer = std::make_unique<Vsteer_sc>("steer");
     bindCommon(*steer, shell, clk);
+    steer->m_axis_acc_tx_tdata(shell.tx[1].data);
+    steer->m_axis_acc_tx_tkeep(shell.tx[1].keep);
+    steer->m_axis_acc_tx_tlast(shell.tx[1].last);
+    steer->m_axis_acc_tx_tuser(shell.tx[1].user);
+    steer->m_axis_acc_tx_tvalid(shell.tx[1].valid);
+    steer->m_axis_acc_tx_tready(shell.tx[1].ready);
   } else {
     gate = std::make_unique<Vgate_sc>("gate");
     bindCommon(*gate, shell, clk);

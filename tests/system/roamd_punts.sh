@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# System test: roamd answers the gate's housekeeping punts through the simulated card. A
-# scapy-built GTP-U Echo Request to the gate's access address (access side) and an ARP
-# request for its NAT address (service side) are punted by the kernel; roamd's agent answers
-# them through the inject ring, out of the port each came in on; tshark checks the answers
-# (an Echo Response from the access address with the request's sequence number, an ARP reply
-# with the gate's MAC) and that nothing else left. Another ARP (not for the gate) is dropped
-# by the kernel and never reaches the host.
+# System test: roamd answers the housekeeping punts of a gate and a steer through the
+# simulated cards. Gate: a scapy-built GTP-U Echo Request to its access address (access side)
+# and an ARP request for its NAT address (service side) are punted by the kernel; roamd's
+# agent answers them through the inject ring, out of the port each came in on; another ARP
+# (not for the gate) is dropped by the kernel and never reaches the host. Steer: an ARP
+# request for its address and a GTP-U Echo Request to it arrive on its access side and are
+# punted; the answers leave its access output (inject code ACCESS_OUT), none toward the
+# gates; an ARP for another address is punted too and left unanswered. tshark checks every
+# answer (an Echo Response from the address asked with the request's sequence number, an ARP
+# reply with the appliance's MAC) and that nothing else left.
 # usage: roamd_punts.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -35,6 +38,18 @@ wrpcap(f"{w}/access.pcap", [
     Ether(dst=GATE_MAC, src="02:00:00:00:01:01") / IP(src="198.18.1.1", dst="198.18.2.20")
     / UDP(sport=40001, dport=2152) / GTP_U_Header(S=1, gtp_type=1, teid=0, seq=0x4242) / GTPEchoRequest(),
 ])
+STEER_MAC = "02:00:00:00:01:0a"
+wrpcap(f"{w}/steer-access.pcap", [
+    # The RAN asks for the steer's address: ARP who-has 198.18.1.10 tell 198.18.1.1
+    Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:01:01")
+    / ARP(op=1, hwsrc="02:00:00:00:01:01", psrc="198.18.1.1", pdst="198.18.1.10"),
+    # Ether(dst=steer)/IP(RAN -> steer)/UDP(40002 -> 2152)/GTP-U Echo Request, seq 0x4343
+    Ether(dst=STEER_MAC, src="02:00:00:00:01:01") / IP(src="198.18.1.1", dst="198.18.1.10")
+    / UDP(sport=40002, dport=2152) / GTP_U_Header(S=1, gtp_type=1, teid=0, seq=0x4343) / GTPEchoRequest(),
+    # ... and ARP for an address that is not the steer's (punted, not answered)
+    Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:01:01")
+    / ARP(op=1, hwsrc="02:00:00:00:01:01", psrc="198.18.1.1", pdst="198.18.1.99"),
+])
 wrpcap(f"{w}/service.pcap", [
     # A server asks for the gate's NAT address: ARP who-has 198.18.3.100 tell 198.18.3.10
     Ether(dst="ff:ff:ff:ff:ff:ff", src="02:00:00:00:03:0a")
@@ -47,29 +62,39 @@ PY
 "$roamsim" --kernel gate --socket "$work/g.sock" --in "access=$work/access.pcap" --in "service=$work/service.pcap" \
   --out "access=$work/access-out.pcap" --out "service=$work/service-out.pcap" --hold 2> "$work/sim.log" &
 pids+=($!)
-for _ in $(seq 100); do [ -S "$work/g.sock" ] && break; sleep 0.1; done
+"$roamsim" --kernel steer --socket "$work/s.sock" --in "access=$work/steer-access.pcap" \
+  --out "access=$work/steer-access-out.pcap" --out "steer=$work/steer-out.pcap" --hold 2> "$work/steer-sim.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/g.sock" ] && [ -S "$work/s.sock" ] && break; sleep 0.1; done
 "$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics '' \
   --appliance "gate-a=sim:$work/g.sock" --set gate-a.ip=198.18.2.20 --set gate-a.mac=02:00:00:00:02:14 \
   --set gate-a.gateway_id=1 --set gate-a.nat_ips=198.18.3.100 \
   --set gate-a.service_next_hop_mac=02:00:00:00:03:0a --set gate-a.access_next_hop_mac=02:00:00:00:01:01 \
+  --appliance "steer-a=sim:$work/s.sock" --set steer-a.ip=198.18.1.10 --set steer-a.mac=02:00:00:00:01:0a \
   > "$work/roamd.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 240); do
-  "$roamctl" --api "$work/r.sock" appliance list 2>/dev/null | grep -q "^gate-a .* ok " && break
-  sleep 0.25
+for a in gate-a steer-a; do
+  for _ in $(seq 240); do
+    "$roamctl" --api "$work/r.sock" appliance list 2>/dev/null | grep -q "^$a .* ok " && break
+    sleep 0.25
+  done
+  "$roamctl" --api "$work/r.sock" appliance list | grep -q "^$a .* ok " || fail "$a is not programmed"
 done
-"$roamctl" --api "$work/r.sock" appliance list | grep -q "^gate-a .* ok " || fail "gate-a is not programmed"
-"$roamsim" ctl "$work/g.sock" play > /dev/null
-"$roamsim" ctl "$work/g.sock" wait > /dev/null
-# The answers go out once roamd has polled the punt ring (every 20 ms).
-for _ in $(seq 200); do
-  out=$("$roamctl" --device "sim:$work/g.sock" --json host status 2>/dev/null || true)
-  grep -q '"injected": 2' <<< "$out" && break
-  sleep 0.1
+for sock in g s; do "$roamsim" ctl "$work/$sock.sock" play > /dev/null; done
+for sock in g s; do "$roamsim" ctl "$work/$sock.sock" wait > /dev/null; done
+# The answers go out once roamd has polled the punt rings (every 20 ms): two on each card.
+for sock in g s; do
+  for _ in $(seq 200); do
+    out=$("$roamctl" --device "sim:$work/$sock.sock" --json host status 2>/dev/null || true)
+    grep -q '"injected": 2' <<< "$out" && break
+    sleep 0.1
+  done
 done
-"$roamsim" ctl "$work/g.sock" wait > /dev/null
-"$roamsim" ctl "$work/g.sock" stop > /dev/null
-wait "${pids[0]}" || true
+for sock in g s; do
+  "$roamsim" ctl "$work/$sock.sock" wait > /dev/null
+  "$roamsim" ctl "$work/$sock.sock" stop > /dev/null
+done
+wait "${pids[0]}" "${pids[1]}" || true
 
 echo "== access side: one Echo Response"
 tshark -r "$work/access-out.pcap" -T fields -e ip.src -e ip.dst -e udp.srcport -e udp.dstport \
@@ -88,4 +113,20 @@ cat "$work/service.txt"
 [ "$(wc -l < "$work/service.txt")" = 1 ] || fail "the service side got $(wc -l < "$work/service.txt") frames, not 1"
 grep -qP "^02:00:00:00:02:14\t02:00:00:00:03:0a\t2\t02:00:00:00:02:14\t198.18.3.100\t198.18.3.10$" "$work/service.txt" ||
   fail "not the ARP reply for 198.18.3.100"
+echo "== steer, access side: one ARP reply and one Echo Response"
+tshark -r "$work/steer-access-out.pcap" -T fields -e eth.src -e eth.dst -e arp.opcode -e arp.src.hw_mac \
+  -e arp.src.proto_ipv4 -e arp.dst.proto_ipv4 -e ip.src -e ip.dst -e udp.srcport -e udp.dstport \
+  -e gtp.message -e gtp.seq_number -e gtp.teid > "$work/steer-access.txt" 2>/dev/null
+cat "$work/steer-access.txt"
+[ "$(wc -l < "$work/steer-access.txt")" = 2 ] ||
+  fail "the steer's access side got $(wc -l < "$work/steer-access.txt") frames, not 2"
+grep -qP "^02:00:00:00:01:0a\t02:00:00:00:01:01\t2\t02:00:00:00:01:0a\t198.18.1.10\t198.18.1.1\t" \
+  "$work/steer-access.txt" || fail "no ARP reply for 198.18.1.10 with the steer's MAC"
+grep -qP "^02:00:00:00:01:0a\t02:00:00:00:01:01\t\t\t\t\t198.18.1.10\t198.18.1.1\t2152\t40002\t(0x02|2)\t(0x4343|17219)\t(0x00000000|0)$" \
+  "$work/steer-access.txt" || fail "no Echo Response from 198.18.1.10 with the request's sequence number"
+[ -z "$(tshark -r "$work/steer-access-out.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -Y '_ws.expert.severity >= warning' 2>/dev/null)" ] ||
+  fail "tshark finds a problem in the steer's answers"
+echo "== steer, steering side: nothing (the answers go back to the access side)"
+n=$(tshark -r "$work/steer-out.pcap" 2>/dev/null | wc -l)
+[ "$n" = 0 ] || fail "the steer's steering side got $n frames, not 0"
 echo PASS

@@ -95,8 +95,7 @@ class SteerAgent : public Agent {
     p.maxFrameBytes = regs::steer::kMaxFrameBytes;
     p.hk.mac = app_.mac;
     p.hk.addresses.push_back({app_.ip, std::nullopt, true});
-    // Steer injects only towards its steering port: an answer to the access side has no
-    // way out yet (counted as a reply without a port).
+    p.replyCode[0] = uint8_t(regs::steer::InjectPort::kAccessOut);  // INGRESS 0: the access port
     return p;
   }
 

@@ -64,7 +64,14 @@ module roamgate_steer (
   output wire logic m_axis_tx_tlast,
   output wire logic m_axis_tx_tuser,
   output wire logic m_axis_tx_tvalid,
-  input  wire logic m_axis_tx_tready
+  input  wire logic m_axis_tx_tready,
+  // access side out, to the access CMAC's transmit side: the host's injected frames (ACCESS_OUT)
+  output wire logic [511:0] m_axis_acc_tx_tdata,
+  output wire logic [63:0] m_axis_acc_tx_tkeep,
+  output wire logic m_axis_acc_tx_tlast,
+  output wire logic m_axis_acc_tx_tuser,
+  output wire logic m_axis_acc_tx_tvalid,
+  input  wire logic m_axis_acc_tx_tready
 );
 
   logic [63:0] timestamp_d, timestamp_q;
@@ -131,7 +138,13 @@ module roamgate_steer (
     .m_axis_tx_tlast(m_axis_tx_tlast),
     .m_axis_tx_tuser(m_axis_tx_tuser),
     .m_axis_tx_tvalid(m_axis_tx_tvalid),
-    .m_axis_tx_tready(m_axis_tx_tready)
+    .m_axis_tx_tready(m_axis_tx_tready),
+    .m_axis_acc_tx_tdata(m_axis_acc_tx_tdata),
+    .m_axis_acc_tx_tkeep(m_axis_acc_tx_tkeep),
+    .m_axis_acc_tx_tlast(m_axis_acc_tx_tlast),
+    .m_axis_acc_tx_tuser(m_axis_acc_tx_tuser),
+    .m_axis_acc_tx_tvalid(m_axis_acc_tx_tvalid),
+    .m_axis_acc_tx_tready(m_axis_acc_tx_tready)
   );
 endmodule
 `default_nettype wire

@@ -65,9 +65,10 @@ class HostRings {
   // only past its largest batch and each frame's bytes keep their capacity, so a poll loop
   // allocates nothing per frame once warm.
   Status pollInto(std::vector<PuntedFrame>& pool, size_t& n, size_t max);
-  // Queues one frame for the kernel's inject port `code` (steer: 0, the steering port; gate:
-  // regs::gate::InjectPort: into the uplink pipeline, or straight out of the access or the
-  // service port). A full ring is an error (nothing written).
+  // Queues one frame for the kernel's inject port `code` (steer: regs::steer::InjectPort,
+  // straight out of the steering or the access port; gate: regs::gate::InjectPort: into the
+  // uplink pipeline, or straight out of the access or the service port). A full ring is an
+  // error (nothing written).
   Status inject(std::span<const uint8_t> frame, uint8_t code = 0);
   // Takes up to `max` export records, oldest first, and hands their slots back.
   Status pollExport(std::vector<ExportRecord>& out, size_t max = SIZE_MAX);
