@@ -35,6 +35,7 @@ grpc::Status toGrpc(const Status& s) {
     case StatusCode::kUnavailable: c = grpc::StatusCode::UNAVAILABLE; break;
     case StatusCode::kCompacted: c = grpc::StatusCode::OUT_OF_RANGE; break;
     case StatusCode::kAborted: c = grpc::StatusCode::ABORTED; break;
+    case StatusCode::kOverQuota: c = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
   }
   return grpc::Status(c, s.message());
 }

@@ -17,6 +17,7 @@ enum class StatusCode {
   kUnavailable,      // the device or the store stopped answering: gone or timed out
   kCompacted,        // a store revision asked for is older than the store keeps (re-read)
   kAborted,          // a transaction's comparison failed or a concurrent writer won; retry
+  kOverQuota,        // a per-subscriber limit (ports, user sessions) is reached; nothing changed
 };
 
 class [[nodiscard]] Status {

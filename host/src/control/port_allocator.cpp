@@ -172,7 +172,7 @@ Result<uint16_t> PortAllocator::allocate(SubscriberId sub, Clock::time_point now
   advance(now);
   if (opts_.quota > 0 && quota_[quotaSlot(sub)].count >= opts_.quota) {
     ++counters_.refusedQuota;
-    return Status::error(StatusCode::kFailed, "subscriber " + std::to_string(sub) + " holds " +
+    return Status::error(StatusCode::kOverQuota, "subscriber " + std::to_string(sub) + " holds " +
                                                   std::to_string(opts_.quota) + " ports of " +
                                                   addrStr(addrIndex_) +
                                                   ", its quota: no more until one is freed");

@@ -123,7 +123,7 @@ TEST(PortAllocator, QuotaPerSubscriber) {
   EXPECT_EQ(a.portsOf(1001), 3u);
   auto over = a.allocate(1001, at(1s));
   ASSERT_FALSE(over.ok());
-  EXPECT_EQ(over.code(), StatusCode::kFailed);  // distinct from kFull (out of ports)
+  EXPECT_EQ(over.code(), StatusCode::kOverQuota);  // distinct from kFull (out of ports)
   EXPECT_NE(over.status().message().find("quota"), std::string::npos);
   EXPECT_EQ(a.counters().refusedQuota, 1u);
   EXPECT_EQ(a.inUse(), 3u);  // nothing evicted
@@ -133,7 +133,7 @@ TEST(PortAllocator, QuotaPerSubscriber) {
   ASSERT_TRUE(a.free(mine[0], at(2s)).ok());
   EXPECT_EQ(a.portsOf(1001), 2u);
   allocOk(a, 1001, at(2s));
-  EXPECT_EQ(a.allocate(1001, at(2s)).code(), StatusCode::kFailed);
+  EXPECT_EQ(a.allocate(1001, at(2s)).code(), StatusCode::kOverQuota);
   EXPECT_EQ(a.counters().refusedQuota, 2u);
 }
 
@@ -206,7 +206,7 @@ TEST(PortAllocator, RestoreMarksPortsInUse) {
   EXPECT_EQ(got, (std::set<uint16_t>{uint16_t(first + 1), uint16_t(first + 2), uint16_t(first + 4),
                                      uint16_t(first + 5), uint16_t(first + 6)}));
   EXPECT_EQ(a.allocate(105, at(0s)).code(), StatusCode::kFull);
-  EXPECT_EQ(a.allocate(42, at(0s)).code(), StatusCode::kFailed);
+  EXPECT_EQ(a.allocate(42, at(0s)).code(), StatusCode::kOverQuota);
 
   // A held port restored leaves its hold; it is not freed when the hold would have ended.
   ASSERT_TRUE(a.free(first + 1, at(0s)).ok());

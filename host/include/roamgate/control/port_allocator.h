@@ -8,7 +8,7 @@
 //   ChaCha20 (RFC 8439) keyed from the seed, or from std::random_device when the seed is 0.
 // * Ports below `lowestPort` (default 1024) are never handed out.
 // * A subscriber may hold at most `quota` ports at once (0: no limit). Held ports do not count.
-// * Out of ports (kFull) and over quota (kFailed) are refused and counted; nothing is evicted.
+// * Out of ports (kFull) and over quota (kOverQuota) are refused and counted; nothing is evicted.
 // * restore() marks a port in use at start-up (roamd rebuilds the allocator from the device's
 //   port table); a port already in use is refused.
 //
@@ -82,7 +82,7 @@ class PortAllocator {
   static Result<PortAllocator> create(uint8_t addrIndex, PortAllocatorOptions opts = {});
 
   // A free port for the subscriber's new user session. kFull: every port is in use or held;
-  // kFailed: the subscriber already holds `quota` ports. Both are counted.
+  // kOverQuota: the subscriber already holds `quota` ports. Both are counted.
   Result<uint16_t> allocate(SubscriberId sub, Clock::time_point now);
   // Gives a port back; it is held until now + hold. kNotFound when it is not in use.
   Status free(uint16_t port, Clock::time_point now);
