@@ -3,7 +3,8 @@
 # sessions (in a different order) receive a scapy-built capture of 1000 TEIDs (explicit and
 # hashed, with and without extension headers). Every TEID must leave both on the same
 # gateway, rewritten correctly, and tshark must find no bad checksum. The host port's rings
-# carry the punted frames to roamctl and frames injected by roamctl out of the steering port.
+# carry the punted frames to roamctl and frames injected by roamctl out of the steering port
+# and (--port access_out) out of the access port.
 # usage: steer_two_sims.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -22,7 +23,7 @@ trap cleanup EXIT
 /usr/bin/python3 "$src/tests/fixtures/make_steer_capture.py" "$work/in.pcap" --teids 1000 --seed 7 --extra
 for x in a b; do
   "$roamsim" --socket "$work/$x.sock" --in "access=$work/in.pcap" --out "steer=$work/out-$x.pcap" \
-    --hold 2> "$work/sim-$x.log" &
+    --out "access=$work/acc-$x.pcap" --hold 2> "$work/sim-$x.log" &
   pids+=($!)
 done
 for x in a b; do
@@ -59,6 +60,20 @@ wrpcap(sys.argv[1], [
 ])
 PY
 "$roamctl" --device "sim:$work/a.sock" host inject --pcap "$work/inject.pcap"
+# ... and an ARP reply back toward the access side; a port the steer has not is refused.
+/usr/bin/python3 - "$work/inject-acc.pcap" <<'PY'
+import sys
+from scapy.all import ARP, Ether, wrpcap
+wrpcap(sys.argv[1], [Ether(src="02:00:00:00:01:64", dst="02:00:00:00:01:01") / ARP(op=2,
+       psrc="198.18.1.100", pdst="198.18.1.1", hwsrc="02:00:00:00:01:64", hwdst="02:00:00:00:01:01")])
+PY
+"$roamctl" --device "sim:$work/a.sock" host inject --pcap "$work/inject-acc.pcap" --port access_out |
+  grep -q "injected 1 frames (access_out)" || { echo "FAIL: host inject --port access_out"; exit 1; }
+rc=0
+"$roamctl" --device "sim:$work/a.sock" host inject --pcap "$work/inject-acc.pcap" --port service_out \
+  2> "$work/err.txt" || rc=$?
+[ $rc -eq 2 ] && grep -q "not one of the steer kernel's: steer_out, access_out" "$work/err.txt" ||
+  { echo "FAIL: --port service_out on a steer: rc $rc, $(cat "$work/err.txt")"; exit 1; }
 "$roamsim" ctl "$work/a.sock" wait
 for x in a b; do "$roamctl" --device "sim:$work/$x.sock" host punts --pcap "$work/punt-$x.pcap" > /dev/null; done
 echo "[" > "$work/gw.json"
@@ -100,6 +115,14 @@ from scapy.all import raw, rdpcap
 inj, out = rdpcap(sys.argv[1]), rdpcap(sys.argv[2])
 assert [raw(p) for p in out[-2:]] == [raw(p) for p in inj], "injected frames differ"
 print("injected frames left the steering port unchanged")
+PY
+/usr/bin/python3 - "$work/inject-acc.pcap" "$work/acc-a.pcap" "$work/acc-b.pcap" <<'PY'
+import sys
+from scapy.all import raw, rdpcap
+inj, a, b = (rdpcap(p) for p in sys.argv[1:])
+assert [raw(p) for p in a] == [raw(p) for p in inj], f"access side of a: {len(a)} frames"
+assert len(b) == 0, f"access side of b sent {len(b)} frames"
+print("the frame injected with --port access_out left the access port unchanged, alone")
 PY
 /usr/bin/python3 - "$work/stats-a.json" "$work/stats-b.json" <<'PY'
 import json, sys

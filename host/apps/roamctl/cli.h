@@ -48,6 +48,7 @@ struct KernelFacts {
   uint32_t hostBase;
   uint32_t maxFrameBytes;
   std::vector<std::string> puntReasons;
+  std::vector<std::string> injectPorts;  // by inject code; the first is the default
 };
 
 // What a command runs with: the device, the output mode and the kernel's table manager.

@@ -6,6 +6,8 @@
 
 #include "cli.h"
 
+#include <algorithm>
+
 namespace roamctl {
 
 namespace {
@@ -88,9 +90,21 @@ int hostPunts(Context& c, const std::vector<std::string>& args) {
 
 int hostInject(Context& c, const std::vector<std::string>& args) {
   po::options_description d;
-  d.add_options()("pcap", po::value<std::string>()->required());
+  d.add_options()("pcap", po::value<std::string>()->required())("port", po::value<std::string>());
   auto vm = subOptions(d, args);
   std::string path = str(vm, "pcap");
+  const std::vector<std::string>& ports = c.kernel.injectPorts;
+  uint8_t code = 0;
+  if (vm.count("port")) {
+    std::string want = str(vm, "port");
+    auto it = std::find(ports.begin(), ports.end(), want);
+    if (it == ports.end()) {
+      std::string all;
+      for (const std::string& n : ports) all += (all.empty() ? "" : ", ") + n;
+      throw UsageError("--port '" + want + "' is not one of the " + c.kernel.name + " kernel's: " + all);
+    }
+    code = uint8_t(it - ports.begin());
+  }
   char eb[PCAP_ERRBUF_SIZE];
   pcap_t* p = pcap_open_offline(path.c_str(), eb);
   if (!p) return c.fail(Status::error("cannot read the capture: " + std::string(eb)));
@@ -106,14 +120,15 @@ int hostInject(Context& c, const std::vector<std::string>& args) {
   while (st.ok() && pcap_next_ex(p, &h, &data) == 1) {
     // A full ring drains at line rate: retry a bounded number of times.
     for (int tries = 0; tries < 1000; ++tries) {
-      st = rings.inject({data, h->caplen});
+      st = rings.inject({data, h->caplen}, code);
       if (st.ok() || st.code() != StatusCode::kFull) break;
     }
     if (st.ok()) ++n;
   }
   pcap_close(p);
   if (!st) return c.fail(Status::error(st.code(), "after " + std::to_string(n) + " frames: " + st.message()));
-  c.print({{"injected", n}}, "injected " + std::to_string(n) + " frames\n");
+  std::string port = code < ports.size() ? ports[code] : std::to_string(code);
+  c.print({{"injected", n}, {"port", port}}, "injected " + std::to_string(n) + " frames (" + port + ")\n");
   return kExitOk;
 }
 
@@ -145,9 +160,10 @@ std::vector<Command> hostCommands() {
        "    take the frames the kernel punted (print them, and write them to a capture)",
        hostPunts},
       {Kernel::kBoth, "host inject",
-       "host inject --pcap FILE\n"
-       "    send every frame of a capture through the kernel (steer: out of the steering port;\n"
-       "    gate: into the uplink pipeline)",
+       "host inject --pcap FILE [--port PORT]\n"
+       "    send every frame of a capture through the kernel's inject ring. Steer: steer_out\n"
+       "    (default: out of the steering port) or access_out; gate: uplink (default: into the\n"
+       "    uplink pipeline), access_out or service_out (out of that port, unchanged)",
        hostInject},
       {Kernel::kBoth, "host status", "host status\n    ring indexes and drop counters", hostStatus},
   };

@@ -256,7 +256,8 @@ int main(int argc, char** argv) {
       }
       Context ctx(dev, jsonOut,
                   {"gate", regs::gate::host::kBase, regs::gate::kMaxFrameBytes,
-                   std::vector<std::string>(regs::gate::kPuntReasonNames.begin(), regs::gate::kPuntReasonNames.end())});
+                   std::vector<std::string>(regs::gate::kPuntReasonNames.begin(), regs::gate::kPuntReasonNames.end()),
+                   std::vector<std::string>(regs::gate::kInjectPortNames.begin(), regs::gate::kInjectPortNames.end())});
       ctx.gate = &tables;
       return cmd->run(ctx, args);
     }
@@ -267,7 +268,8 @@ int main(int argc, char** argv) {
     }
     Context ctx(dev, jsonOut,
                 {"steer", regs::steer::host::kBase, regs::steer::kMaxFrameBytes,
-                 std::vector<std::string>(regs::steer::kPuntReasonNames.begin(), regs::steer::kPuntReasonNames.end())});
+                 std::vector<std::string>(regs::steer::kPuntReasonNames.begin(), regs::steer::kPuntReasonNames.end()),
+                 std::vector<std::string>(regs::steer::kInjectPortNames.begin(), regs::steer::kInjectPortNames.end())});
     ctx.steer = &tables;
     return cmd->run(ctx, args);
   } catch (const UsageError& e) {

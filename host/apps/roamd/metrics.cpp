@@ -77,7 +77,7 @@ class Collector : public prometheus::Collectable {
                                  "Punted frames the host handled, by verdict (arp_replied, echo_replied, ...).",
                                  MetricType::Counter);
     MetricFamily& noport = family("roamgate_punt_replies_without_port_total",
-                                  "Answers the kernel has no port to send out of (steer's access side).",
+                                  "Answers to frames from a port the agent knows no inject code for (none expected).",
                                   MetricType::Counter);
     MetricFamily& kstat = family("roamgate_kernel_counter",
                                  "The kernel's statistics counters (frames, punts, drops by reason).",
