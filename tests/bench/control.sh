@@ -10,6 +10,7 @@
 #   control.reconcile.s.64k, .writes.64k      steer after roamd's SIGKILL and restart
 #   control.reconcile.s.64k.gate              gate, same restart
 #   control.session_create.roamd_cpu_us       roamd's CPU (all threads) per created session
+#   control.session_create.*.no_steer         the same with no steer roamsim on this machine
 #   control.punt_housekeeping.per_s           ARP and GTP-U echo requests answered per second
 #                                             end to end (gate roamsim -> roamd -> inject)
 #   control.punt_housekeeping.answered        of the requests sent, answered
@@ -100,6 +101,19 @@ all_ok="all(x['state']=='ok' and x['live'] for x in a.values())"
 echo "control.bench.host_cores $(nproc)"
 # What else ran: the figures of a loaded machine are not an idle one's.
 echo "control.bench.loadavg_1m $(cut -d' ' -f1 /proc/loadavg)"
+
+# ---- SQLite: session creation with no steer on this machine -------------------------------
+# The steer roamsim programming every entry shares the two cores with roamd and the client;
+# a card would not. The same creation with the gate alone on this machine:
+start_sim g-gate-a gate
+start_roamd g "sqlite:$work/g.db" 0
+wait_apps g "the gate programmed" 60 "len(a)==1 and $all_ok"
+cpu0=$(cpu_ticks "${pid[roamd-g]}")
+"$bench" create --api "$work/g.sock" --count $sessions --batch $create_batch --label sqlite.no_steer
+cpu1=$(cpu_ticks "${pid[roamd-g]}")
+echo "control.session_create.roamd_cpu_us.no_steer $(( (cpu1 - cpu0) * 1000000 / $(getconf CLK_TCK) / sessions ))"
+stop roamd-g
+stop g-gate-a
 
 # ---- SQLite: session creation, then a full steer reconciled after roamd's SIGKILL ----------
 start_sim s-steer-a steer
