@@ -95,6 +95,7 @@ Status HostRings::setup(const RingConfig& cfg, RingSetup* done) {
   // A remade ring starts even: whatever was produced before is gone.
   puntCons_ = puntNew ? ops[1].value : st.puntCons;
   injProd_ = injNew ? ops[2].value : st.injProd;
+  injConsKnown_ = false;
   expCons_ = expNew ? ops[3].value : st.expCons;
   std::vector<RegOp> cfgOps;
   if (puntNew || injNew) cfgOps.push_back({true, base_ + h::kSlotLog2, kSlotLog2});
@@ -135,6 +136,7 @@ Status HostRings::attach() {
   injBase_ = st.injBase;
   injSlotsLog2_ = st.injSlotsLog2;
   injProd_ = st.injProd;
+  injConsKnown_ = false;
   expOn_ = h::kCtrlExportOn.get(st.ctrl) != 0;
   expBase_ = st.expBase;
   expSlotsLog2_ = st.expSlotsLog2;
@@ -196,9 +198,14 @@ Status HostRings::inject(std::span<const uint8_t> frame, uint8_t code) {
     return Status::error("cannot inject a frame of " + std::to_string(frame.size()) + " bytes (1.." +
                          std::to_string(maxFrameBytes_) + ")");
   }
-  uint32_t cons = 0;
-  if (Status s = dev_.read32(base_ + h::kInjCons, cons); !s) return s;
-  if (injProd_ - cons >= (1u << injSlotsLog2_)) return Status::error(StatusCode::kFull, "inject ring full");
+  // The consumer index only grows: while the one last read leaves room, there is room, and
+  // the register is read again only when that copy says the ring is full.
+  const uint32_t slots = 1u << injSlotsLog2_;
+  if (!injConsKnown_ || injProd_ - injConsSeen_ >= slots) {
+    if (Status s = dev_.read32(base_ + h::kInjCons, injConsSeen_); !s) return s;
+    injConsKnown_ = true;
+  }
+  if (injProd_ - injConsSeen_ >= slots) return Status::error(StatusCode::kFull, "inject ring full");
   uint64_t slot = injBase_ + (uint64_t(injProd_ & ((1u << injSlotsLog2_) - 1)) << kSlotLog2);
   injBuf_.assign(kHeaderBytes + frame.size(), 0);  // within its capacity once warm
   std::vector<uint8_t>& buf = injBuf_;

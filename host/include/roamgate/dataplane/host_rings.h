@@ -87,6 +87,8 @@ class HostRings {
   uint64_t puntBase_ = 0, injBase_ = 0, expBase_ = 0;
   uint32_t puntSlotsLog2_ = 0, injSlotsLog2_ = 0, expSlotsLog2_ = 0;
   uint32_t puntCons_ = 0, injProd_ = 0, expCons_ = 0;
+  uint32_t injConsSeen_ = 0;   // the inject ring's consumer index as last read
+  bool injConsKnown_ = false;
   bool expOn_ = false;
   std::vector<uint8_t> injBuf_;  // an inject slot's bytes, reused
 };
