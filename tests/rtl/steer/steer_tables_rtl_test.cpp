@@ -359,6 +359,14 @@ TEST(HostPortRtl, PuntsInjectsLimitsAndFullRings) {
   ASSERT_TRUE(rings.counters(drops, injected, errors));
   EXPECT_EQ(injected, 4u);
   EXPECT_EQ(errors, 0u);
+  // The ring drained: the writer, which last saw it full, sees the room again.
+  for (auto& f : inj) ASSERT_TRUE(r.inject(f));
+  EXPECT_FALSE(r.inject(inj[0]));
+  dut.drain(100000);
+  ASSERT_EQ(dut.tx().frames().size(), 8u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(dut.tx().frames()[4 + i].bytes, inj[i]) << i;
+  ASSERT_TRUE(rings.counters(drops, injected, errors));
+  EXPECT_EQ(injected, 8u);
 }
 
 TEST(HostPortRtl, TokenBucketLimitsPunts) {
