@@ -541,4 +541,197 @@ Result<Session> sessionFromJson(const std::string& text) {
   return s;
 }
 
+// ---- Services ---------------------------------------------------------------------------------
+
+const char* vipProtoName(VipProto p) {
+  return p == VipProto::kTcp ? "tcp" : p == VipProto::kUdp ? "udp" : "icmp";
+}
+std::optional<VipProto> vipProtoFromName(std::string_view s) {
+  if (s == "tcp") return VipProto::kTcp;
+  if (s == "udp") return VipProto::kUdp;
+  if (s == "icmp") return VipProto::kIcmp;
+  return std::nullopt;
+}
+const char* userSessionTypeName(UserSessionType t) {
+  return t == UserSessionType::kConnection ? "connection"
+         : t == UserSessionType::kAffinity ? "affinity"
+                                           : "series";
+}
+std::optional<UserSessionType> userSessionTypeFromName(std::string_view s) {
+  if (s == "connection") return UserSessionType::kConnection;
+  if (s == "affinity") return UserSessionType::kAffinity;
+  if (s == "series") return UserSessionType::kSeries;
+  return std::nullopt;
+}
+
+std::string vipStr(const Vip& v) {
+  if (v.proto == VipProto::kIcmp) return ipv4Str(v.ip) + "/icmp";
+  return ipv4Str(v.ip) + ":" + std::to_string(v.port) + "/" + vipProtoName(v.proto);
+}
+
+std::string serviceKey(const std::string& name) { return kServicesPrefix + name; }
+std::string vipKey(const Vip& v) {
+  return kVipsPrefix + ipv4Str(v.ip) + ":" + vipProtoName(v.proto) + ":" + std::to_string(v.port);
+}
+
+bool sameService(const Service& a, const Service& b) {
+  if (a.servers.size() != b.servers.size()) return false;
+  for (size_t i = 0; i < a.servers.size(); ++i) {
+    const Server &x = a.servers[i], &y = b.servers[i];
+    if (x.ip != y.ip || x.port != y.port || x.weight != y.weight || x.admin != y.admin) return false;
+  }
+  return a.name == b.name && a.vips == b.vips && a.policy == b.policy && a.hashOn == b.hashOn &&
+         a.type == b.type && a.affinitySeconds == b.affinitySeconds && a.created == b.created &&
+         a.modified == b.modified;
+}
+
+Status checkService(const Service& s) {
+  auto invalid = [](const std::string& m) { return Status::error(StatusCode::kInvalidArgument, m); };
+  if (Status st = checkName("service name", s.name); !st) return st;
+  const std::string at = "service " + s.name;
+  if (s.vips.empty() || s.vips.size() > kMaxServiceVips) {
+    return invalid(at + " has " + std::to_string(s.vips.size()) +
+                   " representative addresses (1.." + std::to_string(kMaxServiceVips) + ")");
+  }
+  bool ported = false;
+  std::set<Vip> vips;
+  std::set<uint32_t> vipIps;
+  for (const Vip& v : s.vips) {
+    if (Status st = checkUnicastIpv4(at + " VIP", v.ip); !st) return st;
+    if (v.proto == VipProto::kIcmp && v.port != 0) {
+      return invalid(at + " VIP " + ipv4Str(v.ip) + ":" + std::to_string(v.port) +
+                     "/icmp has a port (an icmp VIP takes none: " + ipv4Str(v.ip) + "/icmp)");
+    }
+    if (v.proto != VipProto::kIcmp && v.port == 0) {
+      return invalid(at + " VIP " + ipv4Str(v.ip) + "/" + vipProtoName(v.proto) +
+                     " has port 0 (a tcp or udp VIP takes a port 1..65535)");
+    }
+    ported = ported || v.proto != VipProto::kIcmp;
+    if (!vips.insert(v).second) return invalid(at + " lists VIP " + vipStr(v) + " twice");
+    vipIps.insert(v.ip);
+  }
+  if (s.servers.size() > kMaxServiceServers) {
+    return invalid(at + " has " + std::to_string(s.servers.size()) + " servers (at most " +
+                   std::to_string(kMaxServiceServers) + ")");
+  }
+  std::set<std::pair<uint32_t, uint16_t>> seen;
+  for (const Server& v : s.servers) {
+    std::string sv = serverStr(v.ip, v.port);
+    if (Status st = checkUnicastIpv4(at + " server", v.ip); !st) return st;
+    if (vipIps.count(v.ip)) {
+      return invalid(at + " server " + sv + " is one of the service's VIPs (a server is not a VIP)");
+    }
+    if (ported && v.port == 0) {
+      return invalid(at + " server " + sv + " has no port (1..65535: the service has a tcp or udp VIP)");
+    }
+    if (!ported && v.port != 0) {
+      return invalid(at + " server " + sv + " has a port (the service's VIPs are all icmp: none)");
+    }
+    if (v.weight < 1 || v.weight > kMaxServerWeight) {
+      return invalid(at + " server " + sv + " weight " + std::to_string(v.weight) + " is not 1..65535");
+    }
+    if (!seen.insert({v.ip, v.port}).second) return invalid(at + " lists server " + sv + " twice");
+  }
+  if (s.type == UserSessionType::kAffinity &&
+      (s.affinitySeconds < 1 || s.affinitySeconds > kMaxAffinitySeconds)) {
+    return invalid(at + " affinity time " + std::to_string(s.affinitySeconds) +
+                   " s is not 1.." + std::to_string(kMaxAffinitySeconds));
+  }
+  return {};
+}
+
+std::string toJson(const Service& s) {
+  json vips = json::array();
+  for (const Vip& v : s.vips) {
+    json jv = {{"ip", ipv4Str(v.ip)}, {"proto", vipProtoName(v.proto)}};
+    if (v.proto != VipProto::kIcmp) jv["port"] = v.port;
+    vips.push_back(jv);
+  }
+  json servers = json::array();
+  for (const Server& v : s.servers) {
+    json jv = {{"ip", ipv4Str(v.ip)}, {"weight", v.weight}, {"admin", std::string(adminStateName(v.admin))}};
+    if (v.port) jv["port"] = v.port;
+    servers.push_back(jv);
+  }
+  json j = {{"name", s.name},
+            {"vips", vips},
+            {"servers", servers},
+            {"policy", std::string(policyName(s.policy))},
+            {"hash", std::string(hashOnName(s.hashOn))},
+            {"type", userSessionTypeName(s.type)},
+            {"created", s.created},
+            {"modified", s.modified}};
+  if (s.type == UserSessionType::kAffinity) j["affinity_time"] = s.affinitySeconds;
+  return j.dump();
+}
+
+Result<Service> serviceFromJson(const std::string& text) {
+  Reader r("service", text);
+  Service s;
+  r.str("name", s.name);
+  std::string policy, hash, type;
+  const json* vips = r.raw("vips");
+  if (r.ok() && (!vips || !vips->is_array())) r.fail("field vips is not a list of VIPs");
+  for (size_t i = 0; r.ok() && i < vips->size(); ++i) {
+    Reader e("service vips[" + std::to_string(i) + "]", (*vips)[i].dump());
+    Vip v;
+    std::string proto;
+    e.ip("ip", v.ip);
+    e.str("proto", proto);
+    std::optional<VipProto> p = vipProtoFromName(proto);
+    if (e.ok() && !p) e.fail("proto '" + proto + "' is not tcp, udp or icmp");
+    if (e.ok()) v.proto = *p;
+    uint64_t port = 0;
+    if (e.ok() && v.proto != VipProto::kIcmp) e.u64("port", port, 65535);
+    v.port = static_cast<uint16_t>(port);
+    e.done();
+    if (!e.ok()) return e.status();
+    s.vips.push_back(v);
+  }
+  const json* servers = r.raw("servers");
+  if (r.ok() && (!servers || !servers->is_array())) r.fail("field servers is not a list of servers");
+  for (size_t i = 0; r.ok() && i < servers->size(); ++i) {
+    Reader e("service servers[" + std::to_string(i) + "]", (*servers)[i].dump());
+    Server v;
+    uint64_t port = 0, weight = 0;
+    std::string admin;
+    e.ip("ip", v.ip);
+    e.u64("port", port, 65535, /*required=*/false);
+    e.u64("weight", weight, kMaxServerWeight);
+    e.str("admin", admin);
+    std::optional<AdminState> a = adminStateFromName(admin);
+    if (e.ok() && !a) e.fail("admin '" + admin + "' is not up, drain or down");
+    e.done();
+    if (!e.ok()) return e.status();
+    v.port = static_cast<uint16_t>(port);
+    v.weight = static_cast<uint32_t>(weight);
+    v.admin = *a;
+    s.servers.push_back(v);
+  }
+  r.str("policy", policy);
+  r.str("hash", hash);
+  r.str("type", type);
+  r.str("created", s.created);
+  r.str("modified", s.modified);
+  if (r.ok()) {
+    std::optional<SelectionPolicy> p = policyFromName(policy);
+    std::optional<HashOn> h = hashOnFromName(hash);
+    std::optional<UserSessionType> t = userSessionTypeFromName(type);
+    if (!p) r.fail("policy '" + policy + "' is not maglev, least_sessions or round_robin");
+    else if (!h) r.fail("hash '" + hash + "' is not terminal or 5tuple");
+    else if (!t) r.fail("type '" + type + "' is not connection, affinity or series");
+    else {
+      s.policy = *p;
+      s.hashOn = *h;
+      s.type = *t;
+    }
+  }
+  if (r.ok() && s.type == UserSessionType::kAffinity) {
+    r.u32("affinity_time", s.affinitySeconds);
+  }
+  r.done();
+  if (!r.ok()) return r.status();
+  return s;
+}
+
 }  // namespace roamgate::control

@@ -97,6 +97,23 @@ void StateCache::applyOne(const store::KeyValue& kv, bool deleted, StateChange& 
       return;
     }
     s.appliances[name] = *a;
+  } else if (startsWith(k, kServicesPrefix)) {
+    std::string name = k.substr(std::strlen(kServicesPrefix));
+    s.services.erase(name);
+    if (deleted) {
+      ch.servicesDeleted.push_back(name);
+      return;
+    }
+    Result<Service> svc = serviceFromJson(kv.value);
+    if (!svc.ok() || svc->name != name) {
+      ++s.badObjects;
+      spdlog::warn("store key {}: {}", k, svc.ok() ? "name differs from the key" : svc.status().message());
+      ch.servicesDeleted.push_back(name);
+      return;
+    }
+    svc->revision = kv.modRevision;
+    s.services[name] = std::move(*svc);
+    ch.servicesPut.push_back(name);
   } else if (startsWith(k, kLivePrefix)) {
     std::string name = k.substr(std::strlen(kLivePrefix));
     if (deleted) {
@@ -124,6 +141,8 @@ void StateCache::reset(const store::Range& r) {
     state_.revision = r.revision;
     ch.revision = r.revision;
     ch.sessionsPut.clear();
+    ch.servicesPut.clear();
+    ch.servicesDeleted.clear();
     ch.gatewaysChanged = ch.appliancesChanged = true;
   }
   notify(ch);

@@ -5,16 +5,21 @@
 //   /roamgate/v1/gateways/ID            Gateway     a gate as the steers see it (id 0..255)
 //   /roamgate/v1/sessions/TEID          Session     one per session manager session (8 hex)
 //   /roamgate/v1/quarantine/TEID        (empty)     a freed TEID, held back until its lease ends
-// Later objects (services, servers, policies, user sessions, accounting records) take their
-// own prefixes beside these.
+//   /roamgate/v1/services/NAME          Service     representative addresses, servers, policy
+//   /roamgate/v1/vips/IP:PROTO:PORT     (name)      the service holding a VIP (an index, written
+//                                                   in the transaction that writes the service)
+// Later objects (policies, user sessions, accounting records) take their own prefixes beside
+// these.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "roamgate/control/selection.h"
 #include "roamgate/result.h"
 
 namespace roamgate::control {
@@ -25,6 +30,8 @@ inline constexpr const char* kLivePrefix = "/roamgate/v1/live/";
 inline constexpr const char* kGatewaysPrefix = "/roamgate/v1/gateways/";
 inline constexpr const char* kSessionsPrefix = "/roamgate/v1/sessions/";
 inline constexpr const char* kQuarantinePrefix = "/roamgate/v1/quarantine/";
+inline constexpr const char* kServicesPrefix = "/roamgate/v1/services/";
+inline constexpr const char* kVipsPrefix = "/roamgate/v1/vips/";
 
 enum class Role { kSteer, kGate };
 const char* roleName(Role r);
@@ -84,6 +91,54 @@ struct Session {
   bool operator==(const Session&) const = default;
 };
 
+// ---- The service catalog (issue 11) ----------------------------------------------------------
+enum class VipProto : uint8_t { kTcp, kUdp, kIcmp };
+// How a service's user sessions are formed (issue 11): one per connection; every connection of
+// a subscriber to the same server for the affinity time; a series that follows the terminal
+// across representative addresses. (External destinations are a policy, not a service type.)
+enum class UserSessionType : uint8_t { kConnection, kAffinity, kSeries };
+
+// "tcp", "udp", "icmp"; "connection", "affinity", "series".
+const char* vipProtoName(VipProto p);
+std::optional<VipProto> vipProtoFromName(std::string_view s);
+const char* userSessionTypeName(UserSessionType t);
+std::optional<UserSessionType> userSessionTypeFromName(std::string_view s);
+
+inline constexpr size_t kMaxServiceVips = 16;
+inline constexpr size_t kMaxServiceServers = 4096;  // one object: fits etcd's request limit
+inline constexpr uint32_t kDefaultAffinitySeconds = 300;
+inline constexpr uint32_t kMaxAffinitySeconds = 86400;
+
+// A representative address: VIP:port/tcp|udp, or VIP/icmp (port 0).
+struct Vip {
+  uint32_t ip = 0;
+  uint16_t port = 0;
+  VipProto proto = VipProto::kTcp;
+  bool operator==(const Vip&) const = default;
+  auto operator<=>(const Vip&) const = default;
+};
+std::string vipStr(const Vip& v);  // "198.18.0.10:80/tcp", "198.18.0.10/icmp"
+
+struct Service {
+  std::string name;            // as an appliance's
+  std::vector<Vip> vips;       // 1..16, each unique, none held by another service
+  // The group, whole in the object (one transaction changes it). Health is not stored: it is
+  // what the checks find; a stored server's health field is always kUp here.
+  std::vector<Server> servers;
+  SelectionPolicy policy = SelectionPolicy::kMaglev;
+  HashOn hashOn = HashOn::kTerminalAddress;  // what Maglev hashes
+  UserSessionType type = UserSessionType::kConnection;
+  uint32_t affinitySeconds = kDefaultAffinitySeconds;  // affinity only: 1..86400
+  std::string created;  // UTC, ISO 8601 with milliseconds
+  std::string modified;
+  int64_t revision = 0;  // the store revision that last wrote it (from the key, not the value)
+};
+// Same content (the stored fields; revision and health not compared).
+bool sameService(const Service& a, const Service& b);
+
+std::string serviceKey(const std::string& name);
+std::string vipKey(const Vip& v);  // /roamgate/v1/vips/198.18.0.10:tcp:80
+
 std::string applianceKey(const std::string& name);
 std::string liveKey(const std::string& name);
 std::string gatewayKey(uint32_t id);
@@ -100,11 +155,18 @@ Result<Appliance> applianceFromJson(const std::string& text);
 Result<Liveness> livenessFromJson(const std::string& text);
 Result<Gateway> gatewayFromJson(const std::string& text);
 Result<Session> sessionFromJson(const std::string& text);
+std::string toJson(const Service& s);
+Result<Service> serviceFromJson(const std::string& text);
 
 // Checks (each refusal names the field, the value and what is allowed).
 Status checkName(const std::string& what, const std::string& name);
 Status checkDigits(const std::string& what, const std::string& value, size_t maxLen);
 Status checkAppliance(const Appliance& a);
+// The name, the VIPs (unicast, 1..16, tcp/udp with a port 1..65535, icmp without one, none
+// twice), the servers (at most 4096, unicast, not one of the service's VIPs, weight 1..65535,
+// a port 1..65535 when a VIP is tcp or udp and none for an icmp-only service, none twice) and
+// the affinity time (1..86400 s).
+Status checkService(const Service& s);
 
 std::string utcNow();  // 2026-12-01T11:37:50.123Z
 

@@ -26,6 +26,7 @@ struct StateSnapshot {
   std::map<uint32_t, Session> sessions;       // by TEID
   std::map<std::string, size_t> sessionsPerGate;
   std::set<uint32_t> quarantined;
+  std::map<std::string, Service> services;    // by name
   store::Revision revision = 0;
   uint64_t badObjects = 0;  // values that did not parse (logged, skipped)
 };
@@ -37,6 +38,7 @@ struct StateChange {
   std::vector<uint32_t> sessionsPut, sessionsDeleted;
   bool gatewaysChanged = false;
   bool appliancesChanged = false;
+  std::vector<std::string> servicesPut, servicesDeleted;  // by name
   std::vector<std::string> wentDown, cameUp;
   store::Revision revision = 0;
 };
