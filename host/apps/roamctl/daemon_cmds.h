@@ -19,7 +19,8 @@ struct DaemonCommand {
   std::function<int(Api&, const std::vector<std::string>&)> run;
 };
 
-std::vector<DaemonCommand> daemonCommands();
+std::vector<DaemonCommand> daemonCommands();   // serviceCommands() among them
+std::vector<DaemonCommand> serviceCommands();  // service_cmds.cpp
 const DaemonCommand* findDaemonCommand(const std::vector<DaemonCommand>& all,
                                        const std::vector<std::string>& words, size_t& used);
 // `api`: --api as given (a socket path, unix:PATH or HOST:PORT); empty: $ROAMGATE_API, else

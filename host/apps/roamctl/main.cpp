@@ -45,11 +45,11 @@ std::string usageText(const std::vector<Command>& all) {
       "usage: roamctl [--api ADDRESS] [--json] COMMAND [ARGS]         (through roamd)\n"
       "       roamctl --device SPEC [--xclbin PATH] [--json] COMMAND [ARGS]   (one device)\n"
       "       roamctl COMMAND --help | roamctl help [COMMAND] | roamctl --version\n\n"
-      "Runs a Roamgate deployment through roamd's API (sessions, appliances, gateways), or\n"
-      "programs and inspects one appliance's device directly, for engineers: the device\n"
-      "commands follow the kernel the device holds (steer, tier 1, or gate, tier 2). A name\n"
-      "both have (session get, session list, gateway list) goes to the device when --device\n"
-      "or $ROAMGATE_DEVICE names one, else to roamd.\n";
+      "Runs a Roamgate deployment through roamd's API (sessions, services and their servers,\n"
+      "appliances, gateways), or programs and inspects one appliance's device directly, for\n"
+      "engineers: the device commands follow the kernel the device holds (steer, tier 1, or\n"
+      "gate, tier 2). A name both have (session get, session list, gateway list) goes to the\n"
+      "device when --device or $ROAMGATE_DEVICE names one, else to roamd.\n";
   s += "\ncommands through roamd (no device):\n";
   for (const DaemonCommand& c : daemonCommands()) s += indent(c.usage);
   for (Kernel k : {Kernel::kSteer, Kernel::kGate, Kernel::kBoth}) {

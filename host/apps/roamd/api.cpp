@@ -7,6 +7,7 @@
 
 #include "roamd.grpc.pb.h"
 #include "roamgate/addr.h"
+#include "roamgate/control/service_catalog.h"
 
 #ifndef ROAMGATE_VERSION
 #error "the build defines ROAMGATE_VERSION"
@@ -81,9 +82,186 @@ void toPb(const control::ReconcileReport& r, pb::Reconciliation* o) {
   if (!r.status.ok()) o->set_error(r.status.message());
 }
 
+void toPb(const control::Service& s, pb::Service* o) {
+  o->set_name(s.name);
+  for (const control::Vip& v : s.vips) {
+    pb::Vip* ov = o->add_vips();
+    ov->set_ip(roamgate::ipv4Str(v.ip));
+    ov->set_port(v.port);
+    ov->set_proto(control::vipProtoName(v.proto));
+  }
+  for (const control::Server& v : s.servers) {
+    pb::Server* ov = o->add_servers();
+    ov->set_ip(roamgate::ipv4Str(v.ip));
+    ov->set_port(v.port);
+    ov->set_weight(v.weight);
+    ov->set_admin(std::string(control::adminStateName(v.admin)));
+  }
+  o->set_policy(std::string(control::policyName(s.policy)));
+  o->set_hash(std::string(control::hashOnName(s.hashOn)));
+  o->set_type(control::userSessionTypeName(s.type));
+  if (s.type == control::UserSessionType::kAffinity) o->set_affinity_time(s.affinitySeconds);
+  o->set_created(s.created);
+  o->set_modified(s.modified);
+  o->set_revision(s.revision);
+}
+
+bool port16(const std::string& what, uint32_t port, uint16_t& out, grpc::Status& err) {
+  if (port > 65535) {
+    err = invalid(what + " port " + std::to_string(port) + " is not 1..65535");
+    return false;
+  }
+  out = static_cast<uint16_t>(port);
+  return true;
+}
+
+bool adminState(const std::string& what, const std::string& text, control::AdminState& out,
+                grpc::Status& err) {
+  std::optional<control::AdminState> a = control::adminStateFromName(text);
+  if (!a) {
+    err = invalid(what + " admin state '" + text + "' is not up, drain or down");
+    return false;
+  }
+  out = *a;
+  return true;
+}
+
+// A service from the request; the catalog checks the rest (checkService).
+bool fromPb(const pb::Service& in, control::Service& s, grpc::Status& err) {
+  s.name = in.name();
+  const std::string at = "service " + in.name();
+  for (int i = 0; i < in.vips_size(); ++i) {
+    const pb::Vip& v = in.vips(i);
+    control::Vip o;
+    std::optional<control::VipProto> p = control::vipProtoFromName(v.proto());
+    if (!p) {
+      err = invalid(at + " VIP " + v.ip() + " protocol '" + v.proto() + "' is not tcp, udp or icmp");
+      return false;
+    }
+    o.proto = *p;
+    if (!ip(at + " VIP", v.ip(), o.ip, err) || !port16(at + " VIP " + v.ip(), v.port(), o.port, err)) {
+      return false;
+    }
+    s.vips.push_back(o);
+  }
+  for (int i = 0; i < in.servers_size(); ++i) {
+    const pb::Server& v = in.servers(i);
+    control::Server o;
+    if (!ip(at + " server", v.ip(), o.ip, err) ||
+        !port16(at + " server " + v.ip(), v.port(), o.port, err)) {
+      return false;
+    }
+    o.weight = v.weight();
+    if (!v.admin().empty() &&
+        !adminState(at + " server " + control::serverStr(o.ip, o.port), v.admin(), o.admin, err)) {
+      return false;
+    }
+    s.servers.push_back(o);
+  }
+  if (!in.policy().empty()) {
+    std::optional<control::SelectionPolicy> p = control::policyFromName(in.policy());
+    if (!p) {
+      err = invalid(at + " policy '" + in.policy() + "' is not maglev, least_sessions or round_robin");
+      return false;
+    }
+    s.policy = *p;
+  }
+  if (!in.hash().empty()) {
+    std::optional<control::HashOn> h = control::hashOnFromName(in.hash());
+    if (!h) {
+      err = invalid(at + " hash '" + in.hash() + "' is not terminal or 5tuple");
+      return false;
+    }
+    s.hashOn = *h;
+  }
+  if (!in.type().empty()) {
+    std::optional<control::UserSessionType> t = control::userSessionTypeFromName(in.type());
+    if (!t) {
+      err = invalid(at + " type '" + in.type() + "' is not connection, affinity or series");
+      return false;
+    }
+    s.type = *t;
+  }
+  if (in.affinity_time() != 0) {
+    if (s.type != control::UserSessionType::kAffinity) {
+      err = invalid(at + " has an affinity time, and its type is " +
+                    control::userSessionTypeName(s.type) + " (only affinity has one)");
+      return false;
+    }
+    s.affinitySeconds = in.affinity_time();
+  }
+  return true;
+}
+
 class Service final : public pb::Roamd::Service {
  public:
-  explicit Service(Daemon& d) : d_(d) {}
+  explicit Service(Daemon& d) : d_(d), catalog_(d.store()) {}
+
+  grpc::Status PutService(ServerContext*, const pb::PutServiceRequest* in, pb::ServiceReply* out) override {
+    control::Service s;
+    grpc::Status err;
+    if (!fromPb(in->service(), s, err)) return err;
+    control::PutServiceOptions o;
+    o.createOnly = in->create_only();
+    if (in->if_revision() > 0) o.ifRevision = in->if_revision();
+    Result<control::Service> r = catalog_.put(std::move(s), o);
+    if (!r.ok()) return toGrpc(r.status());
+    toPb(*r, out->mutable_service());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteService(ServerContext*, const pb::ServiceNameRequest* in, pb::Empty*) override {
+    std::optional<int64_t> rev;
+    if (in->if_revision() > 0) rev = in->if_revision();
+    return toGrpc(catalog_.remove(in->name(), rev));
+  }
+
+  grpc::Status GetService(ServerContext*, const pb::ServiceNameRequest* in, pb::ServiceReply* out) override {
+    Result<control::Service> r = catalog_.get(in->name());
+    if (!r.ok()) return toGrpc(r.status());
+    toPb(*r, out->mutable_service());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListServices(ServerContext*, const pb::Empty*, pb::ListServicesReply* out) override {
+    Result<std::vector<control::Service>> r = catalog_.list();
+    if (!r.ok()) return toGrpc(r.status());
+    for (const control::Service& s : *r) toPb(s, out->add_services());
+    out->set_revision(d_.cache().revision());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SetServer(ServerContext*, const pb::SetServerRequest* in, pb::ServiceReply* out) override {
+    control::ServerChange c;
+    grpc::Status err;
+    if (!ip("server", in->ip(), c.ip, err) || !port16("server " + in->ip(), in->port(), c.port, err)) {
+      return err;
+    }
+    if (in->has_weight()) c.weight = in->weight();
+    if (!in->admin().empty()) {
+      control::AdminState a;
+      if (!adminState("server " + control::serverStr(c.ip, c.port), in->admin(), a, err)) return err;
+      c.admin = a;
+    }
+    control::ServerWrite mode = in->mode() == pb::SetServerRequest::ADD      ? control::ServerWrite::kAdd
+                                : in->mode() == pb::SetServerRequest::CHANGE ? control::ServerWrite::kChange
+                                                                             : control::ServerWrite::kAddOrChange;
+    Result<control::Service> r = catalog_.setServer(in->service(), c, mode);
+    if (!r.ok()) return toGrpc(r.status());
+    toPb(*r, out->mutable_service());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RemoveServer(ServerContext*, const pb::RemoveServerRequest* in, pb::ServiceReply* out) override {
+    uint32_t a;
+    uint16_t port;
+    grpc::Status err;
+    if (!ip("server", in->ip(), a, err) || !port16("server " + in->ip(), in->port(), port, err)) return err;
+    Result<control::Service> r = catalog_.removeServer(in->service(), a, port);
+    if (!r.ok()) return toGrpc(r.status());
+    toPb(*r, out->mutable_service());
+    return grpc::Status::OK;
+  }
 
   grpc::Status GetStatus(ServerContext*, const pb::Empty*, pb::StatusReply* out) override {
     out->set_machine(d_.config().machine);
@@ -276,6 +454,7 @@ class Service final : public pb::Roamd::Service {
 
  private:
   Daemon& d_;
+  control::ServiceCatalog catalog_;
 };
 
 }  // namespace
