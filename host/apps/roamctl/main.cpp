@@ -209,13 +209,20 @@ int main(int argc, char** argv) {
     }
     std::string list;
     for (const std::string& s : subs) list += (list.empty() ? "" : ", ") + s;
+    // The family's commands through roamd, then its device commands.
+    std::string daemonHelp;
+    for (const DaemonCommand& c : daemon) {
+      if (c.name.rfind(words[0] + " ", 0) == 0) daemonHelp += indent(c.usage);
+    }
+    std::string helpText = family.empty() ? "usage: roamctl [--api ADDRESS] [--json] ...\n" : commandHelp(family);
+    if (!daemonHelp.empty()) helpText += "\nthrough roamd:\n" + daemonHelp;
     if (help) {
-      std::fputs(commandHelp(family).c_str(), stdout);
+      std::fputs(helpText.c_str(), stdout);
       return kExitOk;
     }
     std::string what = words.size() > 1 ? "unknown " + words[0] + " command '" + words[1] + "'" : "'" + words[0] + "' needs a subcommand";
     std::fprintf(stderr, "roamctl: %s; %s subcommands: %s\n\n%s", what.c_str(), words[0].c_str(), list.c_str(),
-                 commandHelp(family).c_str());
+                 helpText.c_str());
     return kExitUsage;
   }
   if (help) {

@@ -283,8 +283,9 @@ int serverList(Api& api, const std::vector<std::string>& argv) {
 std::vector<DaemonCommand> serviceCommands() {
   return {
       {"service add",
-       "service add NAME --vip IP:PORT/tcp|IP:PORT/udp|IP/icmp ... [--policy maglev|least_sessions|round_robin]\n"
-       "            [--hash terminal|5tuple] [--type connection|affinity|series] [--affinity-time S]\n"
+       "service add NAME --vip IP:PORT/tcp|IP:PORT/udp|IP/icmp ...\n"
+       "            [--policy maglev|least_sessions|round_robin] [--hash terminal|5tuple]\n"
+       "            [--type connection|affinity|series] [--affinity-time S]\n"
        "            [--server IP:PORT[,weight=W][,admin=up|drain|down]] ...\n"
        "    a new service: its representative addresses (1 to 16, each held by one service), the\n"
        "    selection policy (default maglev, hashing the terminal's address), the user-session type\n"
