@@ -27,13 +27,58 @@ def fail(msg):
     print("FAIL:", msg)
 
 
+OPTS = ["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"]
+# What the checks ask tshark about each frame; "arp" (the protocol) is set on ARP frames.
+FIELDS = ["frame.number", "ip.checksum.status", "udp.checksum.status", "gtp.message", "gtp.teid", "arp"]
+BAD = "ip.checksum.status == 0 || udp.checksum.status == 0"
+# (path -> running tshark, path -> its result): each capture is read by tshark once (plus once
+# more with the BAD filter when a bad checksum makes us print tshark's summary of those frames).
+runs, decoded = {}, {}
+
+
 def tshark(path, *args):
-    out = subprocess.run(["tshark", "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-                          *args], capture_output=True, text=True)
+    """tshark's summary lines (with ARGS, e.g. a display filter) of a capture."""
+    out = subprocess.run(["tshark", "-r", path, *OPTS, *args], capture_output=True, text=True)
     if out.returncode != 0:
         fail("tshark cannot read %s: %s" % (path, out.stderr.strip()))
         return []
     return [l for l in out.stdout.splitlines() if l.strip()]
+
+
+def start(path):
+    """Starts tshark decoding a capture into FIELDS; frames(path) takes the result."""
+    if path not in runs:
+        fields = [a for f in FIELDS for a in ("-e", f)]
+        runs[path] = subprocess.Popen(["tshark", "-r", path, *OPTS, "-T", "fields", "-E", "separator=|", *fields],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def frames(path, calls):
+    """Every frame of a capture as tshark decodes it: a dict of FIELDS, each field the list of its
+    occurrences in the frame (the outer and inner IPv4 header of a G-PDU give two checksum
+    statuses), [] if absent. If tshark cannot read the capture, [] after the failure message that
+    each of the CALLS tshark runs this one stands for printed."""
+    if path not in decoded:
+        start(path)
+        stdout, stderr = runs[path].communicate()
+        rows = None
+        if runs[path].returncode == 0:
+            rows = []
+            for line in stdout.splitlines():
+                if line.strip():
+                    values = line.split("|", len(FIELDS) - 1)
+                    rows.append({f: v.split(",") if v else [] for f, v in zip(FIELDS, values)})
+        decoded[path] = (rows, stderr.strip())
+    rows, err = decoded[path]
+    if rows is None:
+        for _ in range(calls):
+            fail("tshark cannot read %s: %s" % (path, err))
+        return []
+    return rows
+
+
+def nums(frame, field):
+    return [int(v, 0) for v in frame[field]]
 
 
 def checker(name, *args):
@@ -46,25 +91,33 @@ def checker(name, *args):
 
 def steer(d):
     teids = 500
+    start(d + "/steering.pcap")
+    start(d + "/host.pcap")
     checker("check_steer_outputs.py", d + "/access.pcap", d + "/pinned.json", d + "/gateways.json",
             d + "/steering.pcap")
     out = d + "/steering.pcap"
-    frames = tshark(out)
-    gpdus = tshark(out, "-Y", "gtp.message == 255 && gtp.teid != 0")
-    bad = tshark(out, "-Y", "ip.checksum.status == 0 || udp.checksum.status == 0")
-    good = [l for l in tshark(out, "-T", "fields", "-e", "ip.checksum.status") if l.split(",")[0] == "1"]
+    host = d + "/host.pcap"
+    # tshark decodes both captures while the checker above runs; the filters of the checks are
+    # applied to its fields as tshark's display filters would: "f == v" holds if any occurrence
+    # of f is v, "f != v" if f occurs and none is v.
+    fr = frames(out, 4)
+    gpdus = [f for f in fr if 255 in nums(f, "gtp.message") and nums(f, "gtp.teid")
+             and 0 not in nums(f, "gtp.teid")]
+    bad = [f for f in fr if 0 in nums(f, "ip.checksum.status") or 0 in nums(f, "udp.checksum.status")]
+    if bad:
+        bad = tshark(out, "-Y", BAD)  # tshark's own summary of those frames
+    good = [f for f in fr if f["ip.checksum.status"][:1] == ["1"]]
     print("steering.pcap: %d frames, %d G-PDUs, tshark: %d good outer IPv4 checksums, %d frames with a bad "
-          "checksum" % (len(frames), len(gpdus), len(good), len(bad)))
-    if len(frames) != teids or len(gpdus) != teids:
-        fail("steering.pcap has %d frames (%d G-PDUs), want the %d G-PDUs" % (len(frames), len(gpdus), teids))
+          "checksum" % (len(fr), len(gpdus), len(good), len(bad)))
+    if len(fr) != teids or len(gpdus) != teids:
+        fail("steering.pcap has %d frames (%d G-PDUs), want the %d G-PDUs" % (len(fr), len(gpdus), teids))
     if bad:
         fail("tshark finds bad checksums in steering.pcap: %s" % bad[:3])
-    if len(good) != len(frames):
-        fail("steering.pcap: only %d of %d outer IPv4 checksums verified good" % (len(good), len(frames)))
-    host = d + "/host.pcap"
-    punted = tshark(host)
-    kinds = (len(tshark(host, "-Y", "arp")), len(tshark(host, "-Y", "gtp.message == 1")),
-             len(tshark(host, "-Y", "gtp.message == 255 && gtp.teid == 0")))
+    if len(good) != len(fr):
+        fail("steering.pcap: only %d of %d outer IPv4 checksums verified good" % (len(good), len(fr)))
+    punted = frames(host, 4)
+    kinds = (sum(1 for f in punted if f["arp"]), sum(1 for f in punted if 1 in nums(f, "gtp.message")),
+             sum(1 for f in punted if 255 in nums(f, "gtp.message") and 0 in nums(f, "gtp.teid")))
     print("host.pcap: %d frames (ARP, GTP-U echo request, TEID-0 G-PDU: %s)" % (len(punted), kinds))
     if len(punted) != 3 or kinds != (1, 1, 1):
         fail("host.pcap has %d frames %s, want the ARP, the echo request and the TEID-0 G-PDU" % (len(punted), kinds))

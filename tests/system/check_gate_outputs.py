@@ -30,10 +30,50 @@ def fail(msg):
         print("FAIL:", msg)
 
 
+OPTS = ["-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"]
+# What the checks ask tshark about each frame.
+FIELDS = ["frame.number", "ip.checksum.status", "tcp.checksum.status", "udp.checksum.status",
+          "icmp.checksum.status", "gtp.teid", "ip.src", "ip.dst"]
+STATUS = ["ip.checksum.status", "tcp.checksum.status", "udp.checksum.status", "icmp.checksum.status"]
+BAD = " || ".join("%s == 0" % f for f in STATUS)
+# Each capture is read by tshark once (plus once more with the BAD filter when a bad checksum
+# makes us print tshark's summary of those frames) and by scapy once: path -> running tshark,
+# path -> tshark's frames, path -> scapy's packets.
+runs, decoded, packets = {}, {}, {}
+
+
 def tshark(path, *args):
-    out = subprocess.run(["tshark", "-r", path, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-                          "-o", "udp.check_checksum:TRUE", *args], capture_output=True, text=True, check=True)
+    """tshark's summary lines (with ARGS, e.g. a display filter) of a capture."""
+    out = subprocess.run(["tshark", "-r", path, *OPTS, *args], capture_output=True, text=True, check=True)
     return [l for l in out.stdout.splitlines() if l.strip()]
+
+
+def start(path):
+    """Starts tshark decoding a capture into FIELDS; frames(path) takes the result."""
+    if path not in runs:
+        fields = [a for f in FIELDS for a in ("-e", f)]
+        runs[path] = subprocess.Popen(["tshark", "-r", path, *OPTS, "-T", "fields", "-E", "separator=|", *fields],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def frames(path):
+    """Every frame of a capture as tshark decodes it: a dict of FIELDS, each field the string tshark
+    prints, the values of its occurrences in the frame joined by "," (the outer and inner IPv4
+    header of a G-PDU give two), "" if absent."""
+    if path not in decoded:
+        start(path)
+        r = runs[path]
+        stdout, stderr = r.communicate()
+        if r.returncode != 0:
+            raise subprocess.CalledProcessError(r.returncode, r.args, stdout, stderr)
+        decoded[path] = [dict(zip(FIELDS, l.split("|"))) for l in stdout.splitlines() if l.strip()]
+    return decoded[path]
+
+
+def read_pcap(path):
+    if path not in packets:
+        packets[path] = rdpcap(path)
+    return packets[path]
 
 
 def json_values(path):
@@ -68,10 +108,13 @@ def export_records(work):
 
 
 def checksums(path, want):
-    n = len(tshark(path))
-    bad = tshark(path, "-Y", "ip.checksum.status == 0 || tcp.checksum.status == 0 || "
-                             "udp.checksum.status == 0 || icmp.checksum.status == 0")
-    good = [l for l in tshark(path, "-T", "fields", "-e", "ip.checksum.status") if l.split(",")[0] == "1"]
+    fr = frames(path)
+    n = len(fr)
+    # As the display filter BAD: "f == 0" holds if any occurrence of f is 0.
+    bad = [f for f in fr if any("0" in f[k].split(",") for k in STATUS)]
+    if bad:
+        bad = tshark(path, "-Y", BAD)  # tshark's own summary of those frames
+    good = [f for f in fr if f["ip.checksum.status"].split(",")[0] == "1"]
     print("%s: %d frames, tshark: %d good IPv4 header checksums, %d frames with a bad checksum" %
           (path.split("/")[-1], n, len(good), len(bad)))
     if n != want:
@@ -84,6 +127,8 @@ def checksums(path, want):
 
 def main():
     work = sys.argv[1]
+    start(work + "/service-out.pcap")
+    start(work + "/access-out.pcap")
     sessions = json.load(open(work + "/sessions.json"))
     by_port = {(s["addr_index"], s["port"]): s for s in sessions}
     ul_total = sum(s["ul_packets"] for s in sessions)
@@ -93,7 +138,7 @@ def main():
     checksums(work + "/service-out.pcap", ul_total)
     seen = collections.Counter()
     seen_bytes = collections.Counter()
-    for p in rdpcap(work + "/service-out.pcap"):
+    for p in read_pcap(work + "/service-out.pcap"):
         if p[Ether].dst != ROUTER_MAC or p[Ether].src != GATE_MAC:
             fail("uplink frame with MACs %s -> %s" % (p[Ether].src, p[Ether].dst))
         ip = p[IP]
@@ -118,13 +163,12 @@ def main():
 
     # Downlink: GTP-U toward the session's peer with its TEID (and QFI), inner addresses restored.
     checksums(work + "/access-out.pcap", dl_total)
-    fields = tshark(work + "/access-out.pcap", "-T", "fields", "-E", "separator=;", "-e", "gtp.teid",
-                    "-e", "ip.src", "-e", "ip.dst")
+    fields = [";".join(f[k] for k in ("gtp.teid", "ip.src", "ip.dst")) for f in frames(work + "/access-out.pcap")]
     teids_by_tshark = collections.Counter(int(f.split(";")[0], 0) for f in fields)
     by_teid = {s["dl_teid"]: s for s in sessions}
     dl_seen = collections.Counter()
     dl_bytes = collections.Counter()
-    for line, p in zip(fields, rdpcap(work + "/access-out.pcap")):
+    for line, p in zip(fields, read_pcap(work + "/access-out.pcap")):
         teid_s, srcs, dsts = line.split(";")
         teid = int(teid_s, 0)
         s = by_teid.get(teid)
