@@ -43,7 +43,7 @@ struct ServerChange {
 
 class ServiceCatalog {
  public:
-  explicit ServiceCatalog(store::Store& s, int retries = 16) : store_(s), retries_(retries) {}
+  explicit ServiceCatalog(store::Store& s, int retries = 64) : store_(s), retries_(retries) {}
 
   // Creates or replaces the service whole (its created time kept on a replace). Its VIPs
   // that another service holds: kAlreadyExists naming that service. Returns the service as
