@@ -6,6 +6,8 @@
 //   lease(id, ttl, expires_ms)   wall-clock expiry, so a restart keeps the deadlines
 //   meta(name, value)   'revision', 'compact'
 // Watches in this process are woken by each commit; a background thread expires leases.
+// Every key's revisions, version and lease are also kept in memory (read at open, changed at
+// each commit), so that comparisons and puts need no lookup in the B-tree.
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
@@ -19,6 +21,8 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "backends.h"
 
@@ -54,6 +58,11 @@ class Stmt {
   }
   Stmt& bind(int i, const std::string& v) {
     sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  // Binds without a copy: `v` must outlive the statement's next step().
+  Stmt& bindRef(int i, const std::string& v) {
+    sqlite3_bind_blob(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& bindText(int i, const char* v) {
@@ -154,6 +163,14 @@ class SqliteWatch : public Watch {
   Revision next_;
 };
 
+// What the index keeps of a key: everything but its value.
+struct Head {
+  Revision createRev;
+  Revision modRev;
+  int64_t version;
+  LeaseId lease;
+};
+
 class SqliteStore : public Store {
  public:
   SqliteStore(std::string path, int lockFd) : path_(std::move(path)), lockFd_(lockFd) {
@@ -222,10 +239,10 @@ class SqliteStore : public Store {
               prep("rangeAll",
                    "SELECT key, value, create_rev, mod_rev, version, lease FROM kv"
                    " WHERE key>=?1 ORDER BY key") &&
-              prep("upsert",
-                   "INSERT INTO kv VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO UPDATE SET"
-                   " value=excluded.value, mod_rev=excluded.mod_rev, version=excluded.version,"
-                   " lease=excluded.lease") &&
+              prep("insert", "INSERT INTO kv VALUES(?1, ?2, ?3, ?4, ?5, ?6)") &&
+              prep("update",
+                   "UPDATE kv SET value=?2, mod_rev=?4, version=?5, lease=?6 WHERE key=?1") &&
+              prep("heads", "SELECT key, create_rev, mod_rev, version, lease FROM kv") &&
               prep("delete", "DELETE FROM kv WHERE key=?1") &&
               prep("log", "INSERT INTO log VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") &&
               prep("setMeta", "UPDATE meta SET value=?2 WHERE name=?1") &&
@@ -248,6 +265,15 @@ class SqliteStore : public Store {
     }
     sh_->revision = meta("revision");
     sh_->compacted = meta("compact");
+    {
+      Stmt& h = st("heads");
+      ResetOnExit r{h};
+      int rc;
+      while ((rc = h.step()) == SQLITE_ROW) {
+        index_.emplace(h.blob(0), Head{h.i64(1), h.i64(2), h.i64(3), h.i64(4)});
+      }
+      if (rc != SQLITE_DONE) return dbError("reading the keys");
+    }
     expirer_ = std::thread([this] { expireLoop(); });
     return {};
   }
@@ -399,6 +425,35 @@ class SqliteStore : public Store {
                          "lease " + std::to_string(id) + " not found (expired or revoked)");
   }
 
+  // A key's revisions, version and lease without its value (what comparisons other than
+  // kValue and a put's new revisions need): this transaction's change if it made one, else
+  // the index. One process writes the file, so the index is what the file holds.
+  std::optional<Head> headLocked(const std::string& key) const {
+    if (!pending_.empty()) {
+      auto p = pending_.find(key);
+      if (p != pending_.end()) return p->second;
+    }
+    auto it = index_.find(key);
+    if (it == index_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // The end of a writing transaction: its changes reach the index only if it committed.
+  Status finish(bool ok, const char* what) {
+    if (!ok || !exec("commit")) {
+      Status e = dbError(what);
+      (void)exec("rollback");
+      pending_.clear();
+      return e;
+    }
+    for (auto& [key, h] : pending_) {
+      if (h) index_.insert_or_assign(key, *h);
+      else index_.erase(key);
+    }
+    pending_.clear();
+    return {};
+  }
+
   std::optional<KeyValue> getLocked(const std::string& key) {
     Stmt& s = st("get");
     ResetOnExit r{s};
@@ -414,17 +469,19 @@ class SqliteStore : public Store {
     return kv;
   }
 
-  static bool holds(const Compare& c, const std::optional<KeyValue>& kv) {
+  bool holds(const Compare& c) {
     int cmp;
     if (c.target == Compare::Target::kValue) {
+      std::optional<KeyValue> kv = getLocked(c.key);
       if (!kv) return false;  // etcd: a value comparison on an absent key fails
       cmp = kv->value.compare(c.value);
     } else {
+      std::optional<Head> h = headLocked(c.key);
       int64_t have = 0;
-      if (kv) {
-        have = c.target == Compare::Target::kVersion          ? kv->version
-               : c.target == Compare::Target::kCreateRevision ? kv->createRevision
-                                                              : kv->modRevision;
+      if (h) {
+        have = c.target == Compare::Target::kVersion          ? h->version
+               : c.target == Compare::Target::kCreateRevision ? h->createRev
+                                                              : h->modRev;
       }
       cmp = have < c.number ? -1 : have > c.number ? 1 : 0;
     }
@@ -438,11 +495,12 @@ class SqliteStore : public Store {
   }
 
   // One change at `rev` (seq counts within the revision).
-  bool logChange(Revision rev, int64_t& seq, int type, const KeyValue& kv) {
+  bool logChange(Revision rev, int64_t& seq, int type, const std::string& key,
+                 const std::string& value, Revision createRev, int64_t version, LeaseId lease) {
     Stmt& s = st("log");
     ResetOnExit r{s};
-    s.bind(1, rev).bind(2, seq++).bind(3, type).bind(4, kv.key).bind(5, kv.value);
-    s.bind(6, kv.createRevision).bind(7, kv.version).bind(8, kv.lease);
+    s.bind(1, rev).bind(2, seq++).bind(3, type).bindRef(4, key).bindRef(5, value);
+    s.bind(6, createRev).bind(7, version).bind(8, lease);
     return s.step() == SQLITE_DONE;
   }
 
@@ -453,22 +511,23 @@ class SqliteStore : public Store {
       d.bind(1, key);
       if (d.step() != SQLITE_DONE) return false;
     }
-    KeyValue gone;
-    gone.key = key;
-    return logChange(rev, seq, kEventDelete, gone);
+    static const std::string kNoValue;
+    pending_.insert_or_assign(key, std::nullopt);
+    return logChange(rev, seq, kEventDelete, key, kNoValue, 0, 0, 0);
   }
 
   Result<TxnResult> txnLocked(const Txn& t) {
     if (!exec("begin")) return dbError("begin");
     bool succeeded = true;
     for (const Compare& c : t.compare) {
-      if (!holds(c, getLocked(c.key))) {
+      if (!holds(c)) {
         succeeded = false;
         break;
       }
     }
     const std::vector<TxnOp>& ops = succeeded ? t.success : t.failure;
-    std::set<std::string> seen;
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(ops.size());
     for (const TxnOp& op : ops) {
       if (op.type != TxnOp::Type::kDeletePrefix && !seen.insert(op.key).second) {
         (void)exec("rollback");
@@ -479,7 +538,6 @@ class SqliteStore : public Store {
     Revision rev = sh_->revision + 1;
     int64_t seq = 0;
     bool ok = true;
-    std::string failure;
     for (const TxnOp& op : ops) {
       if (op.type == TxnOp::Type::kPut) {
         if (op.lease != 0) {
@@ -488,24 +546,21 @@ class SqliteStore : public Store {
           g.bind(1, op.lease);
           if (g.step() != SQLITE_ROW) {
             (void)exec("rollback");
+            pending_.clear();
             return leaseNotFound(op.lease);
           }
         }
-        std::optional<KeyValue> old = getLocked(op.key);
-        KeyValue kv;
-        kv.key = op.key;
-        kv.value = op.value;
-        kv.createRevision = old ? old->createRevision : rev;
-        kv.modRevision = rev;
-        kv.version = old ? old->version + 1 : 1;
-        kv.lease = op.lease;
-        Stmt& u = st("upsert");
+        std::optional<Head> old = headLocked(op.key);
+        Head h{old ? old->createRev : rev, rev, old ? old->version + 1 : 1, op.lease};
+        Stmt& u = st(old ? "update" : "insert");
         ResetOnExit r{u};
-        u.bind(1, kv.key).bind(2, kv.value).bind(3, kv.createRevision).bind(4, rev);
-        u.bind(5, kv.version).bind(6, kv.lease);
-        ok = u.step() == SQLITE_DONE && logChange(rev, seq, kEventPut, kv);
+        u.bindRef(1, op.key).bindRef(2, op.value).bind(3, h.createRev).bind(4, rev);
+        u.bind(5, h.version).bind(6, op.lease);
+        ok = u.step() == SQLITE_DONE &&
+             logChange(rev, seq, kEventPut, op.key, op.value, h.createRev, h.version, op.lease);
+        pending_.insert_or_assign(op.key, h);
       } else if (op.type == TxnOp::Type::kDelete) {
-        if (getLocked(op.key)) ok = deleteKey(op.key, rev, seq);
+        if (headLocked(op.key)) ok = deleteKey(op.key, rev, seq);
       } else {
         std::vector<std::string> keys;
         std::string end = prefixEnd(op.key);
@@ -524,11 +579,7 @@ class SqliteStore : public Store {
       if (!ok) break;
     }
     if (ok && seq > 0) ok = setMeta("revision", rev);
-    if (!ok || !exec("commit")) {
-      Status e = dbError("transaction");
-      (void)exec("rollback");
-      return e;
-    }
+    if (Status e = finish(ok, "transaction"); !e) return e;
     if (seq > 0) sh_->revision = rev;
     return TxnResult{succeeded, sh_->revision};
   }
@@ -561,11 +612,7 @@ class SqliteStore : public Store {
       ok = ok && d.step() == SQLITE_DONE;
     }
     if (ok && seq > 0) ok = setMeta("revision", rev);
-    if (!ok || !exec("commit")) {
-      Status e = dbError("revoke lease");
-      (void)exec("rollback");
-      return e;
-    }
+    if (Status e = finish(ok, "revoke lease"); !e) return e;
     if (seq > 0) sh_->revision = rev;
     return {};
   }
@@ -596,6 +643,10 @@ class SqliteStore : public Store {
   int lockFd_;
   std::shared_ptr<Shared> sh_;
   std::map<std::string, Stmt> stmts_;
+  // Every key's head, as committed: comparisons and puts read it instead of the B-tree (a
+  // session's create compares two keys absent, then puts one). ~100 bytes a key.
+  std::unordered_map<std::string, Head> index_;
+  std::unordered_map<std::string, std::optional<Head>> pending_;  // the open transaction's
   std::mt19937_64 rng_{std::random_device{}()};
   bool stop_ = false;
   std::condition_variable leaseCv_;

@@ -166,6 +166,23 @@ TEST_P(StoreSuite, TransactionsCompareAndSetAllOrNothing) {
   Result<Range> after = s().get("/t/d");
   EXPECT_TRUE(after->kvs.empty());
   EXPECT_EQ(after->revision, before);
+
+  // A transaction refused half-way (its second put names no lease) leaves its first key as
+  // it was: absent to a comparison, created anew by the next put.
+  Txn half;
+  half.compare.push_back(Compare::absent("/t/h"));
+  half.success.push_back(TxnOp::put("/t/h", "1"));
+  half.success.push_back(TxnOp::put("/t/h2", "1", 12345));
+  ASSERT_FALSE(s().txn(half).ok());
+  EXPECT_TRUE(s().get("/t/h")->kvs.empty());
+  half.success.pop_back();
+  Result<TxnResult> hr = s().txn(half);
+  ASSERT_TRUE(hr.ok());
+  EXPECT_TRUE(hr->succeeded);
+  Result<Range> h = s().get("/t/h");
+  ASSERT_EQ(h->kvs.size(), 1u);
+  EXPECT_EQ(h->kvs[0].version, 1);
+  EXPECT_EQ(h->kvs[0].createRevision, hr->revision);
 }
 
 TEST_P(StoreSuite, WatchDeliversEveryChangeFromItsRevision) {
@@ -391,6 +408,25 @@ TEST(SqliteStore, ASecondWriterProcessIsRefusedAndAReopenKeepsTheState) {
   EXPECT_NE(second.status().message().find("in use by another process"), std::string::npos);
 }
 
+// SQLite takes what etcd refuses ("duplicate key given in txn request"): a put after the
+// delete of its prefix in one step. The key is then new: version 1, created at that step.
+TEST(SqliteStore, APutAfterItsPrefixsDeleteInOneStepIsANewKey) {
+  std::unique_ptr<TestBackend> b = makeSqliteBackend();
+  std::unique_ptr<Store> s = b->open();
+  ASSERT_TRUE(s->put("/p/k", "1").ok());
+  ASSERT_TRUE(s->put("/p/k", "2").ok());
+  Txn t;
+  t.success.push_back(TxnOp::delPrefix("/p/"));
+  t.success.push_back(TxnOp::put("/p/k", "3"));
+  Result<TxnResult> r = s->txn(t);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Result<Range> k = s->get("/p/k");
+  ASSERT_EQ(k->kvs.size(), 1u);
+  EXPECT_EQ(k->kvs[0].value, "3");
+  EXPECT_EQ(k->kvs[0].version, 1);
+  EXPECT_EQ(k->kvs[0].createRevision, r->revision);
+}
+
 TEST(SqliteStore, StateAndRevisionSurviveAReopen) {
   char tmpl[] = "/tmp/roamgate-reopen-XXXXXX";
   std::string dir = mkdtemp(tmpl);
@@ -409,6 +445,19 @@ TEST(SqliteStore, StateAndRevisionSurviveAReopen) {
   ASSERT_EQ(r->kvs.size(), 2u);
   EXPECT_EQ(r->revision, rev);
   EXPECT_EQ(*(*s)->put("/r/c", "3"), rev + 1);
+  // Comparisons after the reopen see the keys' revisions and versions as they were.
+  Txn cas;
+  cas.compare.push_back(Compare::modRevisionIs("/r/b", rev));
+  cas.compare.push_back(Compare::absent("/r/z"));
+  cas.success.push_back(TxnOp::put("/r/b", "3"));
+  Result<TxnResult> t = (*s)->txn(cas);
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->succeeded);
+  Result<Range> b = (*s)->get("/r/b");
+  EXPECT_EQ(b->kvs[0].version, 2);
+  EXPECT_EQ(b->kvs[0].createRevision, rev);
+  EXPECT_FALSE((*s)->txn(cas)->succeeded);
+  EXPECT_FALSE((*s)->create("/r/a", "again").ok());
   s = Status::error("closed");
   std::filesystem::remove_all(dir);
 }
