@@ -39,7 +39,7 @@ const char* kUsage =
     "                        keep (default replace)\n"
     "  --lost-grace SECONDS  how long a gate is down before its sessions move (default: TTL)\n"
     "  --device-timeout SECS how long a sim device may stay silent (default 5)\n"
-    "  --batch N             sessions per store transaction (default: 1000 with SQLite,\n"
+    "  --batch N             sessions per store transaction (default: 10000 with SQLite,\n"
     "                        64 with etcd, whose --max-txn-ops must be at least 2 N)\n"
     "  --appliance NAME=DEVICE   an appliance of this machine (sim:SOCKET, xrt:INDEX, xrt:BDF);\n"
     "                        its role comes from the device's kernel unless set\n"

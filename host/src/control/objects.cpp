@@ -148,6 +148,7 @@ class FlatObject {
     s_ = s;
     i_ = 0;
     fields_.clear();
+    fields_.reserve(16);
     if (!eat('{')) return false;
     if (eat('}')) return end();
     do {
@@ -239,7 +240,10 @@ class Reader {
  public:
   Reader(const std::string& what, const std::string& text, bool flat = false) : what_(what) {
     flat_ = flat && fo_.parse(text);
-    if (flat_) return;
+    if (flat_) {
+      flatSeen_.assign(fo_.fields().size(), false);
+      return;
+    }
     j_ = json::parse(text, nullptr, false);
     if (j_.is_discarded() || !j_.is_object()) fail("is not a JSON object");
   }
@@ -310,8 +314,8 @@ class Reader {
   void done() {
     if (!ok()) return;
     if (flat_) {
-      for (const FlatObject::Field& f : fo_.fields()) {
-        if (!seen_.count(f.key)) return fail("unknown field '" + std::string(f.key) + "'");
+      for (size_t i = 0; i < fo_.fields().size(); ++i) {
+        if (!flatSeen_[i]) return fail("unknown field '" + std::string(fo_.fields()[i].key) + "'");
       }
       return;
     }
@@ -330,11 +334,11 @@ class Reader {
   };
   std::optional<Value> field(const char* k, bool required) {
     if (!ok()) return std::nullopt;
-    seen_.insert(k);
     Value v;
     if (flat_) {
       const FlatObject::Field* f = fo_.find(k);
       if (!f) return missing(k, required);
+      flatSeen_[size_t(f - fo_.fields().data())] = true;
       v.type = f->type == FlatObject::Type::kString ? Value::kString
                : f->type == FlatObject::Type::kNumber ? Value::kNumber
                                                       : Value::kBool;
@@ -343,6 +347,7 @@ class Reader {
       v.boolean = f->boolean;
       return v;
     }
+    seen_.insert(k);
     auto it = j_.find(k);
     if (it == j_.end()) return missing(k, required);
     if (it->is_string()) {
@@ -367,7 +372,8 @@ class Reader {
   FlatObject fo_;
   json j_;
   Status err_;
-  std::set<std::string, std::less<>> seen_;
+  std::set<std::string, std::less<>> seen_;  // fields read, by the full parser
+  std::vector<bool> flatSeen_;               // by FlatObject, one per field in order
 };
 
 // JSON text of a string (quotes and escapes as RFC 8259 requires; other bytes as they are).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "roamgate/addr.h"
 
@@ -105,11 +106,10 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
                                "no live gate to place a session on (none holds a lease)");
     return out;
   }
-  std::set<uint32_t> taken = cache_.read([](const StateSnapshot& st) {
-    std::set<uint32_t> t = st.quarantined;
-    for (auto& [teid, s] : st.sessions) t.insert(teid);
-    return t;
-  });
+  // TEIDs drawn by this request: a batch's commit may not be in the cache when the next
+  // batch draws.
+  std::unordered_set<uint32_t> drawn;
+  drawn.reserve(specs.size() + opts_.batch);
   store::Revision last = 0;
   for (size_t base = 0; base < specs.size(); base += opts_.batch) {
     size_t n = std::min(opts_.batch, specs.size() - base);
@@ -117,16 +117,26 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
     for (int attempt = 0; attempt < 8 && !done; ++attempt) {
       auto gatesBefore = gates;
       std::string now = utcNow();
+      // Not a session or quarantined in the cache, not drawn before (the transaction's
+      // comparisons catch what another manager took meanwhile).
+      std::vector<uint32_t> teids = cache_.read([&](const StateSnapshot& st) {
+        std::vector<uint32_t> v(n);
+        for (uint32_t& teid : v) {
+          do {
+            teid = static_cast<uint32_t>(rng_());
+          } while (teid == 0 || st.sessions.count(teid) || st.quarantined.count(teid) ||
+                   !drawn.insert(teid).second);
+        }
+        return v;
+      });
       Txn t;
+      t.compare.reserve(2 * n);
+      t.success.reserve(n);
       std::vector<Session> made;
-      std::set<uint32_t> chosen;
+      made.reserve(n);
       for (size_t i = 0; i < n; ++i) {
         const SessionSpec& sp = specs[base + i];
-        uint32_t teid;
-        do {
-          teid = static_cast<uint32_t>(rng_());
-        } while (teid == 0 || taken.count(teid) || chosen.count(teid));
-        chosen.insert(teid);
+        uint32_t teid = teids[i];
         Session s;
         s.teid = teid;
         s.imsi = sp.imsi;
@@ -141,9 +151,10 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
           for (auto& g : gates) g.second += g.first == s.gate;
         }
         s.created = s.modified = now;
-        t.compare.push_back(Compare::absent(sessionKey(teid)));
+        std::string key = sessionKey(teid);
+        t.compare.push_back(Compare::absent(key));
         t.compare.push_back(Compare::absent(quarantineKey(teid)));
-        t.success.push_back(TxnOp::put(sessionKey(teid), toJson(s)));
+        t.success.push_back(TxnOp::put(std::move(key), toJson(s)));
         made.push_back(std::move(s));
       }
       Result<store::TxnResult> r = store_.txn(t);

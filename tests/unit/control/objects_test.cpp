@@ -1,11 +1,15 @@
 // Stored objects' JSON: the session's hand-written writer produces what nlohmann writes, and
 // its flat reader gives the same objects and the same errors as the full parser (which reads
 // everything the flat one does not: escapes, nested values, odd numbers).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include <nlohmann/json.hpp>
 
 #include "roamgate/control/objects.h"
+#include "roamgate/addr.h"
 
 namespace roamgate::control {
 namespace {
@@ -90,6 +94,28 @@ TEST(ObjectsJson, SessionErrorsNameTheField) {
     EXPECT_NE(r.status().message().find(c.error), std::string::npos)
         << c.text << " -> " << r.status().message();
     EXPECT_EQ(r.code(), StatusCode::kInvalidArgument);
+  }
+}
+
+// The hand-written address writer against libc's, at every octet's one-, two- and
+// three-digit boundaries and on random addresses.
+TEST(Addr, Ipv4StrMatchesInetNtop) {
+  auto libc = [](uint32_t ip) {
+    in_addr a{htonl(ip)};
+    char b[INET_ADDRSTRLEN];
+    return std::string(inet_ntop(AF_INET, &a, b, sizeof b));
+  };
+  std::vector<uint32_t> octets{0, 1, 9, 10, 11, 99, 100, 101, 199, 200, 249, 250, 255};
+  for (uint32_t a : octets) {
+    for (uint32_t b : octets) {
+      uint32_t ip = a << 24 | b << 16 | b << 8 | a;
+      ASSERT_EQ(ipv4Str(ip), libc(ip)) << ip;
+    }
+  }
+  std::mt19937 rng(7);
+  for (int i = 0; i < 100000; ++i) {
+    uint32_t ip = rng();
+    ASSERT_EQ(ipv4Str(ip), libc(ip)) << ip;
   }
 }
 
