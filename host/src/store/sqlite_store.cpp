@@ -9,6 +9,7 @@
 // Every key's revisions, version and lease are also kept in memory (read at open, changed at
 // each commit), so that comparisons and puts need no lookup in the B-tree.
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -186,6 +187,13 @@ class SqliteStore : public Store {
     sh_->committed.notify_all();
     leaseCv_.notify_all();
     if (expirer_.joinable()) expirer_.join();
+    {
+      std::lock_guard lk(ckMu_);
+      ckStop_ = true;
+    }
+    ckCv_.notify_all();
+    if (checkpointer_.joinable()) checkpointer_.join();
+    sqlite3_close_v2(ckDb_);
     std::lock_guard lk(sh_->mu);
     stmts_.clear();
     sh_->selLog = Stmt();
@@ -208,6 +216,9 @@ class SqliteStore : public Store {
         // 64 MiB of page cache (the default is 2 MiB): 100,000 sessions' pages stay in it,
         // 13 % less CPU for a create of 63,000 sessions.
         "PRAGMA cache_size=-65536;"
+        // The log file is cut back to 64 MiB when it restarts (it keeps its largest size
+        // otherwise).
+        "PRAGMA journal_size_limit=67108864;"
         "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB NOT NULL,"
         " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, version INTEGER NOT NULL,"
@@ -274,6 +285,19 @@ class SqliteStore : public Store {
       }
       if (rc != SQLITE_DONE) return dbError("reading the keys");
     }
+    // Checkpoints run on a thread of their own with a connection of their own, so that a
+    // commit does not wait while the log's pages are copied into the file and synced (7 %
+    // of a session's create). A commit that leaves the log at kCheckpointPages or more
+    // wakes it; SQLite's own checkpoint after commits (the same 1000 pages) is off.
+    if (sqlite3_open_v2(path_.c_str(), &ckDb_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      return Status::error(StatusCode::kUnavailable, "cannot open store file " + path_ +
+                                                          " for checkpoints: " +
+                                                          (ckDb_ ? sqlite3_errmsg(ckDb_) : "?"));
+    }
+    sqlite3_busy_timeout(ckDb_, 5000);
+    sqlite3_wal_hook(sh_->db, &SqliteStore::onCommit, this);
+    checkpointer_ = std::thread([this] { checkpointLoop(); });
     expirer_ = std::thread([this] { expireLoop(); });
     return {};
   }
@@ -639,6 +663,44 @@ class SqliteStore : public Store {
     }
   }
 
+  static constexpr int kCheckpointPages = 1000;
+
+  // SQLite's hook after each commit, with the log's length in pages. Under a stream of
+  // commits the checkpointer never catches the writer, and the log restarts from its
+  // beginning only when a commit finds it all copied: past 4 kCheckpointPages the writer
+  // copies the rest itself (most was copied already), as SQLite's own checkpoint does.
+  static int onCommit(void* self, sqlite3* db, const char*, int pages) {
+    auto* me = static_cast<SqliteStore*>(self);
+    if (pages >= 4 * kCheckpointPages) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard lk(me->ckMu_);
+        me->ckWanted_ = true;
+      }
+      me->ckCv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE: copies what it can without waiting for (or holding up) the writer; the next
+  // commit after a whole copy starts the log from its beginning again.
+  void checkpointLoop() {
+    std::unique_lock lk(ckMu_);
+    for (;;) {
+      ckCv_.wait(lk, [&] { return ckWanted_ || ckStop_; });
+      if (ckStop_) return;
+      ckWanted_ = false;
+      lk.unlock();
+      int rc = sqlite3_wal_checkpoint_v2(ckDb_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                         nullptr);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        spdlog::warn("store {}: checkpoint failed: {}", path_, sqlite3_errmsg(ckDb_));
+      }
+      lk.lock();
+    }
+  }
+
   std::string path_;
   int lockFd_;
   std::shared_ptr<Shared> sh_;
@@ -651,6 +713,12 @@ class SqliteStore : public Store {
   bool stop_ = false;
   std::condition_variable leaseCv_;
   std::thread expirer_;
+  sqlite3* ckDb_ = nullptr;  // the checkpointer's connection
+  std::mutex ckMu_;
+  std::condition_variable ckCv_;
+  bool ckWanted_ = false;
+  bool ckStop_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace

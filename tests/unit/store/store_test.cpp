@@ -427,6 +427,30 @@ TEST(SqliteStore, APutAfterItsPrefixsDeleteInOneStepIsANewKey) {
   EXPECT_EQ(k->kvs[0].createRevision, r->revision);
 }
 
+// Checkpoints run beside the writer; under a stream of commits the log file must still
+// restart and stay bounded (it grew past 600 MB when only the checkpoint thread copied).
+TEST(SqliteStore, TheLogFileStaysBoundedUnderAStreamOfCommits) {
+  char tmpl[] = "/tmp/roamgate-wal-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  {
+    Result<std::unique_ptr<Store>> s = openStore({"sqlite:" + dir + "/s.db"});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    std::string value(4096, 'v');
+    uintmax_t most = 0;
+    for (int t = 0; t < 20; ++t) {  // 80 MB written
+      Txn txn;
+      for (int k = 0; k < 1000; ++k) {
+        txn.success.push_back(TxnOp::put("/w/" + std::to_string(t * 1000 + k), value));
+      }
+      ASSERT_TRUE((*s)->txn(txn).ok());
+      most = std::max(most, std::filesystem::file_size(dir + "/s.db-wal"));
+    }
+    EXPECT_LE(most, uintmax_t(32) << 20) << "log file at " << most << " bytes";
+    EXPECT_EQ((*s)->list("/w/")->kvs.size(), 20000u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SqliteStore, StateAndRevisionSurviveAReopen) {
   char tmpl[] = "/tmp/roamgate-reopen-XXXXXX";
   std::string dir = mkdtemp(tmpl);
