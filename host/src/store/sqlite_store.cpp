@@ -1,8 +1,10 @@
 // The embedded store: one SQLite file in WAL mode, written by one process (a lock file next
 // to it refuses a second). It keeps etcd's model: a store revision bumped once per writing
 // transaction, and a log of every change (the watches' history) until it is compacted.
-//   kv(key, value, create_rev, mod_rev, version, lease)   the current keys
-//   log(rev, seq, type, key, value, create_rev, version, lease)   every change, by revision
+//   kv(key, create_rev, mod_rev, seq, version, lease)   the current keys; the value is the
+//                                                        log row's at (mod_rev, seq)
+//   log(rev, seq, type, key, value, create_rev, version, lease)   every change, by revision;
+//                                                        a compaction keeps current values
 //   lease(id, ttl, expires_ms)   wall-clock expiry, so a restart keeps the deadlines
 //   meta(name, value)   'revision', 'compact'
 // Watches in this process are woken by each commit; a background thread expires leases.
@@ -210,7 +212,7 @@ class SqliteStore : public Store {
       return Status::error(StatusCode::kUnavailable,
                            "cannot open store file " + path_ + ": " + msg);
     }
-    const char* schema =
+    const char* pragmas =
         "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=NORMAL;"
         // 64 MiB of page cache (the default is 2 MiB): 100,000 sessions' pages stay in it,
@@ -219,40 +221,39 @@ class SqliteStore : public Store {
         // The log file is cut back to 64 MiB when it restarts (it keeps its largest size
         // otherwise).
         "PRAGMA journal_size_limit=67108864;"
-        "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB NOT NULL,"
-        " create_rev INTEGER NOT NULL, mod_rev INTEGER NOT NULL, version INTEGER NOT NULL,"
-        " lease INTEGER NOT NULL) WITHOUT ROWID;"
-        "CREATE INDEX IF NOT EXISTS kv_lease ON kv(lease) WHERE lease != 0;"
-        "CREATE TABLE IF NOT EXISTS log(rev INTEGER NOT NULL, seq INTEGER NOT NULL,"
-        " type INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
-        " create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL,"
-        " PRIMARY KEY(rev, seq)) WITHOUT ROWID;"
-        "CREATE TABLE IF NOT EXISTS lease(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL,"
-        " expires_ms INTEGER NOT NULL);"
-        "INSERT OR IGNORE INTO meta VALUES('schema', 1), ('revision', 1), ('compact', 0);";
-    char* err = nullptr;
-    if (sqlite3_exec(sh_->db, schema, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "?";
-      sqlite3_free(err);
+        "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+    if (Status st = execScript(pragmas); !st) return st;
+    int64_t schema = 0;
+    {
+      Stmt q(sh_->db, "SELECT value FROM meta WHERE name='schema'");
+      if (q.valid() && q.step() == SQLITE_ROW) schema = q.i64(0);
+    }
+    if (schema == 0) {
+      if (Status st = execScript(kSchema2); !st) return st;
+    } else if (schema == 1) {
+      if (Status st = execScript(kMigrate1To2); !st) return st;
+      spdlog::info("store {}: values moved out of the key table (schema 1 -> 2)", path_);
+    } else if (schema != 2) {
       return Status::error(StatusCode::kUnavailable,
-                           "store file " + path_ + " is not a Roamgate store: " + msg);
+                           "store file " + path_ + " has schema " + std::to_string(schema) +
+                               "; this roamd reads 1 and 2 (a newer roamd wrote it?)");
     }
     sqlite3_busy_timeout(sh_->db, 5000);
     auto prep = [&](const char* name, const char* sql) {
       stmts_.emplace(name, Stmt(sh_->db, sql));
       return stmts_.at(name).valid();
     };
-    bool ok = prep("get", "SELECT value, create_rev, mod_rev, version, lease FROM kv WHERE key=?1") &&
-              prep("range",
-                   "SELECT key, value, create_rev, mod_rev, version, lease FROM kv"
-                   " WHERE key>=?1 AND key<?2 ORDER BY key") &&
-              prep("rangeAll",
-                   "SELECT key, value, create_rev, mod_rev, version, lease FROM kv"
-                   " WHERE key>=?1 ORDER BY key") &&
+    // A key's value is its log row's (CROSS JOIN: the key table is the outer loop).
+#define ROAMGATE_KV_VALUES                                                             \
+  "SELECT k.key, l.value, k.create_rev, k.mod_rev, k.version, k.lease FROM kv k"      \
+  " CROSS JOIN log l ON l.rev=k.mod_rev AND l.seq=k.seq"
+    bool ok = prep("get", ROAMGATE_KV_VALUES " WHERE k.key=?1") &&
+              prep("range", ROAMGATE_KV_VALUES " WHERE k.key>=?1 AND k.key<?2 ORDER BY k.key") &&
+              prep("rangeAll", ROAMGATE_KV_VALUES " WHERE k.key>=?1 ORDER BY k.key") &&
+#undef ROAMGATE_KV_VALUES
               prep("insert", "INSERT INTO kv VALUES(?1, ?2, ?3, ?4, ?5, ?6)") &&
               prep("update",
-                   "UPDATE kv SET value=?2, mod_rev=?4, version=?5, lease=?6 WHERE key=?1") &&
+                   "UPDATE kv SET mod_rev=?3, seq=?4, version=?5, lease=?6 WHERE key=?1") &&
               prep("heads", "SELECT key, create_rev, mod_rev, version, lease FROM kv") &&
               prep("delete", "DELETE FROM kv WHERE key=?1") &&
               prep("log", "INSERT INTO log VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") &&
@@ -264,7 +265,10 @@ class SqliteStore : public Store {
               prep("leaseDel", "DELETE FROM lease WHERE id=?1") &&
               prep("leaseRenew", "UPDATE lease SET expires_ms=?2 WHERE id=?1") &&
               prep("leaseExpired", "SELECT id FROM lease WHERE expires_ms<=?1") &&
-              prep("compact", "DELETE FROM log WHERE rev<?1") &&
+              // What a compaction keeps below its revision: the current values.
+              prep("compact",
+                   "DELETE FROM log WHERE rev<?1 AND NOT EXISTS (SELECT 1 FROM kv"
+                   " WHERE kv.key=log.key AND kv.mod_rev=log.rev AND kv.seq=log.seq)") &&
               prep("begin", "BEGIN IMMEDIATE") && prep("commit", "COMMIT") &&
               prep("rollback", "ROLLBACK");
     sh_->selLog = Stmt(sh_->db,
@@ -485,11 +489,11 @@ class SqliteStore : public Store {
     if (s.step() != SQLITE_ROW) return std::nullopt;
     KeyValue kv;
     kv.key = key;
-    kv.value = s.blob(0);
-    kv.createRevision = s.i64(1);
-    kv.modRevision = s.i64(2);
-    kv.version = s.i64(3);
-    kv.lease = s.i64(4);
+    kv.value = s.blob(1);
+    kv.createRevision = s.i64(2);
+    kv.modRevision = s.i64(3);
+    kv.version = s.i64(4);
+    kv.lease = s.i64(5);
     return kv;
   }
 
@@ -578,7 +582,7 @@ class SqliteStore : public Store {
         Head h{old ? old->createRev : rev, rev, old ? old->version + 1 : 1, op.lease};
         Stmt& u = st(old ? "update" : "insert");
         ResetOnExit r{u};
-        u.bindRef(1, op.key).bindRef(2, op.value).bind(3, h.createRev).bind(4, rev);
+        u.bindRef(1, op.key).bind(2, h.createRev).bind(3, rev).bind(4, seq);
         u.bind(5, h.version).bind(6, op.lease);
         ok = u.step() == SQLITE_DONE &&
              logChange(rev, seq, kEventPut, op.key, op.value, h.createRev, h.version, op.lease);
@@ -664,6 +668,56 @@ class SqliteStore : public Store {
   }
 
   static constexpr int kCheckpointPages = 1000;
+
+  // Schema 2: a key's value is kept once, in its log row, which the key table points at
+  // (mod_rev, seq). Schema 1 kept it in the key table too: creating a session wrote its
+  // value into two B-trees, and the key table's rows (11 to a page) made every random TEID
+  // a page of its own to write.
+  static constexpr const char* kSchema2 =
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE kv(key BLOB PRIMARY KEY, create_rev INTEGER NOT NULL,"
+      " mod_rev INTEGER NOT NULL, seq INTEGER NOT NULL, version INTEGER NOT NULL,"
+      " lease INTEGER NOT NULL) WITHOUT ROWID;"
+      "CREATE INDEX kv_lease ON kv(lease) WHERE lease != 0;"
+      "CREATE TABLE log(rev INTEGER NOT NULL, seq INTEGER NOT NULL,"
+      " type INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+      " create_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL,"
+      " PRIMARY KEY(rev, seq)) WITHOUT ROWID;"
+      "CREATE TABLE lease(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL,"
+      " expires_ms INTEGER NOT NULL);"
+      "INSERT INTO meta VALUES('schema', 2), ('revision', 1), ('compact', 0);"
+      "COMMIT;";
+  // A value whose log row a compaction removed goes back into the log at its revision, as
+  // seq -1, -2, ... (below the compaction point, so no watch reads it).
+  static constexpr const char* kMigrate1To2 =
+      "BEGIN IMMEDIATE;"
+      "CREATE TABLE kv2(key BLOB PRIMARY KEY, create_rev INTEGER NOT NULL,"
+      " mod_rev INTEGER NOT NULL, seq INTEGER NOT NULL, version INTEGER NOT NULL,"
+      " lease INTEGER NOT NULL) WITHOUT ROWID;"
+      "INSERT INTO log SELECT k.mod_rev,"
+      " -ROW_NUMBER() OVER (PARTITION BY k.mod_rev ORDER BY k.key),"
+      " 0, k.key, k.value, k.create_rev, k.version, k.lease FROM kv k WHERE NOT EXISTS"
+      " (SELECT 1 FROM log l WHERE l.rev=k.mod_rev AND l.key=k.key AND l.type=0);"
+      "INSERT INTO kv2 SELECT k.key, k.create_rev, k.mod_rev, (SELECT l.seq FROM log l"
+      " WHERE l.rev=k.mod_rev AND l.key=k.key AND l.type=0 ORDER BY l.seq DESC LIMIT 1),"
+      " k.version, k.lease FROM kv k;"
+      "DROP TABLE kv;"
+      "ALTER TABLE kv2 RENAME TO kv;"
+      "CREATE INDEX kv_lease ON kv(lease) WHERE lease != 0;"
+      "UPDATE meta SET value=2 WHERE name='schema';"
+      "COMMIT;";
+
+  Status execScript(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(sh_->db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "?";
+      sqlite3_free(err);
+      (void)sqlite3_exec(sh_->db, "ROLLBACK", nullptr, nullptr, nullptr);
+      return Status::error(StatusCode::kUnavailable,
+                           "store file " + path_ + " is not a Roamgate store: " + msg);
+    }
+    return {};
+  }
 
   // SQLite's hook after each commit, with the log's length in pages. Under a stream of
   // commits the checkpointer never catches the writer, and the log restarts from its

@@ -3,6 +3,7 @@
 // transactions, prefix reads, watches from a revision (and the re-read after a compaction),
 // leases, and exactly one winner when two writers race for one key.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -275,6 +276,26 @@ TEST_P(StoreSuite, AFollowerResumesFromItsRevisionWithEveryChange) {
   EXPECT_EQ(mirror.kv, truth(s(), "/c/"));
 }
 
+TEST_P(StoreSuite, ACompactionKeepsEveryCurrentValue) {
+  Revision a1 = *s().put("/v/a", "1");
+  ASSERT_TRUE(s().put("/v/b", "2").ok());
+  Revision a3 = *s().put("/v/a", "3");
+  ASSERT_TRUE(s().del("/v/b").ok());
+  Revision last = *s().put("/v/d", "4");
+  ASSERT_TRUE(s().compact(last).ok());
+  Result<Range> r = s().list("/v/");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->kvs.size(), 2u);
+  EXPECT_EQ(r->kvs[0].key, "/v/a");
+  EXPECT_EQ(r->kvs[0].value, "3");
+  EXPECT_EQ(r->kvs[0].createRevision, a1);
+  EXPECT_EQ(r->kvs[0].modRevision, a3);
+  EXPECT_EQ(r->kvs[0].version, 2);
+  EXPECT_EQ(r->kvs[1].value, "4");
+  EXPECT_EQ(s().get("/v/a")->kvs[0].value, "3");
+  EXPECT_TRUE(s().get("/v/b")->kvs.empty());
+}
+
 TEST_P(StoreSuite, AWatchBehindACompactionFailsAndTheFollowerReReads) {
   ASSERT_TRUE(s().put("/c/keep", "1").ok());
   ASSERT_TRUE(s().put("/c/gone", "1").ok());
@@ -447,6 +468,83 @@ TEST(SqliteStore, TheLogFileStaysBoundedUnderAStreamOfCommits) {
     }
     EXPECT_LE(most, uintmax_t(32) << 20) << "log file at " << most << " bytes";
     EXPECT_EQ((*s)->list("/w/")->kvs.size(), 20000u);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A file of schema 1 (values in the key table as well as the log) is moved to schema 2 at
+// open: every key keeps its value, revisions, version and lease, including a value whose
+// log row a compaction had removed; watches and compactions work on the moved file.
+TEST(SqliteStore, ASchema1FileIsMovedToSchema2Whole) {
+  char tmpl[] = "/tmp/roamgate-schema1-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/s.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1 =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+        "CREATE TABLE kv(key BLOB PRIMARY KEY, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
+        " mod_rev INTEGER NOT NULL, version INTEGER NOT NULL, lease INTEGER NOT NULL)"
+        " WITHOUT ROWID;"
+        "CREATE INDEX kv_lease ON kv(lease) WHERE lease != 0;"
+        "CREATE TABLE log(rev INTEGER NOT NULL, seq INTEGER NOT NULL, type INTEGER NOT NULL,"
+        " key BLOB NOT NULL, value BLOB NOT NULL, create_rev INTEGER NOT NULL,"
+        " version INTEGER NOT NULL, lease INTEGER NOT NULL, PRIMARY KEY(rev, seq)) WITHOUT ROWID;"
+        "CREATE TABLE lease(id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL,"
+        " expires_ms INTEGER NOT NULL);"
+        "INSERT INTO meta VALUES('schema', 1), ('revision', 6), ('compact', 4);"
+        // Keys and values are blobs, as roamd bound them (B: a blob of the text). /m/b and
+        // /m/c were written at 3 (their log rows compacted away), /m/a at 2 and 5, /m/c
+        // deleted at 6 with /m/l (on a lease) put beside it.
+        "INSERT INTO kv VALUES(B('/m/a'), B('A'), 2, 5, 2, 0), (B('/m/b'), B('B'), 3, 3, 1, 0),"
+        " (B('/m/l'), B('L'), 6, 6, 1, 77);"
+        "INSERT INTO log VALUES(5, 0, 0, B('/m/a'), B('A'), 2, 2, 0),"
+        " (6, 0, 1, B('/m/c'), B(''), 0, 0, 0), (6, 1, 0, B('/m/l'), B('L'), 6, 1, 77);"
+        "INSERT INTO lease VALUES(77, 60, 9999999999999);";
+    std::string sql = v1;
+    for (size_t at; (at = sql.find("B('")) != std::string::npos;) {
+      size_t end = sql.find("')", at);
+      sql.replace(end, 2, "' AS BLOB)");
+      sql.replace(at, 3, "CAST('");
+    }
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  for (int open = 0; open < 2; ++open) {  // moved, then opened as schema 2
+    Result<std::unique_ptr<Store>> s = openStore({"sqlite:" + path});
+    ASSERT_TRUE(s.ok()) << s.status().message();
+    Result<Range> r = (*s)->list("/m/");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(r->kvs.size(), open ? 4u : 3u);
+    EXPECT_EQ(r->kvs[0].value, "A");
+    EXPECT_EQ(r->kvs[0].createRevision, 2);
+    EXPECT_EQ(r->kvs[0].modRevision, 5);
+    EXPECT_EQ(r->kvs[0].version, 2);
+    EXPECT_EQ(r->kvs[1].value, "B");
+    EXPECT_EQ(r->kvs[1].modRevision, 3);
+    EXPECT_EQ(r->kvs[2].value, "L");
+    EXPECT_EQ(r->kvs[2].lease, 77);
+    if (open == 0) {
+      EXPECT_EQ(r->revision, 6);
+      Result<std::unique_ptr<Watch>> w = (*s)->watch("/m/", 5);
+      ASSERT_TRUE(w.ok());
+      Result<std::vector<Event>> ev = (*w)->next(1s);
+      ASSERT_TRUE(ev.ok());
+      ASSERT_EQ(ev->size(), 3u);  // the put of /m/a at 5, the delete and the put at 6
+      EXPECT_EQ((*ev)[0].kv.value, "A");
+      EXPECT_EQ((*ev)[1].type, Event::Type::kDelete);
+      Revision now = *(*s)->put("/m/n", "N");
+      EXPECT_EQ(now, 7);
+      EXPECT_FALSE((*s)->create("/m/b", "again").ok());
+      ASSERT_TRUE((*s)->compact(now).ok());
+    } else {
+      EXPECT_EQ(r->kvs[3].value, "N");
+      ASSERT_TRUE((*s)->revokeLease(77).ok());
+      EXPECT_TRUE((*s)->get("/m/l")->kvs.empty());
+    }
   }
   std::filesystem::remove_all(dir);
 }
