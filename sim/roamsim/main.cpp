@@ -53,6 +53,7 @@ struct Options {
   bool exitWhenDone = false;
   std::string trace;
   uint64_t maxCycles = 0;
+  uint64_t idleCycles = 64;
   bool json = false;
 };
 
@@ -758,6 +759,9 @@ int sc_main(int argc, char** argv) {
       "exit-when-done", po::bool_switch(&o.exitWhenDone), "exit once the input is sent and the kernel idle")(
       "trace", po::value<std::string>(&o.trace), "write an FST waveform here")(
       "max-cycles", po::value<uint64_t>(&o.maxCycles)->default_value(0), "stop after this many cycles (0: none)")(
+      "idle-cycles", po::value<uint64_t>(&o.idleCycles)->default_value(64),
+      "cycles simulated per wait of up to 1 ms when there is no input to send and no register request "
+      "(1..4096; fewer spend less CPU on an idle kernel, and its timers run slower against the wall clock)")(
       "json", po::bool_switch(&o.json), "print the final report as JSON");
   po::variables_map vm;
   try {
@@ -803,6 +807,10 @@ int sc_main(int argc, char** argv) {
   if (!assign(o.in, kp->inputs, "input", inSpec) || !assign(o.out, kp->outputs, "output", outSpec)) return 2;
   if (o.pace != "wire" && o.pace != "saturate") {
     std::fprintf(stderr, "roamsim: --pace is wire or saturate\n");
+    return 2;
+  }
+  if (o.idleCycles < 1 || o.idleCycles > 4096) {
+    std::fprintf(stderr, "roamsim: --idle-cycles %llu: must be 1..4096\n", (unsigned long long)o.idleCycles);
     return 2;
   }
   if (o.socket.empty() && o.hold) {
@@ -924,7 +932,7 @@ int sc_main(int argc, char** argv) {
     bool active = shell.playing && !shell.inputDone();
     bool serving = !o.socket.empty() && server.poll(shell, active || !shell.busIdle() ? 0 : 1, stop);
     // Run in small steps while serving registers (each op takes a few cycles), larger when only traffic flows.
-    uint64_t steps = serving ? 1 : (active ? 256 : 64);
+    uint64_t steps = serving ? 1 : (active ? 256 : o.idleCycles);
     for (uint64_t i = 0; i < steps; ++i) sc_start(period);
     server.finishIfDone(shell);
     if (o.exitWhenDone && shell.playing && shell.inputDone() && shell.busIdle() &&

@@ -5,7 +5,7 @@
 # Several clients are served: an idle connection and a client sending batch after batch do
 # not keep `roamctl info` from being answered. A socket whose server never answers (a
 # listener that accepts and says nothing, or answers once and then goes silent) makes roamctl
-# say so after --timeout and exit 3.
+# say so after --timeout and exit 3. --idle-cycles refuses 0 and runs at its largest value.
 # usage: roamsim_socket.sh BUILD_DIR
 set -uo pipefail
 build=$(cd "$1" && pwd)
@@ -194,6 +194,15 @@ ROAMGATE_TIMEOUT=-1 expect 2 "timeout .*'-1': expected seconds" -- --device "sim
 echo "== a server that answers once, then never again: the operation after open times out"
 peer once "$work/once.sock"
 expect 3 "simulator at $work/once.sock did not answer within 1 s" -- --device "sim:$work/once.sock" --timeout 1 info
+
+echo "== --idle-cycles: cycles per idle wait, 1..4096"
+"$roamsim" --idle-cycles 0 > /dev/null 2> "$work/idle.err"
+check "--idle-cycles 0 refused with exit 2" [ $? = 2 ]
+check "... naming the value and the range" grep -q "idle-cycles 0: must be 1..4096" "$work/idle.err"
+"$roamsim" --socket "$work/idle.sock" --idle-cycles 4096 --max-cycles 40000 --json \
+  > "$work/idle.json" 2> /dev/null
+check "an idle roamsim at 4096 cycles a wait runs to --max-cycles" \
+  /usr/bin/python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["cycles"] < 40000)' "$work/idle.json"
 
 [ "$fails" -eq 0 ] || { echo "FAIL: $fails checks failed"; exit 1; }
 echo "PASS"
