@@ -2,9 +2,10 @@
 // roamsims). Prints `name value` lines; asserts nothing (a run that cannot measure exits 1
 // naming why, and prints no figure).
 //
-//   control_bench create --api SOCK --count N --batch B --label L
+//   control_bench create --api SOCK --count N --batch B --label L [--inflight K]
 //     Creates N sessions through CreateSessions, B per request (as roamctl session create
-//     --count N --batch B does), and times the calls only (no process start, no set-up):
+//     --count N --batch B does), K requests outstanding at a time (default 1), and times
+//     the calls only (requests built before, no process start, no set-up):
 //       control.session_create.per_s.L   sessions created per second
 //
 //   control_bench converge --api SOCK --steer SOCK [--steer SOCK ...] [--samples N]
@@ -18,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -47,13 +49,14 @@ constexpr auto kPollPause = std::chrono::microseconds(100);  // between two roun
 struct Options {
   std::string mode, api, label;
   std::vector<std::string> steers;
-  uint32_t count = 0, batch = 10000, samples = 500;
+  uint32_t count = 0, batch = 10000, samples = 500, inflight = 1;
 };
 
 int usage(const std::string& why) {
   std::fprintf(stderr,
                "control_bench: %s\n"
-               "usage: control_bench create --api SOCK --count N --batch B --label NAME\n"
+               "usage: control_bench create --api SOCK --count N --batch B --label NAME "
+               "[--inflight K]\n"
                "       control_bench converge --api SOCK --steer SOCK [--steer SOCK ...] "
                "[--samples N]\n",
                why.c_str());
@@ -103,24 +106,37 @@ bool callFailed(const grpc::Status& s, const pb::CreateSessionsReply& r) {
 }
 
 int runCreate(pb::Roamd::Stub& api, const Options& o) {
-  double seconds = 0;
-  uint32_t created = 0;
+  // Every request is built before the clock starts; `inflight` threads then send them, each
+  // taking the next one as its reply comes (as that many clients, or one with that many
+  // calls outstanding, would).
+  std::vector<pb::CreateSessionsRequest> requests;
   for (uint32_t base = 0; base < o.count; base += o.batch) {
-    pb::CreateSessionsRequest in;
+    pb::CreateSessionsRequest& in = requests.emplace_back();
     for (uint32_t i = base; i < o.count && i < base + o.batch; ++i) specOf(i, in.add_sessions());
-    pb::CreateSessionsReply out;
-    auto c = ctx(kCallSeconds);
-    Clock::time_point t0 = Clock::now();
-    grpc::Status s = api.CreateSessions(c.get(), in, &out);
-    seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    if (callFailed(s, out)) return 1;
-    created += static_cast<uint32_t>(out.sessions_size());
   }
+  std::atomic<size_t> next{0};
+  std::atomic<uint32_t> created{0};
+  std::atomic<bool> failed{false};
+  auto client = [&] {
+    for (size_t k; !failed && (k = next++) < requests.size();) {
+      pb::CreateSessionsReply out;
+      auto c = ctx(kCallSeconds);
+      grpc::Status s = api.CreateSessions(c.get(), requests[k], &out);
+      if (callFailed(s, out)) failed = true;
+      created += static_cast<uint32_t>(out.sessions_size());
+    }
+  };
+  Clock::time_point t0 = Clock::now();
+  std::vector<std::thread> clients;
+  for (uint32_t i = 0; i < o.inflight; ++i) clients.emplace_back(client);
+  for (std::thread& t : clients) t.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failed) return 1;
   if (created != o.count) {
-    std::fprintf(stderr, "control_bench: %u sessions created, not %u\n", created, o.count);
+    std::fprintf(stderr, "control_bench: %u sessions created, not %u\n", created.load(), o.count);
     return 1;
   }
-  std::printf("control.session_create.per_s.%s %.0f\n", o.label.c_str(), created / seconds);
+  std::printf("control.session_create.per_s.%s %.0f\n", o.label.c_str(), created.load() / seconds);
   return 0;
 }
 
@@ -232,6 +248,10 @@ int main(int argc, char** argv) {
     else if (a == "--count") { if (!parseCount(a, v, o.count, err)) return usage(err); }
     else if (a == "--batch") { if (!parseCount(a, v, o.batch, err)) return usage(err); }
     else if (a == "--samples") { if (!parseCount(a, v, o.samples, err)) return usage(err); }
+    else if (a == "--inflight") {
+      if (!parseCount(a, v, o.inflight, err)) return usage(err);
+      if (o.inflight > 16) return usage("--inflight " + std::to_string(o.inflight) + " is not 1..16");
+    }
     else return usage("unknown option '" + a + "'");
   }
   if (o.api.empty()) return usage("--api is needed");

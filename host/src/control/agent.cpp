@@ -52,8 +52,9 @@ void Agent::onChange(const StateSnapshot&, const StateChange& ch) {
   // The cache's thread, with the state locked: note what changed, the agent's thread works.
   std::lock_guard lk(mu_);
   if (ch.reset) needReconcile_ = true;
-  dirty_.insert(ch.sessionsPut.begin(), ch.sessionsPut.end());
-  dirty_.insert(ch.sessionsDeleted.begin(), ch.sessionsDeleted.end());
+  // Appended here, sorted on the agent's thread (the cache's thread is a create's slowest).
+  dirty_.insert(dirty_.end(), ch.sessionsPut.begin(), ch.sessionsPut.end());
+  dirty_.insert(dirty_.end(), ch.sessionsDeleted.begin(), ch.sessionsDeleted.end());
   gatewaysDirty_ = gatewaysDirty_ || ch.gatewaysChanged;
   pendingRevision_ = ch.revision;
   cv_.notify_all();
@@ -217,7 +218,7 @@ void Agent::run() {
     }
     bool doReconcile;
     bool gateways;
-    std::set<uint32_t> dirty;
+    std::vector<uint32_t> dirtyList;
     store::Revision rev;
     uint64_t ticket;
     {
@@ -228,7 +229,7 @@ void Agent::run() {
       if (stop_) break;
       doReconcile = needReconcile_;
       gateways = gatewaysDirty_;
-      dirty.swap(dirty_);
+      dirtyList.swap(dirty_);
       needReconcile_ = gatewaysDirty_ = false;
       rev = pendingRevision_;
       ticket = reconcileAsked_;
@@ -254,7 +255,8 @@ void Agent::run() {
         continue;
       }
     }
-    if (!doReconcile && !gateways && dirty.empty()) continue;
+    if (!doReconcile && !gateways && dirtyList.empty()) continue;
+    std::set<uint32_t> dirty(dirtyList.begin(), dirtyList.end());
     Status st;
     if (doReconcile) {
       ReconcileReport rep = reconcile(cache_);

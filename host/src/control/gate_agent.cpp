@@ -134,25 +134,34 @@ class GateAgent : public Agent {
   }
 
   Status applyChanges(StateCache& cache, const std::set<uint32_t>& teids, bool) override {
-    // Sessions of this gate whose tunnel changed since it was last programmed.
-    std::map<uint32_t, Tunnel> moved;
+    // Sessions of this gate whose tunnel changed since it was last programmed. The state is
+    // locked only to copy the tunnels out (the cache's thread waits while it is).
+    std::vector<std::pair<uint32_t, std::optional<Tunnel>>> now;
+    now.reserve(teids.size());
     cache.read([&](const StateSnapshot& s) {
       for (uint32_t teid : teids) {
         auto it = s.sessions.find(teid);
         if (it == s.sessions.end() || it->second.gate != app_.name) {
-          known_.erase(teid);
-          continue;
-        }
-        Tunnel t{it->second.peerIp, it->second.dlTeid, it->second.qfi};
-        auto k = known_.find(teid);
-        if (k == known_.end()) {
-          known_[teid] = t;  // new here: no user session can exist for it yet
-        } else if (k->second != t) {
-          moved[teid] = t;
+          now.emplace_back(teid, std::nullopt);
+        } else {
+          now.emplace_back(teid, Tunnel{it->second.peerIp, it->second.dlTeid, it->second.qfi});
         }
       }
       return 0;
     });
+    std::map<uint32_t, Tunnel> moved;
+    for (auto& [teid, t] : now) {
+      if (!t) {
+        known_.erase(teid);
+        continue;
+      }
+      auto k = known_.find(teid);
+      if (k == known_.end()) {
+        known_.emplace(teid, *t);  // new here: no user session can exist for it yet
+      } else if (k->second != *t) {
+        moved[teid] = *t;
+      }
+    }
     if (moved.empty()) return {};
     std::vector<GateTables::FlowEntry> flows;
     if (Status st = t_->listFlows(flows, [&](const dataplane::FlowKey& k) {

@@ -63,10 +63,23 @@ std::vector<std::pair<std::string, size_t>> SessionManager::liveGates(
       if (a.role != Role::kGate || name == except || !st.live.count(name)) continue;
       if (!withGateway.count(name)) continue;  // steers cannot reach it yet
       auto c = st.sessionsPerGate.find(name);
-      out.emplace_back(name, c == st.sessionsPerGate.end() ? 0 : c->second);
+      size_t n = c == st.sessionsPerGate.end() ? 0 : c->second;
+      for (const Ahead& a : ahead_) {  // committed here, not in this snapshot yet
+        if (a.revision <= st.revision) continue;
+        auto p = a.perGate.find(name);
+        if (p != a.perGate.end()) n += p->second;
+      }
+      out.emplace_back(name, n);
     }
     return out;
   });
+}
+
+void SessionManager::dropSeen(store::Revision cacheRevision) {
+  while (!ahead_.empty() && ahead_.front().revision <= cacheRevision) {
+    for (uint32_t t : ahead_.front().teids) aheadTeids_.erase(t);
+    ahead_.pop_front();
+  }
 }
 
 // Least sessions; ties go to the first name, so placement is deterministic for a state.
@@ -98,7 +111,8 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
       return out;
     }
   }
-  std::lock_guard lk(mu_);
+  std::unique_lock lk(mu_);
+  dropSeen(cache_.revision());
   std::vector<std::pair<std::string, size_t>> gates = liveGates();
   bool needPolicy = std::any_of(specs.begin(), specs.end(), [](auto& s) { return s.gate.empty(); });
   if (needPolicy && gates.empty()) {
@@ -117,15 +131,15 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
     for (int attempt = 0; attempt < 8 && !done; ++attempt) {
       auto gatesBefore = gates;
       std::string now = utcNow();
-      // Not a session or quarantined in the cache, not drawn before (the transaction's
-      // comparisons catch what another manager took meanwhile).
+      // Not a session or quarantined in the cache, not committed here ahead of it, not drawn
+      // before (the transaction's comparisons catch what another manager took meanwhile).
       std::vector<uint32_t> teids = cache_.read([&](const StateSnapshot& st) {
         std::vector<uint32_t> v(n);
         for (uint32_t& teid : v) {
           do {
             teid = static_cast<uint32_t>(rng_());
           } while (teid == 0 || st.sessions.count(teid) || st.quarantined.count(teid) ||
-                   !drawn.insert(teid).second);
+                   aheadTeids_.count(teid) || !drawn.insert(teid).second);
         }
         return v;
       });
@@ -157,7 +171,12 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
         t.success.push_back(TxnOp::put(std::move(key), toJson(s)));
         made.push_back(std::move(s));
       }
+      std::vector<std::pair<std::string, Session>> written;
+      written.reserve(n);
+      for (size_t i = 0; i < n; ++i) written.emplace_back(t.success[i].value, made[i]);
+      cache_.expect(std::move(written));
       Result<store::TxnResult> r = store_.txn(t);
+      if (!r.ok() || !r->succeeded) cache_.forget(teids);
       if (!r.ok()) {
         out.status = r.status();
         if (!out.created.empty()) {
@@ -168,10 +187,14 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
         return out;
       }
       if (r->succeeded) {
+        Ahead a{r->revision, std::move(teids), {}};
         for (Session& s : made) {
+          ++a.perGate[s.gate];
           s.revision = r->revision;
           out.created.push_back(std::move(s));
         }
+        aheadTeids_.insert(a.teids.begin(), a.teids.end());
+        ahead_.push_back(std::move(a));
         last = r->revision;
         done = true;
       } else {
@@ -188,8 +211,15 @@ CreateResult SessionManager::create(const std::vector<SessionSpec>& specs) {
       return out;
     }
   }
-  // Read-your-writes: list and get answer from the cache.
+  // Read-your-writes: list and get answer from the cache. Waited for outside mu_, so that
+  // another create draws, places and writes meanwhile (ahead_ stands in for what the cache
+  // does not show yet).
+  lk.unlock();
   if (last) cache_.waitFor(last, std::chrono::seconds(2));
+  std::vector<uint32_t> mine;
+  mine.reserve(out.created.size());
+  for (const Session& s : out.created) mine.push_back(s.teid);
+  cache_.forget(mine);  // none left, unless the cache re-read the store meanwhile
   return out;
 }
 
@@ -281,6 +311,7 @@ Status SessionManager::remove(uint32_t teid) {
 Result<size_t> SessionManager::replaceFrom(const std::string& gate) {
   if (opts_.lostGate == LostGatePolicy::kKeep) return size_t{0};
   std::lock_guard lk(mu_);
+  dropSeen(cache_.revision());
   std::vector<std::pair<std::string, size_t>> gates = liveGates(gate);
   std::vector<Session> victims = cache_.read([&](const StateSnapshot& st) {
     std::vector<Session> v;

@@ -36,6 +36,21 @@ store::Revision StateCache::revision() const {
   return state_.revision;
 }
 
+void StateCache::expect(std::vector<std::pair<std::string, Session>> written) {
+  std::lock_guard lk(mu_);
+  expected_.reserve(expected_.size() + written.size());
+  for (auto& w : written) {
+    uint32_t teid = w.second.teid;
+    expected_.insert_or_assign(teid, std::move(w));
+  }
+}
+
+void StateCache::forget(const std::vector<uint32_t>& teids) {
+  std::lock_guard lk(mu_);
+  if (expected_.empty()) return;
+  for (uint32_t t : teids) expected_.erase(t);
+}
+
 void StateCache::applyOne(const store::KeyValue& kv, bool deleted, StateChange& ch) {
   const std::string& k = kv.key;
   StateSnapshot& s = state_;
@@ -51,7 +66,13 @@ void StateCache::applyOne(const store::KeyValue& kv, bool deleted, StateChange& 
       ch.sessionsDeleted.push_back(*teid);
       return;
     }
-    Result<Session> ses = sessionFromJson(kv.value);
+    Result<Session> ses = [&]() -> Result<Session> {
+      auto hint = expected_.find(*teid);
+      if (hint == expected_.end() || hint->second.first != kv.value) return sessionFromJson(kv.value);
+      Session written = std::move(hint->second.second);
+      expected_.erase(hint);
+      return written;
+    }();
     if (!ses.ok() || ses->teid != *teid) {
       ++s.badObjects;
       spdlog::warn("store key {}: {}", k, ses.ok() ? "TEID differs from the key" : ses.status().message());

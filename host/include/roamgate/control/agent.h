@@ -141,7 +141,7 @@ class Agent {
   bool stop_ = false;
   bool needReconcile_ = true;
   bool gatewaysDirty_ = false;
-  std::set<uint32_t> dirty_;
+  std::vector<uint32_t> dirty_;  // TEIDs changed since the agent last took them (repeats)
   store::Revision pendingRevision_ = 0;
   uint64_t reconcileAsked_ = 0, reconcileDone_ = 0;
   std::chrono::steady_clock::time_point statsAt_{};

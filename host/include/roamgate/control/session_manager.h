@@ -7,10 +7,13 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "roamgate/control/objects.h"
@@ -71,10 +74,22 @@ class SessionManager {
   // The live gates and their session counts, for placement.
   std::vector<std::pair<std::string, size_t>> liveGates(const std::string& except = {}) const;
 
+  // What this manager committed that the cache may not show yet: a create waits for the
+  // cache outside mu_, so the next create can draw and place meanwhile. Under mu_; entries
+  // at or below the cache's revision are dropped as they are read.
+  struct Ahead {
+    store::Revision revision;
+    std::vector<uint32_t> teids;
+    std::map<std::string, size_t> perGate;
+  };
+  void dropSeen(store::Revision cacheRevision);
+
   store::Store& store_;
   StateCache& cache_;
   SessionManagerOptions opts_;
   std::mutex mu_;
+  std::deque<Ahead> ahead_;
+  std::unordered_set<uint32_t> aheadTeids_;
   std::mt19937_64 rng_;
   store::LeaseId qLease_ = 0;
   std::chrono::steady_clock::time_point qLeaseAt_{};
