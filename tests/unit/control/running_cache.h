@@ -17,7 +17,10 @@ class RunningCache {
     Status st = cache.start();
     EXPECT_TRUE(st.ok()) << st.message();
     thread_ = std::thread([this] {
-      while (!stop_) (void)cache.poll(std::chrono::milliseconds(50));
+      while (!stop_) {
+        (void)cache.poll(std::chrono::milliseconds(50));
+        if (int lag = lagMs; lag > 0) std::this_thread::sleep_for(std::chrono::milliseconds(lag));
+      }
     });
   }
   ~RunningCache() {
@@ -25,6 +28,8 @@ class RunningCache {
     thread_.join();
   }
   StateCache cache;
+  // A pause after each poll: a cache that falls behind its writers, as a loaded one does.
+  std::atomic<int> lagMs{0};
 
  private:
   std::atomic<bool> stop_{false};
