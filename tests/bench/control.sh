@@ -4,7 +4,8 @@
 # stops them all on exit. Figures (units in the name):
 #   control.bench.host_cores                  nproc, to read the others by
 #   control.session_create.per_s.sqlite       sessions per second through the API, batches of
-#   control.session_create.per_s.etcd         10,000 per CreateSessions call (timed: the calls)
+#   control.session_create.per_s.etcd         10,000 per CreateSessions call, three calls in
+#                                             flight (timed: the calls)
 #   control.session_create.batch              sessions per store transaction with etcd
 #   control.steer_converge.ms.p50|p99|max     create returned -> TEID in both steers' tables
 #   control.reconcile.s.64k, .writes.64k      steer after roamd's SIGKILL and restart
@@ -25,6 +26,7 @@ roamd=$build/host/roamd
 bench=$build/tests/control_bench
 sessions=65536
 create_batch=10000  # sessions per CreateSessions call (roamctl's default --batch)
+inflight=3          # CreateSessions calls outstanding at a time (a client batching in parallel)
 etcd_batch=500      # roamd --batch with etcd: 1,000 operations per txn, under --max-txn-ops 1024
 samples=500
 
@@ -51,12 +53,14 @@ stop() {  # name: SIGKILL, reaped
   wait "${pid[$1]}" 2>/dev/null || true
   unset "pid[$1]"
 }
-start_sim() {  # name kernel
-  rm -f "$work/$1.sock"
-  "$roamsim" --kernel "$2" --socket "$work/$1.sock" 2> "$work/sim-$1.log" &
-  pid[$1]=$!
-  for _ in $(seq 200); do [ -S "$work/$1.sock" ] && return 0; sleep 0.05; done
-  fail "roamsim $1 did not start"
+start_sim() {  # name kernel [roamsim options...]
+  local name=$1 kernel=$2
+  shift 2
+  rm -f "$work/$name.sock"
+  "$roamsim" --kernel "$kernel" --socket "$work/$name.sock" "$@" 2> "$work/sim-$name.log" &
+  pid[$name]=$!
+  for _ in $(seq 200); do [ -S "$work/$name.sock" ] && return 0; sleep 0.05; done
+  fail "roamsim $name did not start"
 }
 # roamd named $1 on store $2, with the steers and gate named after it ($1-steer-a, ...).
 start_roamd() {  # name store steers(1|2) [roamd options...]
@@ -105,23 +109,30 @@ echo "control.bench.loadavg_1m $(cut -d' ' -f1 /proc/loadavg)"
 # ---- SQLite: session creation with no steer on this machine -------------------------------
 # The steer roamsim programming every entry shares the two cores with roamd and the client;
 # a card would not. The same creation with the gate alone on this machine:
-start_sim g-gate-a gate
+# No roamsim started by start_sim takes traffic: each simulates 4 cycles per idle wait
+# instead of 64 (an idle gate roamsim costs half a core at 64, a card none; register
+# requests are served at once either way). The punt section's gate, which plays frames,
+# keeps the default.
+idle=(--idle-cycles 4)
+start_sim g-gate-a gate "${idle[@]}"
 start_roamd g "sqlite:$work/g.db" 0
 wait_apps g "the gate programmed" 60 "len(a)==1 and $all_ok"
 cpu0=$(cpu_ticks "${pid[roamd-g]}")
-"$bench" create --api "$work/g.sock" --count $sessions --batch $create_batch --label sqlite.no_steer
+"$bench" create --api "$work/g.sock" --count $sessions --batch $create_batch --label sqlite.no_steer \
+  --inflight $inflight
 cpu1=$(cpu_ticks "${pid[roamd-g]}")
 echo "control.session_create.roamd_cpu_us.no_steer $(( (cpu1 - cpu0) * 1000000 / $(getconf CLK_TCK) / sessions ))"
 stop roamd-g
 stop g-gate-a
 
 # ---- SQLite: session creation, then a full steer reconciled after roamd's SIGKILL ----------
-start_sim s-steer-a steer
-start_sim s-gate-a gate
+start_sim s-steer-a steer "${idle[@]}"
+start_sim s-gate-a gate "${idle[@]}"
 start_roamd s "sqlite:$work/s.db" 1
 wait_apps s "steer and gate programmed" 60 "len(a)==2 and $all_ok"
 cpu0=$(cpu_ticks "${pid[roamd-s]}")
-"$bench" create --api "$work/s.sock" --count $sessions --batch $create_batch --label sqlite
+"$bench" create --api "$work/s.sock" --count $sessions --batch $create_batch --label sqlite \
+  --inflight $inflight
 cpu1=$(cpu_ticks "${pid[roamd-s]}")
 echo "control.session_create.roamd_cpu_us $(( (cpu1 - cpu0) * 1000000 / $(getconf CLK_TCK) / sessions ))"
 note "created $sessions sessions ($SECONDS s); waiting for the steer to hold them"
@@ -147,9 +158,9 @@ stop s-gate-a
 note "reconciled ($SECONDS s)"
 
 # ---- Convergence: two steers (and a gate) managed by one roamd on SQLite ------------------
-start_sim c-steer-a steer
-start_sim c-steer-b steer
-start_sim c-gate-a gate
+start_sim c-steer-a steer "${idle[@]}"
+start_sim c-steer-b steer "${idle[@]}"
+start_sim c-gate-a gate "${idle[@]}"
 start_roamd c "sqlite:$work/c.db" 2
 wait_apps c "both steers and the gate programmed" 60 "len(a)==3 and $all_ok"
 "$bench" converge --api "$work/c.sock" --steer "$work/c-steer-a.sock" --steer "$work/c-steer-b.sock" \
@@ -177,11 +188,12 @@ until ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:$cport" endpoint health > /de
   [ $SECONDS -lt $end ] || fail "etcd did not start"
   sleep 0.2
 done
-start_sim e-steer-a steer
-start_sim e-gate-a gate
+start_sim e-steer-a steer "${idle[@]}"
+start_sim e-gate-a gate "${idle[@]}"
 start_roamd e "etcd:127.0.0.1:$cport" 1 --batch $etcd_batch
 wait_apps e "steer and gate programmed (etcd)" 60 "len(a)==2 and $all_ok"
-"$bench" create --api "$work/e.sock" --count $sessions --batch $create_batch --label etcd
+"$bench" create --api "$work/e.sock" --count $sessions --batch $create_batch --label etcd \
+  --inflight $inflight
 echo "control.session_create.batch $etcd_batch"
 stop roamd-e
 stop e-steer-a
