@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <deque>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -101,6 +102,13 @@ constexpr Revision kWatchWindow = 1024;  // revisions read by one Watch::next
 class SqliteStore;
 
 // What watches share with the store: the database, its lock, and the commit signal.
+// One committed revision's changes, as watches deliver them.
+struct Committed {
+  Revision revision;
+  std::vector<Event> events;
+  size_t bytes;
+};
+
 struct Shared {
   std::mutex mu;
   std::condition_variable committed;
@@ -109,7 +117,13 @@ struct Shared {
   Revision compacted = 0;
   bool closed = false;
   Stmt selLog;
+  // The latest revisions' changes in memory (revisions recentFrom..revision, up to
+  // kRecentBytes): a watch that keeps up reads them here instead of from the log table.
+  std::deque<Committed> recent;
+  Revision recentFrom = 2;
+  size_t recentBytes = 0;
 };
+constexpr size_t kRecentBytes = 64 << 20;
 
 class SqliteWatch : public Watch {
  public:
@@ -126,6 +140,21 @@ class SqliteWatch : public Watch {
                              "watch from revision " + std::to_string(next_) +
                                  ": the store keeps changes from revision " +
                                  std::to_string(sh_->compacted) + " on");
+      }
+      if (next_ <= sh_->revision && next_ >= sh_->recentFrom) {
+        std::vector<Event> out;
+        Revision last = next_;
+        for (const Committed& c : sh_->recent) {  // contiguous, oldest first
+          if (c.revision < next_) continue;
+          if (c.revision >= next_ + kWatchWindow) break;
+          last = c.revision;
+          for (const Event& e : c.events) {
+            if (e.kv.key.compare(0, prefix_.size(), prefix_) == 0) out.push_back(e);
+          }
+        }
+        next_ = last + 1;
+        if (!out.empty()) return out;
+        continue;
       }
       if (next_ <= sh_->revision) {
         Revision last = std::min(sh_->revision, next_ + kWatchWindow - 1);
@@ -280,6 +309,7 @@ class SqliteStore : public Store {
     }
     sh_->revision = meta("revision");
     sh_->compacted = meta("compact");
+    sh_->recentFrom = sh_->revision + 1;  // what came before is read from the log table
     {
       Stmt& h = st("heads");
       ResetOnExit r{h};
@@ -466,12 +496,33 @@ class SqliteStore : public Store {
     return it->second;
   }
 
+  // A transaction given up: nothing of it reaches the index or the watches.
+  void abandon() {
+    pending_.clear();
+    pendingEvents_.clear();
+    pendingBytes_ = 0;
+  }
+
+  // After a commit that wrote `rev`: the store's revision, and its changes for the watches.
+  void committedAt(Revision rev) {
+    sh_->revision = rev;
+    sh_->recent.push_back({rev, std::move(pendingEvents_), pendingBytes_});
+    sh_->recentBytes += pendingBytes_;
+    pendingEvents_.clear();
+    pendingBytes_ = 0;
+    while (sh_->recentBytes > kRecentBytes && sh_->recent.size() > 1) {
+      sh_->recentBytes -= sh_->recent.front().bytes;
+      sh_->recentFrom = sh_->recent.front().revision + 1;
+      sh_->recent.pop_front();
+    }
+  }
+
   // The end of a writing transaction: its changes reach the index only if it committed.
   Status finish(bool ok, const char* what) {
     if (!ok || !exec("commit")) {
       Status e = dbError(what);
       (void)exec("rollback");
-      pending_.clear();
+      abandon();
       return e;
     }
     for (auto& [key, h] : pending_) {
@@ -525,6 +576,17 @@ class SqliteStore : public Store {
   // One change at `rev` (seq counts within the revision).
   bool logChange(Revision rev, int64_t& seq, int type, const std::string& key,
                  const std::string& value, Revision createRev, int64_t version, LeaseId lease) {
+    Event& e = pendingEvents_.emplace_back();
+    e.type = type == kEventPut ? Event::Type::kPut : Event::Type::kDelete;
+    e.kv.key = key;
+    e.kv.modRevision = rev;
+    if (type == kEventPut) {
+      e.kv.value = value;
+      e.kv.createRevision = createRev;
+      e.kv.version = version;
+      e.kv.lease = lease;
+    }
+    pendingBytes_ += key.size() + value.size() + sizeof(Event);
     Stmt& s = st("log");
     ResetOnExit r{s};
     s.bind(1, rev).bind(2, seq++).bind(3, type).bindRef(4, key).bindRef(5, value);
@@ -574,7 +636,7 @@ class SqliteStore : public Store {
           g.bind(1, op.lease);
           if (g.step() != SQLITE_ROW) {
             (void)exec("rollback");
-            pending_.clear();
+            abandon();
             return leaseNotFound(op.lease);
           }
         }
@@ -608,7 +670,7 @@ class SqliteStore : public Store {
     }
     if (ok && seq > 0) ok = setMeta("revision", rev);
     if (Status e = finish(ok, "transaction"); !e) return e;
-    if (seq > 0) sh_->revision = rev;
+    if (seq > 0) committedAt(rev);
     return TxnResult{succeeded, sh_->revision};
   }
 
@@ -641,7 +703,7 @@ class SqliteStore : public Store {
     }
     if (ok && seq > 0) ok = setMeta("revision", rev);
     if (Status e = finish(ok, "revoke lease"); !e) return e;
-    if (seq > 0) sh_->revision = rev;
+    if (seq > 0) committedAt(rev);
     return {};
   }
 
@@ -763,6 +825,8 @@ class SqliteStore : public Store {
   // session's create compares two keys absent, then puts one). ~100 bytes a key.
   std::unordered_map<std::string, Head> index_;
   std::unordered_map<std::string, std::optional<Head>> pending_;  // the open transaction's
+  std::vector<Event> pendingEvents_;  // its changes, for the watches
+  size_t pendingBytes_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};
   bool stop_ = false;
   std::condition_variable leaseCv_;

@@ -468,6 +468,31 @@ TEST(SqliteStore, TheLogFileStaysBoundedUnderAStreamOfCommits) {
     }
     EXPECT_LE(most, uintmax_t(32) << 20) << "log file at " << most << " bytes";
     EXPECT_EQ((*s)->list("/w/")->kvs.size(), 20000u);
+    // A watch from the first of them: the oldest revisions are no longer among those held
+    // in memory (64 MiB), so it reads them from the log table, then goes on in memory,
+    // every change once and in order.
+    Result<std::unique_ptr<Watch>> w = (*s)->watch("/w/", 2);
+    ASSERT_TRUE(w.ok());
+    size_t seen = 0;
+    Revision at = 0;
+    while (seen < 20000) {
+      Result<std::vector<Event>> ev = (*w)->next(2s);
+      ASSERT_TRUE(ev.ok()) << ev.status().message();
+      ASSERT_FALSE(ev->empty()) << "the watch stopped after " << seen << " changes";
+      for (const Event& e : *ev) {
+        ASSERT_EQ(e.kv.key, "/w/" + std::to_string(seen)) << "change " << seen;
+        ASSERT_GE(e.kv.modRevision, at);
+        ASSERT_EQ(e.kv.value.size(), 4096u);
+        at = e.kv.modRevision;
+        ++seen;
+      }
+    }
+    Revision after = *(*s)->put("/w/next", "1");  // held in memory: read from there
+    Result<std::vector<Event>> ev = (*w)->next(2s);
+    ASSERT_TRUE(ev.ok());
+    ASSERT_EQ(ev->size(), 1u);
+    EXPECT_EQ((*ev)[0].kv.key, "/w/next");
+    EXPECT_EQ((*ev)[0].kv.modRevision, after);
   }
   std::filesystem::remove_all(dir);
 }
