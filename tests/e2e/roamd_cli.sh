@@ -36,6 +36,8 @@ expect 2 "unknown option --colour" -- --colour red
 expect 2 "option --store needs a value" -- --store
 expect 2 "lease TTL '1' is not a whole number 2..3600" -- --lease-ttl 1
 expect 2 "lost-gate policy 'drop' is not replace or keep" -- --lost-gate drop
+expect 2 "history .5. is not a whole number 10..1000000000" -- --history 5
+expect 2 "compact-every .-1. is not a whole number 0..86400" -- --compact-every -1
 expect 2 "log level 'loud'" -- --log-level loud
 expect 2 "--appliance 'steer-a' is not NAME=DEVICE" -- --appliance steer-a
 expect 2 "appliance name 'Steer_A' is not a name" -- --appliance Steer_A=sim:/x

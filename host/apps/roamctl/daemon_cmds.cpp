@@ -51,10 +51,11 @@ int status(Api& api, const std::vector<std::string>& args) {
   }
   api.print({{"machine", out.machine()}, {"store", out.store()}, {"store_revision", out.store_revision()},
              {"applied_revision", out.applied_revision()}, {"resyncs", out.resyncs()},
-             {"version", out.version()}, {"appliances", apps}},
+             {"compacted_revision", out.compacted_revision()}, {"version", out.version()}, {"appliances", apps}},
             "roamd " + out.version() + " on " + out.machine() + "\nstore " + out.store() + " at revision " +
                 std::to_string(out.store_revision()) + " (applied " + std::to_string(out.applied_revision()) +
-                ", re-reads " + std::to_string(out.resyncs()) + ")\nappliances " + (list.empty() ? "none" : list) +
+                ", re-reads " + std::to_string(out.resyncs()) + ", compacted to " +
+                std::to_string(out.compacted_revision()) + ")\nappliances " + (list.empty() ? "none" : list) +
                 "\n");
   return kExitOk;
 }

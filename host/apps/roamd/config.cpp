@@ -171,6 +171,12 @@ Status setOption(Config& cfg, const std::string& key, const std::string& v) {
   } else if (key == "batch") {
     if (Status s = parseInt("batch", v, 1, 10000, x); !s) return s;
     cfg.batch = size_t(x);
+  } else if (key == "history") {
+    if (Status s = parseInt("history", v, 10, 1000000000, x); !s) return s;
+    cfg.history = x;
+  } else if (key == "compact_every") {
+    if (Status s = parseInt("compact-every", v, 0, 86400, x); !s) return s;
+    cfg.compactEvery = int(x);
   } else {
     return bad("unknown option '" + key + "'");
   }

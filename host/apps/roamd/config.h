@@ -30,6 +30,8 @@ struct Config {
   int lostGrace = 0;         // seconds a gate stays down before its sessions move (0: lease TTL)
   double deviceTimeout = 5;  // seconds (sim devices)
   size_t batch = 0;          // sessions per store transaction; 0: by store (batchFor)
+  int64_t history = 10000;   // store revisions kept for watches behind (older: compacted)
+  int compactEvery = 60;     // seconds between compactions (0: never)
   std::vector<ApplianceConfig> appliances;
 };
 

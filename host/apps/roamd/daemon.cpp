@@ -123,6 +123,7 @@ Status Daemon::start() {
   for (auto& a : agents_) a->start();
   keepAlive_ = std::thread([this] { keepAliveLoop(); });
   lostGate_ = std::thread([this] { lostGateLoop(); });
+  if (cfg_.compactEvery > 0) compact_ = std::thread([this] { compactLoop(); });
   spdlog::info("roamd on {}: store {} at revision {}, {} appliances, lease {:x} ({} s)",
                cfg_.machine, store_->describe(), cache_->revision(), agents_.size(), lease_,
                cfg_.leaseTtl);
@@ -234,6 +235,35 @@ void Daemon::lostGateLoop() {
   }
 }
 
+void Daemon::compactLoop() {
+  // Without it the store's history (every change, for the watches) grows with every session
+  // created, moved and deleted. A watch more than `history` revisions behind re-reads the
+  // state (StateFollower) instead. With etcd every roamd does it; a compaction another one
+  // did first is no error.
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    cv_.wait_for(lk, std::chrono::seconds(cfg_.compactEvery), [&] { return stop_; });
+    if (stop_) break;
+    lk.unlock();
+    store::Revision to = storeRevision_ - cfg_.history;
+    if (to > compactedTo_) {
+      auto t0 = std::chrono::steady_clock::now();
+      Status st = store_->compact(to);
+      double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (st.ok()) {
+        spdlog::info("store compacted to revision {} ({} kept, {:.1f} ms)", to, cfg_.history, ms);
+        compactedTo_ = to;
+      } else if (st.code() == StatusCode::kCompacted) {
+        spdlog::debug("store compaction to {}: {}", to, st.message());
+        compactedTo_ = to;
+      } else {
+        spdlog::warn("store compaction to revision {}: {}", to, st.message());
+      }
+    }
+    lk.lock();
+  }
+}
+
 void Daemon::stop() {
   {
     std::lock_guard lk(mu_);
@@ -242,7 +272,7 @@ void Daemon::stop() {
   }
   cv_.notify_all();
   for (auto& a : agents_) a->stop();
-  for (std::thread* t : {&keepAlive_, &cacheThread_, &lostGate_}) {
+  for (std::thread* t : {&keepAlive_, &cacheThread_, &lostGate_, &compact_}) {
     if (t->joinable()) t->join();
   }
   // The lease is left to run out: a restart within its TTL changes nothing for the data

@@ -42,12 +42,15 @@ class Daemon {
   uint64_t leaseLosses() const { return leaseLosses_; }
   uint64_t replaced() const { return replaced_; }
   roamgate::store::Revision storeRevision() const { return storeRevision_; }
+  // The revision the store's history was last compacted to by this roamd (0: not yet).
+  roamgate::store::Revision compactedTo() const { return compactedTo_; }
 
  private:
   void publish(const roamgate::control::Appliance& a);
   void keepAliveLoop();
   void cacheLoop();
   void lostGateLoop();
+  void compactLoop();
   roamgate::Status grantLease();
 
   Config cfg_;
@@ -62,8 +65,8 @@ class Daemon {
   bool stop_ = false;
   roamgate::store::LeaseId lease_ = 0;
   std::atomic<uint64_t> leaseRenewals_{0}, leaseLosses_{0}, replaced_{0};
-  std::atomic<roamgate::store::Revision> storeRevision_{0};
-  std::thread keepAlive_, cacheThread_, lostGate_;
+  std::atomic<roamgate::store::Revision> storeRevision_{0}, compactedTo_{0};
+  std::thread keepAlive_, cacheThread_, lostGate_, compact_;
 };
 
 }  // namespace roamd

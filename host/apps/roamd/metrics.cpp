@@ -40,6 +40,10 @@ class Collector : public prometheus::Collectable {
     MetricFamily& applied =
         family("roamgate_state_revision", "The revision this roamd's state cache has applied.", MetricType::Gauge);
     sample(applied, {}, double(d_.cache().revision()));
+    MetricFamily& compacted = family("roamgate_store_compacted_revision",
+                                     "The revision this roamd last compacted the store's history to.",
+                                     MetricType::Gauge);
+    sample(compacted, {}, double(d_.compactedTo()));
     MetricFamily& resyncs = family("roamgate_store_resyncs_total",
                                    "Re-reads of the state after a watch fell behind a compaction.",
                                    MetricType::Counter);

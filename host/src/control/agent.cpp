@@ -176,6 +176,31 @@ bool Agent::openDevice() {
   return true;
 }
 
+void Agent::houseWork() {
+  using namespace std::chrono_literals;
+  if (rings_) {
+    Status st = servePunts();
+    if (!st.ok() && st.code() == StatusCode::kUnavailable) {
+      std::lock_guard lk(mu_);
+      lost(st);
+      return;
+    }
+    if (!st.ok()) spdlog::warn("appliance {}: punt ring: {}", app_.name, st.message());
+  }
+  if (std::chrono::steady_clock::now() - statsAt_ >= 1s) {
+    statsAt_ = std::chrono::steady_clock::now();
+    std::vector<std::pair<std::string, uint64_t>> stats;
+    Status st = readStats(stats);
+    std::lock_guard lk(mu_);
+    if (st.ok()) {
+      status_.stats = std::move(stats);
+    } else if (st.code() == StatusCode::kUnavailable) {
+      lost(st);
+      return;
+    }
+  }
+}
+
 void Agent::run() {
   using namespace std::chrono_literals;
   for (;;) {
@@ -234,28 +259,10 @@ void Agent::run() {
       rev = pendingRevision_;
       ticket = reconcileAsked_;
     }
-    if (rings_) {
-      Status st = servePunts();
-      if (!st.ok() && st.code() == StatusCode::kUnavailable) {
-        std::lock_guard lk(mu_);
-        lost(st);
-        continue;
-      }
-      if (!st.ok()) spdlog::warn("appliance {}: punt ring: {}", app_.name, st.message());
+    if (!doReconcile && !gateways && dirtyList.empty()) {
+      houseWork();
+      continue;
     }
-    if (std::chrono::steady_clock::now() - statsAt_ >= 1s) {
-      statsAt_ = std::chrono::steady_clock::now();
-      std::vector<std::pair<std::string, uint64_t>> stats;
-      Status st = readStats(stats);
-      std::lock_guard lk(mu_);
-      if (st.ok()) {
-        status_.stats = std::move(stats);
-      } else if (st.code() == StatusCode::kUnavailable) {
-        lost(st);
-        continue;
-      }
-    }
-    if (!doReconcile && !gateways && dirtyList.empty()) continue;
     std::set<uint32_t> dirty(dirtyList.begin(), dirtyList.end());
     Status st;
     if (doReconcile) {
@@ -285,17 +292,20 @@ void Agent::run() {
         needReconcile_ = true;  // start again from what the device holds
       }
     }
-    std::lock_guard lk(mu_);
-    status_.programmed = programmed();
-    if (st.ok()) {
-      status_.state = AgentState::kOk;
-      status_.detail.clear();
-    } else if (st.code() == StatusCode::kUnavailable) {
-      lost(st);
-    } else {
-      status_.state = AgentState::kFailed;
-      status_.detail = st.message();
+    {
+      std::lock_guard lk(mu_);
+      status_.programmed = programmed();
+      if (st.ok()) {
+        status_.state = AgentState::kOk;
+        status_.detail.clear();
+      } else if (st.code() == StatusCode::kUnavailable) {
+        lost(st);
+      } else {
+        status_.state = AgentState::kFailed;
+        status_.detail = st.message();
+      }
     }
+    if (dev_) houseWork();
   }
   std::lock_guard lk(mu_);
   reconciled_.notify_all();

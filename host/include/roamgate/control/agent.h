@@ -126,6 +126,9 @@ class Agent {
   void startPunts();            // after attach: the rings and the housekeeper
   Status servePunts();          // drains the punt ring; answers ARP and echo
   Status servePuntsOnce(size_t& n);  // one poll of at most kPuntPoll frames, n of them read
+  // The punt ring and, once a second, the counters: after the store's changes are written, so
+  // that these register reads never stand in front of a session's entry.
+  void houseWork();
   static constexpr size_t kPuntPoll = 64;
   std::unique_ptr<dataplane::HostRings> rings_;
   std::optional<Housekeeper> hk_;
