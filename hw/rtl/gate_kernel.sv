@@ -337,12 +337,34 @@ module gate_kernel #(
           if (rd_addr == gate_regs_pkg::PORT_DATA + 16'(4 * i)) rd_data_d = port_data_q[i];
           if (rd_addr == gate_regs_pkg::PORT_RDATA + 16'(4 * i)) rd_data_d = port_rentry[32*i +: 32];
         end
-        for (int i = 0; i < NStats; i++) begin
-          if (rd_addr == gate_regs_pkg::STATS_LO + 16'(gate_regs_pkg::STATS_LO_STRIDE * i)) rd_data_d = stats_q[i][31:0];
-          if (rd_addr == gate_regs_pkg::STATS_HI + 16'(gate_regs_pkg::STATS_HI_STRIDE * i)) rd_data_d = stat_hi_q;
-        end
+        if (stat_rd_hit) rd_data_d = rd_addr[2] ? stat_hi_q : stat_rd_lo;
       end
     endcase
+  end
+
+  // The counters are read by index (LO at STATS_LO + 8 i, HI 4 bytes later), not by comparing
+  // the address with each of them (30 comparators and a priority chain; Verilated, a function
+  // of 55,000 lines that took GCC 280 s at -O2).
+  localparam int StatIdxW = $clog2(NStats);
+  logic stat_rd_hit, stat_rd_lo_hit;
+  logic [StatIdxW-1:0] stat_rd_idx;
+  logic [31:0] stat_rd_lo;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [15:0] stat_rd_off;  // byte offset in the counters; bit 2 picks HI, the rest is range
+  /* verilator lint_on UNUSEDSIGNAL */
+  if (gate_regs_pkg::STATS_HI != gate_regs_pkg::STATS_LO + 16'd4 ||
+      gate_regs_pkg::STATS_LO_STRIDE != 8 || gate_regs_pkg::STATS_HI_STRIDE != 8 ||
+      gate_regs_pkg::STATS_LO[2:0] != 3'd0) begin : gen_bad_stats
+    $error("gate_kernel: the counter read expects LO/HI pairs 8 bytes apart, HI at LO + 4");
+  end
+  always_comb begin
+    stat_rd_off = rd_addr - gate_regs_pkg::STATS_LO;
+    stat_rd_idx = stat_rd_off[3 +: StatIdxW];
+    stat_rd_hit = rd_addr >= gate_regs_pkg::STATS_LO &&
+                  rd_addr < gate_regs_pkg::STATS_LO + 16'(gate_regs_pkg::STATS_LO_STRIDE * NStats) &&
+                  stat_rd_off[1:0] == 2'd0;
+    stat_rd_lo_hit = stat_rd_hit && !rd_addr[2];
+    stat_rd_lo = stats_q[stat_rd_idx][31:0];
   end
 
   always_ff @(posedge clk_i) begin
@@ -352,9 +374,7 @@ module gate_kernel #(
   // Reading a LO word latches the matching HI word so a 64-bit value is read consistently.
   always_ff @(posedge clk_i) begin
     if (rd && rd_addr == gate_regs_pkg::CTRL_TIME_LO) time_hi_q <= timestamp_i[63:32];
-    for (int i = 0; i < NStats; i++) begin
-      if (rd && rd_addr == gate_regs_pkg::STATS_LO + 16'(gate_regs_pkg::STATS_LO_STRIDE * i)) stat_hi_q <= stats_q[i][63:32];
-    end
+    if (rd && stat_rd_lo_hit) stat_hi_q <= stats_q[stat_rd_idx][63:32];
   end
 
   // ------------------------------------------------------------------------------------
