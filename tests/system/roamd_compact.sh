@@ -25,20 +25,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 api() { "$roamctl" --api "$work/roamd.sock" "$@"; }
-wait_apps() {  # what seconds python-expression over {name: appliance} as a
-  local what=$1 secs=$2 expr=$3
-  for _ in $(seq $((secs * 4))); do
-    if api --json appliance list > "$work/apps.json" 2>/dev/null &&
-       /usr/bin/python3 -c "import json,sys; a={x['name']:x for x in json.load(open('$work/apps.json'))}; sys.exit(0 if ($expr) else 1)"; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  cat "$work/apps.json" >&2 || true
-  fail "$what: not within $secs s"
-}
+wait_apps() { wait_apps_at "$work/roamd.sock" "$@"; }  # what seconds expression
 start_sim() {  # name kernel
   "$roamsim" --kernel "$2" --socket "$work/$1.sock" --idle-cycles 8 2> "$work/sim-$1.log" &
   sim[$1]=$!

@@ -28,20 +28,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$src/tests/system/lib.sh"
 api() { local m=$1; shift; "$roamctl" --api "$work/roamd-$m.sock" "$@"; }
-wait_apps() {  # machine what seconds python-expression over {name: appliance}
-  local m=$1 what=$2 secs=$3 expr=$4
-  for _ in $(seq $((secs * 4))); do
-    if api "$m" --json appliance list > "$work/apps.json" 2>/dev/null &&
-       /usr/bin/python3 -c "import json,sys; a={x['name']:x for x in json.load(open('$work/apps.json'))}; sys.exit(0 if ($expr) else 1)"; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  cat "$work/apps.json" >&2 || true
-  fail "$what: not within $secs s"
-}
+wait_apps() { local m=$1; shift; wait_apps_at "$work/roamd-$m.sock" "$@"; }  # machine what seconds expression
 sessions_on() {  # machine gate -> count
   api "$1" --json session list --gate "$2" | /usr/bin/python3 -c "import json,sys; print(len(json.load(sys.stdin)))"
 }

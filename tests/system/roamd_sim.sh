@@ -28,21 +28,9 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib.sh"
 api() { "$roamctl" --api "$work/roamd.sock" "$@"; }
-# Waits (up to $2 seconds) until the python expression $3 over `appliance list --json` holds.
-wait_apps() {
-  local what=$1 secs=$2 expr=$3
-  for _ in $(seq $((secs * 4))); do
-    if api --json appliance list > "$work/apps.json" 2>/dev/null &&
-       /usr/bin/python3 -c "import json,sys; a={x['name']:x for x in json.load(open('$work/apps.json'))}; sys.exit(0 if ($expr) else 1)"; then
-      return 0
-    fi
-    sleep 0.25
-  done
-  cat "$work/apps.json" >&2 || true
-  fail "$what: not within $secs s"
-}
+wait_apps() { wait_apps_at "$work/roamd.sock" "$@"; }  # what seconds expression
 
 start_sim() {  # name kernel [roamsim options...]
   local name=$1 kernel=$2
