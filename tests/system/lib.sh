@@ -15,3 +15,27 @@ wait_apps_at() {  # api-socket what seconds expression
   cat "$work/apps.json" >&2 || true
   fail "$what: not within $secs s"
 }
+
+# One roamd ($roamd_pid, logging to $work/roamd.log) and roamsims ($sim[NAME], their sockets
+# $work/NAME.sock): `trap stop_all EXIT` stops them, shows the log's tail on a failure and
+# removes $work.
+declare -A sim
+roamd_pid=""
+stop_all() {
+  local rc=$?
+  [ -n "$roamd_pid" ] && kill "$roamd_pid" 2>/dev/null || true
+  for p in "${sim[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "--- roamd log (tail) ---"; tail -40 "$work/roamd.log" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+start_sim() {  # name kernel [roamsim options...]
+  local name=$1 kernel=$2
+  shift 2
+  "$roamsim" --kernel "$kernel" --socket "$work/$name.sock" "$@" 2> "$work/sim-$name.log" &
+  sim[$name]=$!
+  for _ in $(seq 100); do [ -S "$work/$name.sock" ] && return 0; sleep 0.1; done
+  fail "roamsim $name did not start"
+}

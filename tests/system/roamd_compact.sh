@@ -12,28 +12,10 @@ roamsim=$build/sim/roamsim
 roamctl=$build/host/roamctl
 roamd=$build/host/roamd
 work=$(mktemp -d /tmp/roamd-compact.XXXXXX)
-declare -A sim
-roamd_pid=""
-cleanup() {
-  local rc=$?
-  [ -n "$roamd_pid" ] && kill -9 "$roamd_pid" 2>/dev/null || true
-  for p in "${sim[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ $rc -ne 0 ]; then
-    echo "--- roamd log (tail) ---"; tail -40 "$work/roamd.log" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 source "$(dirname "$0")/lib.sh"
+trap stop_all EXIT
 api() { "$roamctl" --api "$work/roamd.sock" "$@"; }
 wait_apps() { wait_apps_at "$work/roamd.sock" "$@"; }  # what seconds expression
-start_sim() {  # name kernel
-  "$roamsim" --kernel "$2" --socket "$work/$1.sock" --idle-cycles 8 2> "$work/sim-$1.log" &
-  sim[$1]=$!
-  for _ in $(seq 100); do [ -S "$work/$1.sock" ] && return 0; sleep 0.1; done
-  fail "roamsim $1 did not start"
-}
 history=100
 start_roamd() {
   rm -f "$work/roamd.sock"
@@ -53,8 +35,8 @@ status() {  # python expression over roamctl status --json as s
   api --json status | /usr/bin/python3 -c "import json,sys; s=json.load(sys.stdin); print($1)"
 }
 
-start_sim steer-a steer
-start_sim gate-a gate
+start_sim steer-a steer --idle-cycles 8
+start_sim gate-a gate --idle-cycles 8
 start_roamd
 wait_apps "steer and gate programmed" 60 "len(a)==2 and all(x['state']=='ok' and x['live'] for x in a.values())"
 

@@ -15,31 +15,11 @@ roamsim=$build/sim/roamsim
 roamctl=$build/host/roamctl
 roamd=$build/host/roamd
 work=$(mktemp -d /tmp/roamd-sim.XXXXXX)
-declare -A sim
-roamd_pid=""
-cleanup() {
-  local rc=$?
-  [ -n "$roamd_pid" ] && kill "$roamd_pid" 2>/dev/null || true
-  for p in "${sim[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [ $rc -ne 0 ]; then
-    echo "--- roamd log (tail) ---"; tail -40 "$work/roamd.log" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
 source "$(dirname "$0")/lib.sh"
+trap stop_all EXIT
 api() { "$roamctl" --api "$work/roamd.sock" "$@"; }
 wait_apps() { wait_apps_at "$work/roamd.sock" "$@"; }  # what seconds expression
 
-start_sim() {  # name kernel [roamsim options...]
-  local name=$1 kernel=$2
-  shift 2
-  "$roamsim" --kernel "$kernel" --socket "$work/$name.sock" "$@" 2> "$work/sim-$name.log" &
-  sim[$name]=$!
-  for _ in $(seq 100); do [ -S "$work/$name.sock" ] && return 0; sleep 0.1; done
-  fail "roamsim $name did not start"
-}
 start_roamd() {
   "$roamd" --config "$work/roamd.toml" >> "$work/roamd.log" 2>&1 &
   roamd_pid=$!
