@@ -224,19 +224,28 @@ class SteerAgent : public Agent {
       }
       return 0;
     });
+    // Many changed sessions (a batch created) go to the device in a few requests.
+    t_->holdSessionWrites();
     for (auto& [teid, id] : todo) {
       auto cur = programmed_.find(teid);
+      Status st;
       if (id) {
         if (cur != programmed_.end() && cur->second == *id) continue;
-        if (Status st = t_->insertSession(teid, *id, true); !st) return st;
-        programmed_[teid] = *id;
+        st = t_->insertSession(teid, *id, true);
+        if (st) programmed_[teid] = *id;
       } else if (cur != programmed_.end()) {
-        Status st = t_->removeSession(teid);
-        if (!st && st.code() != StatusCode::kNotFound) return st;
-        programmed_.erase(cur);
+        st = t_->removeSession(teid);
+        if (st || st.code() == StatusCode::kNotFound) {
+          programmed_.erase(cur);
+          st = {};
+        }
+      }
+      if (!st) {
+        (void)t_->flushSessionWrites();  // the ones before it are right
+        return st;
       }
     }
-    return {};
+    return t_->flushSessionWrites();
   }
 
   // Maglev from `want`. rebuildMaglev builds from the gateways valid on the device and can

@@ -167,15 +167,28 @@ Status SteerTables::loadBucket(uint32_t bank, uint32_t bucket, std::vector<Cucko
   return {};
 }
 
-Status SteerTables::apply(const std::vector<CuckooWrite>& writes) {
+Status SteerTables::flushSessionWrites() {
+  hold_ = false;
+  if (held_.empty()) return {};
   std::vector<RegOp> ops;
+  ops.swap(held_);
+  return dev_.transact(ops);
+}
+
+Status SteerTables::apply(const std::vector<CuckooWrite>& writes) {
+  std::vector<RegOp> local;
+  std::vector<RegOp>& ops = hold_ ? held_ : local;
   for (const CuckooWrite& w : writes) {
     ops.push_back(wr(r::sess::kAddr, sessAddr(w.bank, w.bucket, w.slot)));
     ops.push_back(wr(r::sess::kData0, w.entry.key));
     ops.push_back(wr(r::sess::kData1, r::sess::kData1Valid.put(w.entry.valid) | r::sess::kData1Gateway.put(w.entry.value)));
     ops.push_back(wr(r::sess::kCmd, r::sess::kCmdCommit.put(1)));
   }
-  return dev_.transact(ops);
+  if (!hold_) return dev_.transact(ops);
+  if (held_.size() < kHeldOps) return {};
+  std::vector<RegOp> full;
+  full.swap(held_);
+  return dev_.transact(full);
 }
 
 Status SteerTables::insertSession(uint32_t teid, uint32_t gateway, bool replace) {

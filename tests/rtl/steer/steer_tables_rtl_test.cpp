@@ -224,6 +224,50 @@ TEST(SteerTablesRtl, SessionsInsertListFindRemove) {
   EXPECT_FALSE(rig.t.removeSession(0x7777777));
 }
 
+TEST(SteerTablesRtl, HeldSessionWritesReachTheKernelWhenSentAndInOrder) {
+  Rig rig;
+  rig.gateways(4);
+  std::mt19937 rng(12);
+  std::map<uint32_t, uint32_t> want;
+  while (want.size() < 20) want[rng() | 1] = rng() % 4;
+  rig.t.holdSessionWrites();
+  for (auto [teid, gw] : want) ASSERT_TRUE(rig.t.insertSession(teid, gw));
+  auto onCard = [&] {  // what a reader with no mirror finds
+    SteerTables fresh(rig.dev);
+    std::vector<dataplane::SessionEntry> all;
+    EXPECT_TRUE(fresh.listSessions(all));
+    return all;
+  };
+  EXPECT_TRUE(onCard().empty()) << "20 sessions (80 operations) are held, not sent";
+  ASSERT_TRUE(rig.t.flushSessionWrites());
+  std::vector<dataplane::SessionEntry> all = onCard();
+  ASSERT_EQ(all.size(), want.size());
+  for (auto& e : all) EXPECT_EQ(want.at(e.teid), e.gateway);
+  EXPECT_EQ(rig.steer(want.begin()->first), 0xc6120210u + want.begin()->second);
+  // Past kHeldOps operations a request goes out on its own; a re-pin and a remove held after
+  // the insert of the same TEID land after it.
+  rig.t.holdSessionWrites();
+  while (want.size() < 1500) {
+    uint32_t teid = rng() | 1, gw = rng() % 4;
+    if (want.count(teid)) continue;
+    want[teid] = gw;
+    ASSERT_TRUE(rig.t.insertSession(teid, gw));
+  }
+  uint32_t moved = want.rbegin()->first, gone = want.begin()->first;
+  want[moved] = (want[moved] + 1) % 4;
+  ASSERT_TRUE(rig.t.insertSession(moved, want[moved], true));
+  ASSERT_TRUE(rig.t.removeSession(gone));
+  want.erase(gone);
+  EXPECT_FALSE(onCard().empty()) << "more than kHeldOps operations were held";
+  ASSERT_TRUE(rig.t.flushSessionWrites());
+  all = onCard();
+  ASSERT_EQ(all.size(), want.size());
+  for (auto& e : all) EXPECT_EQ(want.at(e.teid), e.gateway) << std::hex << e.teid;
+  // Not held any more: the next write goes at once.
+  ASSERT_TRUE(rig.t.insertSession(0x12345679, 2));
+  EXPECT_EQ(onCard().size(), want.size() + 1);
+}
+
 TEST(SteerTablesRtl, ARePinNeedsReplaceAndBadGatewaysAreRefused) {
   Rig rig;
   rig.gateways(3);

@@ -62,6 +62,14 @@ class SteerTables {
   Status removeSession(uint32_t teid);
   Status findSession(uint32_t teid, std::optional<uint32_t>& gateway);
   Status listSessions(std::vector<SessionEntry>& out);
+  // While held, the session writes of insertSession and removeSession are kept and sent as
+  // one request of up to kHeldOps register operations (one round trip for many sessions
+  // rather than one each); flushSessionWrites sends the rest and ends the hold. Until then
+  // an entry may not be on the device yet, and a failed request is reported by the call that
+  // sent it (the mirror then no longer matches the device: read it again).
+  static constexpr size_t kHeldOps = 512;
+  void holdSessionWrites() { hold_ = true; }
+  Status flushSessionWrites();
 
   Status readStats(std::array<uint64_t, regs::steer::kStatCount>& out);
   Status readGatewayCounters(uint32_t id, uint64_t& pkts, uint64_t& bytes);
@@ -72,6 +80,8 @@ class SteerTables {
 
   hal::Device& dev_;
   CuckooMirror sess_;
+  bool hold_ = false;
+  std::vector<hal::RegOp> held_;
 };
 
 }  // namespace roamgate::dataplane
