@@ -12,6 +12,9 @@
 //   slowpath.health.checks_per_s         TCP checks completed per second for 1,000 servers on
 //                                        loopback listeners (100 ms interval: 10,000 at most)
 //   slowpath.health.cpu_us_per_check     the checker thread's CPU per check
+//   slowpath.authorize.per_s             LocalAuthorizer decisions per second for 100,000
+//                                        subscribers (a policy with 4 services, a concurrent
+//                                        limit and a rate limit), each allowed one released
 // usage: slowpath_bench [SECONDS_PER_FIGURE]  (default 0.5)
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +35,7 @@
 #include <thread>
 #include <vector>
 
+#include "roamgate/control/authorizer.h"
 #include "roamgate/control/health.h"
 #include "roamgate/control/port_allocator.h"
 #include "roamgate/control/selection.h"
@@ -267,6 +271,38 @@ HealthFigures healthChecks() {
   return f;
 }
 
+double authorizePerS() {
+  LocalAuthorizer a;
+  SubscriberPolicy p;
+  p.name = "default";
+  p.services = {"web", "video", "mail", "dns"};
+  p.maxUserSessions = 64;
+  p.newPerSecond = 1000;
+  if (roamgate::Status s = a.setPolicies({p}, {}); !s) {
+    std::fprintf(stderr, "slowpath bench: %s\n", s.message().c_str());
+    return 0;
+  }
+  std::vector<std::string> imsis;
+  for (int i = 0; i < 100000; ++i) imsis.push_back(std::to_string(1010000000000ull + uint64_t(i) * 7919));
+  const char* services[] = {"web", "video", "mail", "dns"};
+  uint64_t n = 0, allowed = 0;
+  auto t0 = BenchClock::now();
+  auto end = t0 + std::chrono::duration_cast<BenchClock::duration>(std::chrono::duration<double>(seconds));
+  BenchClock::time_point now = t0;
+  while (now < end) {
+    for (int i = 0; i < 4096; ++i, ++n) {
+      const std::string& imsi = imsis[n % imsis.size()];
+      if (a.authorize({imsi, services[n % 4], now}).allowed()) {
+        ++allowed;
+        a.release(imsi);
+      }
+    }
+    now = BenchClock::now();
+  }
+  if (allowed == 0) std::fprintf(stderr, "slowpath bench: authorize: nothing allowed\n");
+  return double(n) / std::chrono::duration<double>(now - t0).count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -286,5 +322,6 @@ int main(int argc, char** argv) {
   HealthFigures health = healthChecks();
   std::printf("slowpath.health.checks_per_s %.0f\n", health.checksPerS);
   std::printf("slowpath.health.cpu_us_per_check %.1f\n", health.cpuUsPerCheck);
+  std::printf("slowpath.authorize.per_s %.0f\n", authorizePerS());
   return 0;
 }

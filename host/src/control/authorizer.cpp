@@ -1,0 +1,123 @@
+#include "roamgate/control/authorizer.h"
+
+#include <algorithm>
+#include <set>
+
+#include "roamgate/control/objects.h"
+
+namespace roamgate::control {
+
+Status checkPolicy(const SubscriberPolicy& p) {
+  if (Status s = checkName("policy name", p.name); !s) return s;
+  std::set<std::string_view> seen;
+  for (const std::string& s : p.services) {
+    if (Status st = checkName("policy " + p.name + " service", s); !st) return st;
+    if (!seen.insert(s).second) {
+      return Status::error(StatusCode::kInvalidArgument,
+                           "policy " + p.name + " names service " + s + " twice");
+    }
+  }
+  if (p.anyService && !p.services.empty()) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "policy " + p.name + " allows every service and also lists some: one or the other");
+  }
+  if (p.denySeconds < 1 || p.denySeconds > 86400) {
+    return Status::error(StatusCode::kInvalidArgument, "policy " + p.name + " deny time " +
+                                                           std::to_string(p.denySeconds) +
+                                                           " s is not 1..86400");
+  }
+  return {};
+}
+
+const char* denyReasonName(DenyReason r) {
+  switch (r) {
+    case DenyReason::kNone: return "allowed";
+    case DenyReason::kNoPolicy: return "no_policy";
+    case DenyReason::kServiceNotAllowed: return "service_not_allowed";
+    case DenyReason::kExternalNotAllowed: return "external_not_allowed";
+    case DenyReason::kTooManySessions: return "too_many_sessions";
+    case DenyReason::kRateLimited: return "rate_limited";
+  }
+  return "unknown";
+}
+
+Status LocalAuthorizer::setPolicies(std::vector<SubscriberPolicy> policies,
+                                    std::map<std::string, std::string> assignments) {
+  std::map<std::string, SubscriberPolicy, std::less<>> byName;
+  for (SubscriberPolicy& p : policies) {
+    if (Status s = checkPolicy(p); !s) return s;
+    std::string name = p.name;
+    if (!byName.emplace(name, std::move(p)).second) {
+      return Status::error(StatusCode::kInvalidArgument, "policy " + name + " given twice");
+    }
+  }
+  for (auto& [imsi, name] : assignments) {
+    if (Status s = checkDigits("IMSI", imsi, 15); !s || imsi.empty()) {
+      return Status::error(StatusCode::kInvalidArgument,
+                           "subscriber IMSI '" + imsi + "' is not 1-15 digits");
+    }
+    if (!byName.count(name)) {
+      return Status::error(StatusCode::kNotFound,
+                           "subscriber " + imsi + " is assigned policy " + name + ", which is not given");
+    }
+  }
+  policies_ = std::move(byName);
+  assigned_.clear();
+  for (auto& [imsi, name] : assignments) assigned_.emplace(imsi, std::move(name));
+  return {};
+}
+
+const SubscriberPolicy* LocalAuthorizer::policyOf(std::string_view imsi) const {
+  auto a = assigned_.find(imsi);
+  auto p = policies_.find(a != assigned_.end() ? std::string_view(a->second) : std::string_view("default"));
+  return p == policies_.end() ? nullptr : &p->second;
+}
+
+AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
+  AuthDecision d;
+  d.policy = policyOf(r.imsi);
+  auto deny = [&](DenyReason why) {
+    d.reason = why;
+    ++denied_[size_t(why)];
+    return d;
+  };
+  if (!d.policy) return deny(DenyReason::kNoPolicy);
+  const SubscriberPolicy& p = *d.policy;
+  if (r.service.empty()) {
+    if (!p.external) return deny(DenyReason::kExternalNotAllowed);
+  } else if (!p.anyService &&
+             std::find(p.services.begin(), p.services.end(), r.service) == p.services.end()) {
+    return deny(DenyReason::kServiceNotAllowed);
+  }
+  Held& h = held_[std::string(r.imsi)];  // an IMSI fits the string's own buffer
+  if (p.maxUserSessions && h.sessions >= p.maxUserSessions) return deny(DenyReason::kTooManySessions);
+  if (p.newPerSecond) {
+    constexpr int64_t kToken = 1'000'000'000;
+    const int64_t full = int64_t(p.newPerSecond) * kToken;  // the burst: one second's tokens
+    if (!h.started) {
+      h.credit = full;
+      h.at = r.now;
+      h.started = true;
+    } else if (r.now > h.at) {
+      int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(r.now - h.at).count();
+      h.credit = std::min(full, h.credit + std::min(ns, kToken) * int64_t(p.newPerSecond));
+      h.at = r.now;
+    }
+    if (h.credit < kToken) return deny(DenyReason::kRateLimited);
+    h.credit -= kToken;
+  }
+  ++h.sessions;
+  return d;
+}
+
+void LocalAuthorizer::release(std::string_view imsi) {
+  auto it = held_.find(std::string(imsi));
+  if (it != held_.end() && it->second.sessions > 0) --it->second.sessions;
+}
+
+uint32_t LocalAuthorizer::userSessions(std::string_view imsi) const {
+  auto it = held_.find(std::string(imsi));
+  return it == held_.end() ? 0 : it->second.sessions;
+}
+
+}  // namespace roamgate::control
