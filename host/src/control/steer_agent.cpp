@@ -143,16 +143,22 @@ class SteerAgent : public Agent {
       ++(have[id].valid ? rep.wrong : rep.missing);
       ++rep.entryWrites;
     }
-    // 3. Sessions: missing or pointing elsewhere, then stale ones.
+    // 3. Sessions: missing or pointing elsewhere, then stale ones, in requests of many (a
+    // power-cycled card gets every session back), all sent before Maglev changes.
     std::map<uint32_t, uint32_t> onDevice;
     for (auto& e : entries) onDevice[e.teid] = e.gateway;
     programmed_.clear();
+    t_->holdSessionWrites();
+    auto failHeld = [&](const Status& st) {
+      (void)t_->flushSessionWrites();
+      return fail(rep, st);
+    };
     for (auto& [teid, gate] : sessions) {
       auto id = want.idOfGate.find(gate);
       if (id == want.idOfGate.end()) continue;  // its gate has no gateway yet
       auto it = onDevice.find(teid);
       if (it == onDevice.end() || it->second != id->second) {
-        if (Status st = t_->insertSession(teid, id->second, true); !st) return fail(rep, st);
+        if (Status st = t_->insertSession(teid, id->second, true); !st) return failHeld(st);
         ++(it == onDevice.end() ? rep.missing : rep.wrong);
         ++rep.entryWrites;
       }
@@ -160,10 +166,11 @@ class SteerAgent : public Agent {
     }
     for (auto& [teid, gw] : onDevice) {
       if (programmed_.count(teid)) continue;
-      if (Status st = t_->removeSession(teid); !st) return fail(rep, st);
+      if (Status st = t_->removeSession(teid); !st) return failHeld(st);
       ++rep.stale;
       ++rep.entryWrites;
     }
+    if (Status st = t_->flushSessionWrites(); !st) return fail(rep, st);
     // 4. Maglev from the desired gateways, then gateways no longer wanted.
     if (maglev != maglevOf(want.gateways)) {
       Status st = writeMaglev(want.gateways, have);
