@@ -115,6 +115,8 @@ void LocalAuthorizer::release(std::string_view imsi) {
   if (it != held_.end() && it->second.sessions > 0) --it->second.sessions;
 }
 
+void LocalAuthorizer::restore(std::string_view imsi) { ++held_[std::string(imsi)].sessions; }
+
 uint32_t LocalAuthorizer::userSessions(std::string_view imsi) const {
   auto it = held_.find(std::string(imsi));
   return it == held_.end() ? 0 : it->second.sessions;

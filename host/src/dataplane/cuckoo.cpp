@@ -45,6 +45,22 @@ Status BasicCuckooMirror<Key>::bucket(uint32_t bank, uint32_t b, std::vector<Cuc
 }
 
 template <class Key>
+void BasicCuckooMirror<Key>::setBucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot> slots) {
+  slots.resize(slots_);
+  banks_[bank][b] = std::move(slots);
+  loaded_[bank][b] = true;
+}
+
+template <class Key>
+size_t BasicCuckooMirror<Key>::unloaded() const {
+  size_t n = 0;
+  for (int b = 0; b < 2; ++b) {
+    for (bool l : loaded_[b]) n += !l;
+  }
+  return n;
+}
+
+template <class Key>
 std::optional<typename BasicCuckooMirror<Key>::Pos> BasicCuckooMirror<Key>::locate(const Key& key,
                                                                            Status& st) {
   for (uint32_t bank = 0; bank < 2; ++bank) {

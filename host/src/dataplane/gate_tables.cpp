@@ -279,6 +279,19 @@ Status GateTables::readEntry(uint8_t addrIndex, uint16_t port, std::array<uint32
 }
 
 Status GateTables::checkSession(const UserSession& s) {
+  if (Status st = checkFields(s); !st) return st;
+  auto bad = [](const std::string& m) { return Status::error(StatusCode::kInvalidArgument, m); };
+  GateConfig cfg;
+  if (Status st = readConfig(cfg); !st) return st;
+  if (cfg.accessIp == 0) return bad("the gate's access address is not configured (roamctl config --access-ip A)");
+  if (cfg.natIps[s.addrIndex] == 0) {
+    return bad("gate address index " + std::to_string(s.addrIndex) + " is not configured (roamctl config --nat-ip " +
+               std::to_string(s.addrIndex) + "=A)");
+  }
+  return {};
+}
+
+Status GateTables::checkFields(const UserSession& s) {
   auto bad = [](const std::string& m) { return Status::error(StatusCode::kInvalidArgument, m); };
   if (s.addrIndex >= r::kNatAddrs) {
     return bad("gate address index " + std::to_string(s.addrIndex) + " is out of range 0.." + std::to_string(r::kNatAddrs - 1));
@@ -303,14 +316,101 @@ Status GateTables::checkSession(const UserSession& s) {
     if (Status st = checkUnicastIpv4("server address", s.serverIp); !st) return st;
     if (f.proto != 1 && s.serverPort == 0) return bad("server port 0: a TCP or UDP server needs a port 1..65535");
   }
-  GateConfig cfg;
-  if (Status st = readConfig(cfg); !st) return st;
-  if (cfg.accessIp == 0) return bad("the gate's access address is not configured (roamctl config --access-ip A)");
-  if (cfg.natIps[s.addrIndex] == 0) {
-    return bad("gate address index " + std::to_string(s.addrIndex) + " is not configured (roamctl config --nat-ip " +
-               std::to_string(s.addrIndex) + "=A)");
+  return {};
+}
+
+Status GateTables::queueFlow(const FlowKey& key, std::optional<uint32_t> value) {
+  writes_.clear();
+  Status st = value ? flow_.insert(key.bytes(), *value, writes_) : flow_.remove(key.bytes(), writes_);
+  if (!st) {
+    if (st.code() == StatusCode::kNotFound) return Status::error(st.code(), "no flow " + flowStr(key));
+    return Status::error(st.code(), "flow table: " + flowStr(key) + ": " +
+                                        (st.code() == StatusCode::kFull ? "no room along any cuckoo path" : st.message()));
+  }
+  for (const Write& w : writes_) {
+    FlowKey k = FlowKey::fromBytes(w.entry.key);
+    ops_.push_back(wr(r::flow::kAddr, flowAddr(w.bank, w.bucket, w.slot)));
+    ops_.push_back(wr(r::flow::kKey0, k.teid));
+    ops_.push_back(wr(r::flow::kKey1, k.src));
+    ops_.push_back(wr(r::flow::kKey2, k.dst));
+    ops_.push_back(wr(r::flow::kKey3, uint32_t(k.sport) << 16 | k.dport));
+    ops_.push_back(wr(r::flow::kKey4, k.proto));
+    ops_.push_back(wr(r::flow::kValue, r::flow::kValueValid.put(w.entry.valid) | w.entry.value));
+    ops_.push_back(wr(r::flow::kCmd, r::flow::kCmdCommit.put(1)));
   }
   return {};
+}
+
+void GateTables::queuePort(const UserSession& s, bool valid) {
+  std::array<uint32_t, 8> w = encodePortEntry(s, valid);
+  for (uint32_t i = 0; i < 8; ++i) ops_.push_back(wr(r::port::kData + 4 * i, w[i]));
+  ops_.push_back(wr(r::port::kIndex, portIndex(s.addrIndex, s.port)));
+  ops_.push_back(wr(r::port::kCmd, r::port::kCmdCommit.put(1)));
+}
+
+Status GateTables::sendQueued() {
+  ops_.push_back(rd(r::port::kStatus));
+  if (Status st = dev_.transact(ops_); !st) return st;
+  uint32_t status = ops_.back().value;
+  for (int i = 0; i < 10000 && r::port::kStatusBusy.get(status); ++i) {
+    if (Status st = dev_.read32(r::port::kStatus, status); !st) return st;
+  }
+  if (r::port::kStatusBusy.get(status)) return Status::error("port table command did not finish");
+  return {};
+}
+
+Status GateTables::installNew(const UserSession& s) {
+  if (Status st = checkFields(s); !st) return st;
+  std::optional<Slot> found;
+  if (Status st = flow_.find(s.flow.bytes(), found); !st) return st;
+  if (found) {
+    return Status::error(StatusCode::kAlreadyExists, "flow " + flowStr(s.flow) + " is in the flow table already (port " +
+                                                         portStr(uint8_t(found->value >> 16), uint16_t(found->value)) + ")");
+  }
+  ops_.clear();
+  queuePort(s, true);
+  // The flow may commit before the port entry does: its packets miss until then (punted).
+  uint32_t value = r::flow::kValueAddrIndex.put(s.addrIndex) | r::flow::kValuePort.put(s.port);
+  if (Status st = queueFlow(s.flow, value); !st) return st;
+  return sendQueued();
+}
+
+Status GateTables::retargetKnown(const FlowKey& oldFlow, const UserSession& s) {
+  if (Status st = checkFields(s); !st) return st;
+  std::optional<Slot> found;
+  if (Status st = flow_.find(s.flow.bytes(), found); !st) return st;
+  if (found) {
+    return Status::error(StatusCode::kAlreadyExists, "flow " + flowStr(s.flow) + " is in the flow table already");
+  }
+  ops_.clear();
+  // The old flow first: until the new one commits, the terminal's packets miss (punted).
+  if (Status st = queueFlow(oldFlow, std::nullopt); !st && st.code() != StatusCode::kNotFound) return st;
+  queuePort(s, true);
+  uint32_t value = r::flow::kValueAddrIndex.put(s.addrIndex) | r::flow::kValuePort.put(s.port);
+  if (Status st = queueFlow(s.flow, value); !st) return st;
+  return sendQueued();
+}
+
+Status GateTables::addFlowKnown(const FlowKey& key, uint8_t addrIndex, uint16_t port) {
+  ops_.clear();
+  uint32_t value = r::flow::kValueAddrIndex.put(addrIndex) | r::flow::kValuePort.put(port);
+  if (Status st = queueFlow(key, value); !st) return st;
+  return dev_.transact(ops_);
+}
+
+Status GateTables::removeKnown(std::span<const FlowKey> flows, const UserSession& s) {
+  ops_.clear();
+  for (const FlowKey& k : flows) {
+    Status st = queueFlow(k, std::nullopt);
+    if (!st && st.code() != StatusCode::kNotFound) return st;  // a flow already gone is fine
+  }
+  queuePort(s, false);
+  return sendQueued();
+}
+
+Status GateTables::loadFlows() {
+  std::vector<FlowEntry> none;
+  return listFlows(none, [](const FlowKey&) { return false; });
 }
 
 Status GateTables::installSession(const UserSession& s, bool replace) {
@@ -437,6 +537,14 @@ Status GateTables::listFlows(std::vector<FlowEntry>& out,
         uint32_t b = b0 + uint32_t(i) / r::kFlowSlots;
         if (used.empty() || used.back() != b) used.push_back(b);
       }
+      // The walk reads every bucket: the mirror takes them all (empty ones as read here).
+      for (uint32_t b = b0, u = 0; b < b0 + kBatch && b < buckets; ++b) {
+        if (u < used.size() && used[u] == b) {
+          ++u;
+        } else {
+          flow_.setBucket(bank, b, std::vector<Slot>(r::kFlowSlots));
+        }
+      }
       // The keys, a run of consecutive buckets at a time.
       for (size_t i = 0; i < used.size();) {
         uint32_t first = used[i], last = first;
@@ -444,6 +552,10 @@ Status GateTables::listFlows(std::vector<FlowEntry>& out,
         while (j < used.size() && used[j] - first < kKeyBatch) last = used[j++];
         std::vector<Slot> slots;
         if (Status st = loadBuckets(bank, first, last - first + 1, slots); !st) return st;
+        for (uint32_t b = first; b <= last; ++b) {
+          auto at = slots.begin() + ptrdiff_t(b - first) * r::kFlowSlots;
+          flow_.setBucket(bank, b, std::vector<Slot>(at, at + r::kFlowSlots));
+        }
         for (const Slot& sl : slots) {
           if (!sl.valid) continue;
           FlowKey k = FlowKey::fromBytes(sl.key);

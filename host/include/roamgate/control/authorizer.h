@@ -73,6 +73,8 @@ class Authorizer {
   virtual AuthDecision authorize(const AuthRequest& r) = 0;
   // A user session this authorizer allowed ended (or was not set up after all).
   virtual void release(std::string_view imsi) = 0;
+  // A user session the device still holds at start-up: counted as held, not decided again.
+  virtual void restore(std::string_view imsi) = 0;
 };
 
 class LocalAuthorizer : public Authorizer {
@@ -85,6 +87,7 @@ class LocalAuthorizer : public Authorizer {
 
   AuthDecision authorize(const AuthRequest& r) override;
   void release(std::string_view imsi) override;
+  void restore(std::string_view imsi) override;
 
   uint32_t userSessions(std::string_view imsi) const;  // held now, as counted here
   uint64_t denied(DenyReason r) const { return denied_[size_t(r)]; }

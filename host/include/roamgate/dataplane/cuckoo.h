@@ -49,6 +49,11 @@ class BasicCuckooMirror {
   uint32_t buckets() const { return mask_ + 1; }
   uint32_t slots() const { return slots_; }
   Status bucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>*& out);
+  // A bucket as the device holds it, read by the caller (a walk of the table): the mirror
+  // takes it as loaded and never reads it again.
+  void setBucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot> slots);
+  // Buckets still to be read from the device on first use.
+  size_t unloaded() const;
 
  private:
   struct Pos {

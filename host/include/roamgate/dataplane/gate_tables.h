@@ -12,6 +12,7 @@
 #include <functional>
 #include <string>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "roamgate/dataplane/cuckoo.h"
@@ -100,6 +101,27 @@ class GateTables {
   // then every flow pointing at it is removed first. A flow key that belongs to another port
   // is always refused: remove that user session first.
   Status installSession(const UserSession& s, bool replace = false);
+  // For a caller that keeps the gate's state itself (the slow path): checks the session's own
+  // fields (as installSession) but reads nothing the caller already knows: that the port is
+  // free, that its gate address and the access address are configured, that no other port
+  // holds the flow. Port entry, then flow entry, in one request; with the flow mirror loaded
+  // (loadFlows) the port table's STATUS is the only register read. kAlreadyExists when the
+  // mirror holds the flow (nothing written).
+  Status installNew(const UserSession& s);
+  // Ends a user session installNew (or addFlowNew) made: its flows, then its port entry
+  // (rewritten from `s` with valid clear: no read), in one request.
+  Status removeKnown(std::span<const FlowKey> flows, const UserSession& s);
+  // Re-targets an installed user session (a series one): removes `oldFlow`, rewrites the port
+  // entry from `s` (same generation: its counters go on), adds s.flow; one request, no read
+  // but STATUS.
+  Status retargetKnown(const FlowKey& oldFlow, const UserSession& s);
+  // One more flow into a user session, as addFlow (no reads with the mirror loaded).
+  Status addFlowKnown(const FlowKey& key, uint8_t addrIndex, uint16_t port);
+  // Reads the whole flow table into the host mirror (one walk, as listFlows), so that later
+  // installs and removals need no flow-table reads.
+  Status loadFlows();
+  // Flow buckets the mirror has not read yet (0 after loadFlows or listFlows).
+  size_t flowBucketsUnread() const { return flow_.unloaded(); }
   // One more flow into an installed user session (endpoint-independent mapping).
   Status addFlow(const FlowKey& key, uint8_t addrIndex, uint16_t port);
   Status removeFlow(const FlowKey& key);
@@ -146,10 +168,17 @@ class GateTables {
   Status readEntry(uint8_t addrIndex, uint16_t port, std::array<uint32_t, 8>& words);
   Status invalidatePort(uint8_t addrIndex, uint16_t port);
   Status checkSession(const UserSession& s);
+  Status checkFields(const UserSession& s);  // what checkSession checks without the device
+  // Queues a flow insert or removal's slot writes into ops_.
+  Status queueFlow(const FlowKey& key, std::optional<uint32_t> value);
+  void queuePort(const UserSession& s, bool valid);
+  Status sendQueued();  // ops_ plus a STATUS read, waiting while the port table is busy
 
   hal::Device& dev_;
   BasicCuckooMirror<FlowKeyBytes> flow_;
   uint64_t slowReads_ = 0;
+  std::vector<hal::RegOp> ops_;  // installNew's and removeKnown's request, reused
+  std::vector<Write> writes_;
 };
 
 // The port_entry words of a user session, and back.

@@ -1,0 +1,562 @@
+#include "roamgate/control/slow_path.h"
+
+#include <algorithm>
+
+namespace roamgate::control {
+
+using dataplane::FlowKey;
+using dataplane::UserSession;
+
+std::string_view puntOutcomeName(PuntOutcome o) {
+  static constexpr std::array<std::string_view, kPuntOutcomeCount> kNames = {
+      "installed",    "retargeted",  "flow_added", "already_decided", "denied",
+      "denied_no_entry", "truncated", "malformed", "unsupported",    "unknown_teid",
+      "spoofed",      "no_server",   "no_port",    "over_quota",      "install_failed"};
+  return o < PuntOutcome::kCount ? kNames[size_t(o)] : "unknown";
+}
+
+const char* endCauseName(EndCause c) {
+  switch (c) {
+    case EndCause::kIdle: return "idle";
+    case EndCause::kFin: return "fin";
+    case EndCause::kRst: return "rst";
+    case EndCause::kSessionDeleted: return "session_deleted";
+    case EndCause::kDenyExpired: return "deny_expired";
+    case EndCause::kAdmin: return "admin";
+  }
+  return "?";
+}
+
+namespace {
+
+uint32_t be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
+
+uint64_t mix(uint64_t x) {  // SplitMix64's finaliser
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+VipProto vipProtoOf(uint8_t proto) {
+  return proto == 6 ? VipProto::kTcp : proto == 17 ? VipProto::kUdp : VipProto::kIcmp;
+}
+
+}  // namespace
+
+PuntOutcome parseUplinkPunt(std::span<const uint8_t> f, uint8_t off, uint32_t teid, FlowKey& out) {
+  if (off == 0) return PuntOutcome::kMalformed;  // the kernel found no T-PDU
+  if (f.size() < size_t(off) + 20) return PuntOutcome::kTruncated;
+  const uint8_t* ip = f.data() + off;
+  if ((ip[0] >> 4) != 4) return PuntOutcome::kMalformed;
+  size_t ihl = size_t(ip[0] & 0xf) * 4;
+  size_t total = be16(ip + 2);
+  if (ihl < 20 || total < ihl) return PuntOutcome::kMalformed;
+  if (f.size() < off + total) return PuntOutcome::kTruncated;
+  if ((be16(ip + 6) & 0x3fff) != 0) return PuntOutcome::kMalformed;  // MF or an offset
+  out = {};
+  out.teid = teid;
+  out.src = be32(ip + 12);
+  out.dst = be32(ip + 16);
+  out.proto = ip[9];
+  const uint8_t* l4 = ip + ihl;
+  size_t l4len = total - ihl;
+  if (out.proto == 6 || out.proto == 17) {
+    if (l4len < (out.proto == 6 ? 20u : 8u)) return PuntOutcome::kTruncated;
+    out.sport = be16(l4);
+    out.dport = be16(l4 + 2);
+    if (out.sport == 0 || out.dport == 0) return PuntOutcome::kMalformed;
+    return PuntOutcome::kInstalled;
+  }
+  if (out.proto == 1) {
+    if (l4len < 8) return PuntOutcome::kTruncated;
+    if (l4[0] != 8) return PuntOutcome::kUnsupported;  // only echo requests open a user session
+    out.sport = be16(l4 + 4);
+    out.dport = 0;
+    return PuntOutcome::kInstalled;
+  }
+  return PuntOutcome::kUnsupported;
+}
+
+size_t SlowPath::FlowHash::operator()(const FlowKey& k) const noexcept {
+  return mix(uint64_t(k.teid) << 32 ^ k.src ^ uint64_t(k.dst) << 17 ^ uint64_t(k.sport) << 48 ^
+             uint64_t(k.dport) << 8 ^ k.proto);
+}
+size_t SlowPath::EndpointHash::operator()(const EndpointKey& k) const noexcept {
+  return mix(uint64_t(k.teid) << 32 ^ k.src ^ uint64_t(k.sport) << 40 ^ k.proto);
+}
+size_t SlowPath::AffinityHash::operator()(const AffinityKey& k) const noexcept {
+  return mix(k.sub ^ uint64_t(k.slot) << 52);
+}
+size_t SlowPath::VipHash::operator()(const Vip& v) const noexcept {
+  return mix(uint64_t(v.ip) << 24 ^ uint64_t(v.port) << 2 ^ uint64_t(v.proto));
+}
+
+SlowPath::SlowPath(dataplane::GateTables& t, Authorizer& auth, std::array<uint32_t, 4> natIps,
+                   SlowPathOptions opts)
+    : t_(t), auth_(auth), natIps_(natIps), opts_(opts), gen_(size_t(kNatAddrCount) << 16, 0) {}
+
+Result<std::unique_ptr<SlowPath>> SlowPath::create(dataplane::GateTables& t, Authorizer& auth,
+                                                   std::array<uint32_t, 4> natIps,
+                                                   SlowPathOptions opts) {
+  std::unique_ptr<SlowPath> sp(new SlowPath(t, auth, natIps, opts));
+  for (uint8_t i = 0; i < kNatAddrCount; ++i) {
+    if (natIps[i] == 0) continue;
+    Result<PortAllocator> a = PortAllocator::create(i, opts.ports);
+    if (!a.ok()) return a.status();
+    sp->allocs_[i].emplace(std::move(*a));
+    sp->natIndexes_.push_back(i);
+  }
+  if (sp->natIndexes_.empty()) {
+    return Status::error(StatusCode::kInvalidArgument,
+                         "the slow path needs a gate address: none of the 4 is configured");
+  }
+  return sp;
+}
+
+uint64_t SlowPath::subscriberId(const Terminal& t, uint32_t teid) {
+  // The IMSI as a number (at most 15 digits); a session without one counts as its own.
+  uint64_t v = 0;
+  for (char c : t.imsi) {
+    if (c < '0' || c > '9') return uint64_t(1) << 63 | teid;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  return t.imsi.empty() ? (uint64_t(1) << 63 | teid) : v;
+}
+
+uint8_t SlowPath::addressFor(uint64_t sub) const {
+  return natIndexes_[mix(sub) % natIndexes_.size()];
+}
+
+const PortAllocator* SlowPath::allocator(uint8_t addrIndex) const {
+  return addrIndex < allocs_.size() && allocs_[addrIndex] ? &*allocs_[addrIndex] : nullptr;
+}
+
+const UserSessionInfo* SlowPath::find(uint8_t addrIndex, uint16_t port) const {
+  auto it = bySlot_.find(slotOf(addrIndex, port));
+  return it == bySlot_.end() ? nullptr : &it->second;
+}
+
+void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid] = std::move(t); }
+
+Status SlowPath::removeSession(uint32_t teid, Clock::time_point now) {
+  terminals_.erase(teid);
+  std::vector<uint32_t> slots;
+  for (auto& [slot, info] : bySlot_) {
+    if (info.entry.flow.teid == teid) slots.push_back(slot);
+  }
+  Status first;
+  for (uint32_t slot : slots) {
+    Status st = end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kSessionDeleted, now);
+    if (!st && first.ok()) first = st;
+  }
+  return first;
+}
+
+Status SlowPath::setServices(const std::vector<Service>& services) {
+  std::vector<uint32_t> seen;
+  for (const Service& s : services) {
+    if (Status st = checkService(s); !st) return st;
+  }
+  for (const Service& s : services) {
+    auto it = svcByName_.find(s.name);
+    uint32_t slot;
+    if (it == svcByName_.end()) {
+      slot = uint32_t(svcs_.size());
+      svcs_.emplace_back();
+      svcByName_.emplace(s.name, slot);
+    } else {
+      slot = it->second;
+      if (svcs_[slot].live && sameService(svcs_[slot].svc, s)) {
+        seen.push_back(slot);
+        continue;
+      }
+    }
+    SvcSlot& sl = svcs_[slot];
+    std::vector<Server> servers = s.servers;
+    if (sl.sel) {  // health is what the checks found: it stays
+      for (Server& v : servers) {
+        Result<uint32_t> i = sl.sel->find(v.ip, v.port);
+        if (i.ok()) v.health = sl.sel->servers()[*i].health;
+      }
+    }
+    SelectorOptions o;
+    o.policy = s.policy;
+    o.hashOn = s.hashOn;
+    Result<ServerSelector> sel = ServerSelector::create(std::move(servers), o);
+    if (!sel.ok()) return sel.status();
+    sl.svc = s;
+    sl.sel.emplace(std::move(*sel));
+    sl.live = true;
+    seen.push_back(slot);
+  }
+  std::sort(seen.begin(), seen.end());
+  byVip_.clear();
+  for (uint32_t slot = 0; slot < svcs_.size(); ++slot) {
+    svcs_[slot].live = std::binary_search(seen.begin(), seen.end(), slot);
+    if (!svcs_[slot].live) continue;
+    for (const Vip& v : svcs_[slot].svc.vips) byVip_[v] = slot;
+  }
+  recount();
+  return {};
+}
+
+void SlowPath::recount() {
+  for (SvcSlot& s : svcs_) {
+    if (!s.sel) continue;
+    for (uint32_t i = 0; i < s.sel->servers().size(); ++i) {
+      while (s.sel->sessions(i) > 0) (void)s.sel->sessionEnded(i);
+    }
+  }
+  for (auto& [slot, info] : bySlot_) {
+    if (info.services.empty()) continue;
+    auto it = svcByName_.find(info.services.back());
+    if (it == svcByName_.end() || !svcs_[it->second].sel) continue;
+    auto [ip, port] = info.servers.back();
+    Result<uint32_t> i = svcs_[it->second].sel->find(ip, port);
+    if (i.ok()) (void)svcs_[it->second].sel->sessionStarted(*i);
+  }
+}
+
+Status SlowPath::setHealth(const std::string& service, uint32_t ip, uint16_t port, Health h) {
+  auto it = svcByName_.find(service);
+  if (it == svcByName_.end() || !svcs_[it->second].sel) {
+    return Status::error(StatusCode::kNotFound, "no service " + service + " on this gate");
+  }
+  return svcs_[it->second].sel->setHealth(ip, port, h);
+}
+
+std::optional<uint64_t> SlowPath::serverSessions(const std::string& service, uint32_t ip,
+                                                 uint16_t port) const {
+  auto it = svcByName_.find(service);
+  if (it == svcByName_.end() || !svcs_[it->second].sel) return std::nullopt;
+  Result<uint32_t> i = svcs_[it->second].sel->find(ip, port);
+  if (!i.ok()) return std::nullopt;
+  return svcs_[it->second].sel->sessions(*i);
+}
+
+PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
+                             Clock::time_point now) {
+  FlowKey key;
+  PuntOutcome o = parseUplinkPunt(frame, innerOffset, teid, key);
+  if (o == PuntOutcome::kInstalled) {
+    auto known = byFlow_.find(key);
+    if (known != byFlow_.end()) {
+      o = PuntOutcome::kAlreadyDecided;
+    } else if (auto term = terminals_.find(teid); term == terminals_.end()) {
+      o = PuntOutcome::kUnknownTeid;
+    } else if (term->second.ueIp != 0 && key.src != term->second.ueIp) {
+      o = PuntOutcome::kSpoofed;
+    } else {
+      o = decide(key, term->second, now);
+    }
+  }
+  ++counters_.outcomes[size_t(o)];
+  return o;
+}
+
+Result<uint32_t> SlowPath::pickServer(SvcSlot& s, const SelectionKey& k, uint64_t sub,
+                                      uint32_t svcSlot, Clock::time_point now) {
+  if (s.sel->selectableCount() == 0) {
+    return Status::error(StatusCode::kUnavailable, "no selectable server");
+  }
+  if (s.svc.type != UserSessionType::kAffinity) return s.sel->pick(k);
+  auto until = now + std::chrono::seconds(s.svc.affinitySeconds);
+  Affinity& a = affinity_[AffinityKey{sub, svcSlot}];
+  if (a.until > now) {
+    Result<uint32_t> i = s.sel->find(a.ip, a.port);
+    if (i.ok() && s.sel->servers()[*i].selectable()) {
+      a.until = until;
+      return *i;
+    }
+  }
+  Result<uint32_t> i = s.sel->pick(k);
+  if (!i.ok()) return i;
+  a = {s.sel->servers()[*i].ip, s.sel->servers()[*i].port, until};
+  return i;
+}
+
+PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::time_point now) {
+  uint64_t sub = subscriberId(term, key.teid);
+  Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
+  auto v = byVip_.find(vip);
+  EndpointKey ep{key.teid, key.src, key.sport, key.proto};
+  if (v == byVip_.end()) {
+    auto e = byEndpoint_.find(ep);
+    if (e != byEndpoint_.end()) {
+      UserSessionInfo& info = bySlot_.at(e->second);
+      if (info.external) {  // allowed when it was made; not a new user session
+        // Endpoint-independent mapping: the same port for every external destination.
+        Status st = t_.addFlowKnown(key, info.entry.addrIndex, info.entry.port);
+        if (!st) return PuntOutcome::kInstallFailed;
+        info.more.push_back(key);
+        byFlow_.emplace(key, e->second);
+        return PuntOutcome::kFlowAdded;
+      }
+      // A series user session's endpoint now talking to an external host: a user session
+      // of its own would need the same port, which the series holds: refused as no port.
+      return PuntOutcome::kNoPort;
+    }
+    AuthDecision d = auth_.authorize({term.imsi, {}, now});
+    if (!d.allowed()) return deny(key, term, sub, d, now);
+    UserSessionInfo info;
+    info.external = true;
+    info.entry.flow = key;
+    info.entry.external = true;
+    PuntOutcome o = install(std::move(info), sub, now, std::nullopt, std::nullopt);
+    if (o != PuntOutcome::kInstalled) auth_.release(term.imsi);
+    return o;
+  }
+  uint32_t svcSlot = v->second;
+  SvcSlot& s = svcs_[svcSlot];
+  AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now});
+  if (!d.allowed()) return deny(key, term, sub, d, now);
+  if (s.svc.type == UserSessionType::kSeries) {
+    auto e = byEndpoint_.find(ep);
+    if (e != byEndpoint_.end()) {
+      auth_.release(term.imsi);  // the same user session goes on
+      return retarget(e->second, key, svcSlot, sub, now);
+    }
+  }
+  SelectionKey sk{key.src, key.sport, key.dst, key.dport, key.proto};
+  Result<uint32_t> server = pickServer(s, sk, sub, svcSlot, now);
+  if (!server.ok()) {
+    auth_.release(term.imsi);
+    return PuntOutcome::kNoServer;
+  }
+  const Server& srv = s.sel->servers()[*server];
+  UserSessionInfo info;
+  info.type = s.svc.type;
+  info.entry.flow = key;
+  info.entry.serverIp = srv.ip;
+  info.entry.serverPort = key.proto == 1 ? 0 : srv.port;
+  info.services.push_back(s.svc.name);
+  info.servers.emplace_back(srv.ip, srv.port);
+  PuntOutcome o = install(std::move(info), sub, now, svcSlot, *server);
+  if (o != PuntOutcome::kInstalled) auth_.release(term.imsi);
+  return o;
+}
+
+PuntOutcome SlowPath::install(UserSessionInfo info, uint64_t sub, Clock::time_point now,
+                              std::optional<uint32_t> svcSlot, std::optional<uint32_t> server) {
+  const Terminal& term = terminals_.at(info.entry.flow.teid);
+  uint8_t addr = addressFor(sub);
+  Result<uint16_t> port = alloc(addr).allocate(sub, now);
+  if (!port.ok()) {
+    return port.status().code() == StatusCode::kOverQuota ? PuntOutcome::kOverQuota
+                                                          : PuntOutcome::kNoPort;
+  }
+  uint32_t slot = slotOf(addr, *port);
+  UserSession& e = info.entry;
+  e.addrIndex = addr;
+  e.port = *port;
+  e.gen = ++gen_[slot];
+  e.peerIp = term.peerIp;
+  e.dlTeid = term.dlTeid;
+  e.qfi = term.qfi;
+  if (Status st = t_.installNew(e); !st) {
+    (void)alloc(addr).free(*port, now);
+    return PuntOutcome::kInstallFailed;
+  }
+  if (svcSlot && server) (void)svcs_[*svcSlot].sel->sessionStarted(*server);
+  info.imsi = term.imsi;
+  info.msisdn = term.msisdn;
+  info.started = now;
+  const FlowKey& k = e.flow;
+  byFlow_.emplace(k, slot);
+  if (info.external || info.type == UserSessionType::kSeries) {
+    byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
+  }
+  bySlot_[slot] = std::move(info);
+  return PuntOutcome::kInstalled;
+}
+
+PuntOutcome SlowPath::retarget(uint32_t slot, const FlowKey& key, uint32_t svcSlot, uint64_t sub,
+                               Clock::time_point now) {
+  UserSessionInfo& info = bySlot_.at(slot);
+  SvcSlot& s = svcs_[svcSlot];
+  SelectionKey sk{key.src, key.sport, key.dst, key.dport, key.proto};
+  Result<uint32_t> server = pickServer(s, sk, sub, svcSlot, now);
+  if (!server.ok()) return PuntOutcome::kNoServer;
+  const Server& srv = s.sel->servers()[*server];
+  UserSession e = info.entry;
+  FlowKey old = e.flow;
+  e.flow = key;
+  e.serverIp = srv.ip;
+  e.serverPort = key.proto == 1 ? 0 : srv.port;
+  if (Status st = t_.retargetKnown(old, e); !st) return PuntOutcome::kInstallFailed;
+  // The old service's server gives the user session up; the new one takes it.
+  if (!info.services.empty()) {
+    auto was = svcByName_.find(info.services.back());
+    if (was != svcByName_.end() && svcs_[was->second].sel) {
+      auto [ip, port] = info.servers.back();
+      Result<uint32_t> i = svcs_[was->second].sel->find(ip, port);
+      if (i.ok()) (void)svcs_[was->second].sel->sessionEnded(*i);
+    }
+  }
+  (void)s.sel->sessionStarted(*server);
+  byFlow_.erase(old);
+  byFlow_.emplace(key, slot);
+  info.entry = e;
+  info.services.push_back(s.svc.name);
+  info.servers.emplace_back(srv.ip, srv.port);
+  return PuntOutcome::kRetargeted;
+}
+
+PuntOutcome SlowPath::deny(const FlowKey& key, const Terminal&, uint64_t sub,
+                           const AuthDecision& d, Clock::time_point now) {
+  auto time = d.policy ? std::chrono::seconds(d.policy->denySeconds) : opts_.restoredDenyTime;
+  if (time.count() == 0) return PuntOutcome::kDeniedNoEntry;
+  UserSessionInfo info;
+  info.denied = true;
+  info.denyReason = d.reason;
+  info.entry.flow = key;
+  info.entry.allow = false;
+  info.entry.external = true;  // no server: the entry only drops and counts
+  PuntOutcome o = install(std::move(info), sub, now, std::nullopt, std::nullopt);
+  if (o != PuntOutcome::kInstalled) return PuntOutcome::kDeniedNoEntry;
+  uint32_t slot = byFlow_.at(key);  // install() registered the flow
+  denies_.emplace(now + time, std::pair{slot, gen_[slot]});
+  return PuntOutcome::kDenied;
+}
+
+void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
+  byFlow_.erase(info.entry.flow);
+  for (const FlowKey& k : info.more) byFlow_.erase(k);
+  const FlowKey& k = info.entry.flow;
+  auto e = byEndpoint_.find(EndpointKey{k.teid, k.src, k.sport, k.proto});
+  if (e != byEndpoint_.end() && e->second == slot) byEndpoint_.erase(e);
+  if (!info.services.empty()) {
+    auto it = svcByName_.find(info.services.back());
+    if (it != svcByName_.end() && svcs_[it->second].sel) {
+      auto [ip, port] = info.servers.back();
+      Result<uint32_t> i = svcs_[it->second].sel->find(ip, port);
+      if (i.ok()) (void)svcs_[it->second].sel->sessionEnded(*i);
+    }
+  }
+  if (!info.denied) auth_.release(info.imsi);
+}
+
+Status SlowPath::end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now) {
+  uint32_t slot = slotOf(addrIndex, port);
+  auto it = bySlot_.find(slot);
+  if (it == bySlot_.end()) {
+    return Status::error(StatusCode::kNotFound,
+                         "no user session on " + dataplane::portStr(addrIndex, port));
+  }
+  UserSessionInfo& info = it->second;
+  std::vector<FlowKey> flows;
+  flows.reserve(1 + info.more.size());
+  flows.push_back(info.entry.flow);
+  flows.insert(flows.end(), info.more.begin(), info.more.end());
+  if (Status st = t_.removeKnown(flows, info.entry); !st) {
+    ++counters_.endFailures;
+    return st;
+  }
+  forget(slot, info);
+  (void)alloc(addrIndex).free(port, now);
+  ++counters_.ended;
+  if (ended_) ended_(info, cause);
+  bySlot_.erase(it);
+  return {};
+}
+
+void SlowPath::advance(Clock::time_point now) {
+  while (!denies_.empty() && denies_.begin()->first <= now) {
+    auto [slot, gen] = denies_.begin()->second;
+    denies_.erase(denies_.begin());
+    auto it = bySlot_.find(slot);
+    if (it == bySlot_.end() || !it->second.denied || gen_[slot] != gen) continue;
+    if (end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kDenyExpired, now).ok()) {
+      ++counters_.denyExpired;
+    }
+  }
+  for (uint8_t i : natIndexes_) alloc(i).advance(now);
+}
+
+Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
+                         const std::vector<dataplane::GateTables::FlowEntry>& flows,
+                         Clock::time_point now, size_t* restored) {
+  std::unordered_map<uint32_t, std::vector<FlowKey>> flowsOf;
+  for (const auto& f : flows) flowsOf[slotOf(f.addrIndex, f.port)].push_back(f.key);
+  size_t n = 0;
+  Status first;
+  auto fail = [&](Status st) {
+    if (first.ok()) first = std::move(st);
+  };
+  for (const dataplane::PortState& ps : ports) {
+    if (!ps.valid) continue;
+    const UserSession& e = ps.session;
+    uint32_t slot = slotOf(e.addrIndex, e.port);
+    auto fl = flowsOf.find(slot);
+    std::vector<FlowKey> mine;
+    if (fl != flowsOf.end()) mine = std::move(fl->second);
+    flowsOf.erase(slot);
+    auto term = mine.empty() ? terminals_.end() : terminals_.find(mine.front().teid);
+    if (mine.empty() || term == terminals_.end() || !allocs_[e.addrIndex]) {
+      // No flow reaches it, or its session is gone: removed.
+      UserSession gone = e;
+      if (Status st = t_.removeKnown(mine, gone); !st) fail(st);
+      continue;
+    }
+    UserSessionInfo info;
+    info.entry = e;
+    info.entry.flow = mine.front();
+    // The flow the port entry was made for (its original destination) comes first.
+    for (const FlowKey& k : mine) {
+      if (k.dst == e.flow.dst && k.dport == e.flow.dport) info.entry.flow = k;
+    }
+    for (const FlowKey& k : mine) {
+      if (!(k == info.entry.flow)) info.more.push_back(k);
+    }
+    info.imsi = term->second.imsi;
+    info.msisdn = term->second.msisdn;
+    info.started = now;
+    info.restored = true;
+    info.denied = !e.allow;
+    info.external = e.allow && e.external;
+    uint64_t sub = subscriberId(term->second, info.entry.flow.teid);
+    if (Status st = alloc(e.addrIndex).restore(e.port, sub); !st) {
+      fail(st);
+      continue;
+    }
+    gen_[slot] = e.gen;
+    const FlowKey& k = info.entry.flow;
+    if (info.denied) {
+      denies_.emplace(now + opts_.restoredDenyTime, std::pair{slot, e.gen});
+    } else {
+      auth_.restore(info.imsi);
+      if (!info.external) {
+        Vip vip{k.dst, k.proto == 1 ? uint16_t(0) : k.dport, vipProtoOf(k.proto)};
+        auto v = byVip_.find(vip);
+        if (v != byVip_.end()) {
+          info.type = svcs_[v->second].svc.type;
+          info.services.push_back(svcs_[v->second].svc.name);
+          info.servers.emplace_back(e.serverIp, e.serverPort);
+        }
+      }
+      if (info.external || info.type == UserSessionType::kSeries) {
+        byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
+      }
+    }
+    byFlow_.emplace(k, slot);
+    for (const FlowKey& m : info.more) byFlow_.emplace(m, slot);
+    bySlot_[slot] = std::move(info);
+    ++n;
+  }
+  // Flows whose port holds no user session: removed (the entry they point at is not valid).
+  for (auto& [slot, keys] : flowsOf) {
+    for (const FlowKey& k : keys) {
+      if (Status st = t_.removeFlow(k); !st) fail(st);
+    }
+  }
+  recount();
+  if (restored) *restored = n;
+  return first;
+}
+
+}  // namespace roamgate::control
