@@ -82,6 +82,11 @@ int applianceList(Api& api, const std::vector<std::string>& args) {
     if (a.role() == "gate") {
       ja["gateway_id"] = a.gateway_id();
       ja["nat_ips"] = nat;
+      ja["user_sessions"] = a.user_sessions();
+      ja["user_sessions_restored"] = a.user_sessions_restored();
+      json sp = json::object();
+      for (auto& [outcome, n] : a.slow_path()) sp[outcome] = n;
+      ja["slow_path"] = sp;
     }
     j.push_back(ja);
     char b[512];
@@ -303,6 +308,7 @@ std::vector<DaemonCommand> daemonCommands() {
        reconcile},
   };
   for (DaemonCommand& c : serviceCommands()) all.push_back(std::move(c));
+  for (DaemonCommand& c : policyCommands()) all.push_back(std::move(c));
   return all;
 }
 

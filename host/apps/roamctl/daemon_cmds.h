@@ -21,6 +21,7 @@ struct DaemonCommand {
 
 std::vector<DaemonCommand> daemonCommands();   // serviceCommands() among them
 std::vector<DaemonCommand> serviceCommands();  // service_cmds.cpp
+std::vector<DaemonCommand> policyCommands();   // policy_cmds.cpp
 const DaemonCommand* findDaemonCommand(const std::vector<DaemonCommand>& all,
                                        const std::vector<std::string>& words, size_t& used);
 // `api`: --api as given (a socket path, unix:PATH or HOST:PORT); empty: $ROAMGATE_API, else

@@ -126,6 +126,17 @@ bool adminState(const std::string& what, const std::string& text, control::Admin
   return true;
 }
 
+void toPb(const control::SubscriberPolicy& p, pb::Policy* o) {
+  o->set_name(p.name);
+  o->set_any_service(p.anyService);
+  for (const std::string& s : p.services) o->add_services(s);
+  o->set_external(p.external);
+  o->set_max_user_sessions(p.maxUserSessions);
+  o->set_new_per_second(p.newPerSecond);
+  o->set_deny_time(p.denySeconds);
+  o->set_revision(p.revision);
+}
+
 // A service from the request; the catalog checks the rest (checkService).
 bool fromPb(const pb::Service& in, control::Service& s, grpc::Status& err) {
   s.name = in.name();
@@ -252,6 +263,87 @@ class Service final : public pb::Roamd::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status PutPolicy(ServerContext*, const pb::PutPolicyRequest* in, pb::PolicyReply* out) override {
+    control::SubscriberPolicy p;
+    const pb::Policy& i = in->policy();
+    p.name = i.name();
+    p.anyService = i.any_service();
+    p.services.assign(i.services().begin(), i.services().end());
+    p.external = i.external();
+    p.maxUserSessions = i.max_user_sessions();
+    p.newPerSecond = i.new_per_second();
+    p.denySeconds = i.deny_time() ? i.deny_time() : control::kDefaultDenySeconds;
+    if (Status st = control::checkPolicy(p); !st) return toGrpc(st);
+    Result<roamgate::store::Revision> rev = d_.store().put(control::policyKey(p.name), control::toJson(p));
+    if (!rev.ok()) return toGrpc(rev.status());
+    p.revision = *rev;
+    toPb(p, out->mutable_policy());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeletePolicy(ServerContext*, const pb::PolicyNameRequest* in, pb::Empty*) override {
+    Result<roamgate::store::Range> r = d_.store().get(control::policyKey(in->name()));
+    if (!r.ok()) return toGrpc(r.status());
+    if (r->kvs.empty()) return toGrpc(Status::error(StatusCode::kNotFound, "no policy " + in->name()));
+    Result<roamgate::store::Revision> rev = d_.store().del(control::policyKey(in->name()));
+    return rev.ok() ? grpc::Status::OK : toGrpc(rev.status());
+  }
+
+  grpc::Status GetPolicy(ServerContext*, const pb::PolicyNameRequest* in, pb::PolicyReply* out) override {
+    Result<roamgate::store::Range> r = d_.store().get(control::policyKey(in->name()));
+    if (!r.ok()) return toGrpc(r.status());
+    if (r->kvs.empty()) return toGrpc(Status::error(StatusCode::kNotFound, "no policy " + in->name()));
+    Result<control::SubscriberPolicy> p = control::policyFromJson(r->kvs[0].value);
+    if (!p.ok()) return toGrpc(p.status());
+    p->revision = r->kvs[0].modRevision;
+    toPb(*p, out->mutable_policy());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListPolicies(ServerContext*, const pb::Empty*, pb::ListPoliciesReply* out) override {
+    Result<roamgate::store::Range> r = d_.store().list(control::kPoliciesPrefix);
+    if (!r.ok()) return toGrpc(r.status());
+    for (const roamgate::store::KeyValue& kv : r->kvs) {
+      Result<control::SubscriberPolicy> p = control::policyFromJson(kv.value);
+      if (!p.ok()) continue;  // logged by the cache
+      p->revision = kv.modRevision;
+      toPb(*p, out->add_policies());
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SetSubscriber(ServerContext*, const pb::Subscriber* in, pb::Subscriber* out) override {
+    if (Status st = control::checkDigits("IMSI", in->imsi(), 15); !st) return toGrpc(st);
+    std::string key = control::subscriberKey(in->imsi());
+    *out = *in;
+    if (in->policy().empty()) {
+      Result<roamgate::store::Revision> rev = d_.store().del(key);
+      return rev.ok() ? grpc::Status::OK : toGrpc(rev.status());
+    }
+    Result<roamgate::store::Range> p = d_.store().get(control::policyKey(in->policy()));
+    if (!p.ok()) return toGrpc(p.status());
+    if (p->kvs.empty()) {
+      return toGrpc(Status::error(StatusCode::kNotFound, "no policy " + in->policy() +
+                                                             " (roamctl policy put " + in->policy() + " first)"));
+    }
+    Result<roamgate::store::Revision> rev =
+        d_.store().put(key, control::toJson(control::SubscriberAssignment{in->imsi(), in->policy()}));
+    return rev.ok() ? grpc::Status::OK : toGrpc(rev.status());
+  }
+
+  grpc::Status ListSubscribers(ServerContext*, const pb::Empty*, pb::ListSubscribersReply* out) override {
+    Result<roamgate::store::Range> r = d_.store().list(control::kSubscribersPrefix);
+    if (!r.ok()) return toGrpc(r.status());
+    for (const roamgate::store::KeyValue& kv : r->kvs) {
+      Result<control::SubscriberAssignment> a = control::assignmentFromJson(kv.value);
+      if (!a.ok()) continue;
+      pb::Subscriber* o = out->add_subscribers();
+      o->set_imsi(a->imsi);
+      o->set_policy(a->policy);
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status RemoveServer(ServerContext*, const pb::RemoveServerRequest* in, pb::ServiceReply* out) override {
     uint32_t a;
     uint16_t port;
@@ -324,6 +416,15 @@ class Service final : public pb::Roamd::Service {
         toPb(st.lastReconcile, o->mutable_last_reconcile());
         o->set_applied_revision(st.applied);
         if (a.role == control::Role::kSteer) o->set_sessions(st.programmed);
+        if (a.role == control::Role::kGate) {
+          o->set_user_sessions(st.userSessions);
+          o->set_user_sessions_restored(st.userSessionsRestored);
+          for (size_t i = 0; i < control::kPuntOutcomeCount; ++i) {
+            if (st.slowPunts[i]) {
+              (*o->mutable_slow_path())[std::string(control::puntOutcomeName(control::PuntOutcome(i)))] = st.slowPunts[i];
+            }
+          }
+        }
       } else if (d_.unstarted().count(name)) {
         o->set_state("failed");
         o->set_detail(d_.unstarted().at(name));

@@ -86,6 +86,11 @@ class Collector : public prometheus::Collectable {
     MetricFamily& kstat = family("roamgate_kernel_counter",
                                  "The kernel's statistics counters (frames, punts, drops by reason).",
                                  MetricType::Counter);
+    MetricFamily& slow = family("roamgate_slowpath_punts_total",
+                                "Flow-miss punts the gate's slow path handled, by outcome (installed, denied, ...).",
+                                MetricType::Counter);
+    MetricFamily& users = family("roamgate_user_sessions", "User sessions the gate's slow path holds.",
+                                 MetricType::Gauge);
     for (auto& ag : d_.agents()) {
       const std::string& name = ag->appliance().name;
       control::AgentStatus st = ag->status();
@@ -108,6 +113,13 @@ class Collector : public prometheus::Collectable {
                  double(st.punts[i]));
         }
         sample(noport, {{"appliance", name}}, double(st.repliesWithoutPort));
+      }
+      if (ag->appliance().role == control::Role::kGate) {
+        for (size_t i = 0; i < control::kPuntOutcomeCount; ++i) {
+          sample(slow, {{"appliance", name}, {"outcome", std::string(control::puntOutcomeName(control::PuntOutcome(i)))}},
+                 double(st.slowPunts[i]));
+        }
+        sample(users, {{"appliance", name}}, double(st.userSessions));
       }
     }
     return {std::make_move_iterator(fams.begin()), std::make_move_iterator(fams.end())};

@@ -56,6 +56,8 @@ void Agent::onChange(const StateSnapshot&, const StateChange& ch) {
   dirty_.insert(dirty_.end(), ch.sessionsPut.begin(), ch.sessionsPut.end());
   dirty_.insert(dirty_.end(), ch.sessionsDeleted.begin(), ch.sessionsDeleted.end());
   gatewaysDirty_ = gatewaysDirty_ || ch.gatewaysChanged;
+  catalogDirty_ = catalogDirty_ || ch.reset || ch.policiesChanged || !ch.servicesPut.empty() ||
+                  !ch.servicesDeleted.empty();
   pendingRevision_ = ch.revision;
   cv_.notify_all();
 }
@@ -82,6 +84,14 @@ Status Agent::checkAdopted(const Appliance& a) {
     return {};
   }
   return checkAppliance(a);
+}
+
+void Agent::publishSlowPath(const std::array<uint64_t, kPuntOutcomeCount>& outcomes,
+                            uint64_t userSessions, std::optional<uint64_t> restored) {
+  std::lock_guard lk(mu_);
+  status_.slowPunts = outcomes;
+  status_.userSessions = userSessions;
+  if (restored) status_.userSessionsRestored = *restored;
 }
 
 void Agent::startPunts() {
@@ -126,6 +136,16 @@ Status Agent::servePuntsOnce(size_t& n) {
   uint64_t noPort = 0, injErr = 0;
   for (size_t i = 0; i < n; ++i) {
     const dataplane::PuntedFrame& f = pool_[i];
+    uint8_t again = 0;
+    PuntUse use = slowPunt(f, again);
+    if (use == PuntUse::kReinject) {
+      Status st = rings_->inject(f.bytes, again);
+      if (!st) {
+        if (st.code() == StatusCode::kUnavailable) return st;
+        ++injErr;  // the inject ring is full: the terminal sends again
+      }
+    }
+    if (use != PuntUse::kNotMine) continue;
     size_t len = 0;
     Verdict v = hk_->handle(f.bytes, f.ingress, reply_, len);
     if (!Housekeeper::replied(v)) continue;
@@ -178,6 +198,7 @@ bool Agent::openDevice() {
 
 void Agent::houseWork() {
   using namespace std::chrono_literals;
+  tick();
   if (rings_) {
     Status st = servePunts();
     if (!st.ok() && st.code() == StatusCode::kUnavailable) {
@@ -242,7 +263,7 @@ void Agent::run() {
       startPunts();
     }
     bool doReconcile;
-    bool gateways;
+    bool gateways, catalog;
     std::vector<uint32_t> dirtyList;
     store::Revision rev;
     uint64_t ticket;
@@ -250,14 +271,18 @@ void Agent::run() {
       std::unique_lock lk(mu_);
       // With a punt loop the thread wakes every 20 ms to poll the punt ring (one register read).
       cv_.wait_for(lk, rings_ ? std::chrono::milliseconds(20) : std::chrono::milliseconds(1000),
-                   [&] { return stop_ || needReconcile_ || gatewaysDirty_ || !dirty_.empty(); });
+                   [&] { return stop_ || needReconcile_ || gatewaysDirty_ || catalogDirty_ || !dirty_.empty(); });
       if (stop_) break;
       doReconcile = needReconcile_;
       gateways = gatewaysDirty_;
+      catalog = catalogDirty_ && !needReconcile_;  // a reconciliation reads the catalog too
       dirtyList.swap(dirty_);
-      needReconcile_ = gatewaysDirty_ = false;
+      needReconcile_ = gatewaysDirty_ = catalogDirty_ = false;
       rev = pendingRevision_;
       ticket = reconcileAsked_;
+    }
+    if (catalog) {
+      if (Status cs = applyCatalog(cache_); !cs) spdlog::error("appliance {}: {}", app_.name, cs.message());
     }
     if (!doReconcile && !gateways && dirtyList.empty()) {
       houseWork();

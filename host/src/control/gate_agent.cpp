@@ -2,8 +2,11 @@
 // NAT addresses, next hops, punt limit) and, for every user session installed on it, the
 // downlink tunnel of its session (peer and TEID, QFI). When a session moves (handover), the
 // user sessions of its TEID get the new tunnel (moveTunnel: counters go on). The user
-// sessions themselves come from the slow path or from an engineer's roamctl; they are found
-// by a walk of the flow table (the flows of a TEID point at its ports).
+// sessions themselves come from the slow path (SlowPath: flow-miss punts decided, authorized
+// by the store's policies, installed) or from an engineer's roamctl; they are found by a walk
+// of the flow table (the flows of a TEID point at its ports). A reconciliation rebuilds the
+// slow path from the device: the user sessions whose TEID is a session of this gate are
+// restored (ports, authorizations, servers' counts), the others removed.
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -41,7 +44,10 @@ class GateAgent : public Agent {
     known_.clear();
     return st;
   }
-  void detach() override { t_.reset(); }
+  void detach() override {
+    sp_.reset();
+    t_.reset();
+  }
 
   Status adopt(Appliance& a) override {
     dataplane::GateConfig cfg;
@@ -95,23 +101,23 @@ class GateAgent : public Agent {
     });
     dataplane::GateConfig cfg;
     if (Status st = t_->readConfig(cfg); !st) return fail(rep, st);
+    // Every flow (the walk also fills the flow mirror the slow path installs on).
     std::vector<GateTables::FlowEntry> flows;
-    if (Status st = t_->listFlows(flows, [&](const dataplane::FlowKey& k) {
-          return want.count(k.teid) > 0;
-        });
-        !st) {
-      return fail(rep, st);
-    }
-    // The ports of those flows and their tunnels (a port serves one session's flows).
+    if (Status st = t_->listFlows(flows); !st) return fail(rep, st);
+    // The ports of the flows and their tunnels (a port serves one session's flows).
     std::map<std::pair<uint8_t, uint16_t>, uint32_t> ports;
     for (auto& f : flows) ports[{f.addrIndex, f.port}] = f.key.teid;
     std::vector<std::pair<std::pair<uint8_t, uint16_t>, Tunnel>> moves;
+    std::vector<dataplane::PortState> held;
     for (auto& [port, teid] : ports) {
       dataplane::PortState ps;
       if (Status st = t_->readPort(port.first, port.second, ps); !st) return fail(rep, st);
       if (!ps.valid) continue;
+      held.push_back(ps);
+      auto w = want.find(teid);
+      if (w == want.end()) continue;  // not a session of this gate: the slow path removes it
       Tunnel have{ps.session.peerIp, ps.session.dlTeid, ps.session.qfi};
-      if (have != want[teid]) moves.push_back({port, want[teid]});
+      if (have != w->second) moves.push_back({port, w->second});
     }
     uint64_t w0 = device()->writes();
     if (app_.ip != 0 && !sameConfig(cfg)) {
@@ -128,6 +134,18 @@ class GateAgent : public Agent {
       ++rep.entryWrites;
     }
     known_ = want;
+    // The slow path, rebuilt from the store's catalog and what the device holds. Moved tunnels
+    // are restored as they are now.
+    for (auto& [port, tun] : moves) {
+      for (auto& ps : held) {
+        if (ps.session.addrIndex == port.first && ps.session.port == port.second) {
+          ps.session.peerIp = tun.peer;
+          ps.session.dlTeid = tun.dlTeid;
+          ps.session.qfi = tun.qfi;
+        }
+      }
+    }
+    if (Status st = startSlowPath(cache, held, flows); !st) return fail(rep, st);
     rep.registerWrites = device()->writes() - w0;
     rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rep;
@@ -137,6 +155,7 @@ class GateAgent : public Agent {
     // Sessions of this gate whose tunnel changed since it was last programmed. The state is
     // locked only to copy the tunnels out (the cache's thread waits while it is).
     std::vector<std::pair<uint32_t, std::optional<Tunnel>>> now;
+    std::vector<std::pair<uint32_t, Terminal>> terminals;
     now.reserve(teids.size());
     cache.read([&](const StateSnapshot& s) {
       for (uint32_t teid : teids) {
@@ -145,14 +164,21 @@ class GateAgent : public Agent {
           now.emplace_back(teid, std::nullopt);
         } else {
           now.emplace_back(teid, Tunnel{it->second.peerIp, it->second.dlTeid, it->second.qfi});
+          if (sp_) terminals.emplace_back(teid, terminalOf(it->second));
         }
       }
       return 0;
     });
+    for (auto& [teid, term] : terminals) sp_->setSession(teid, std::move(term));
     std::map<uint32_t, Tunnel> moved;
+    auto at = std::chrono::steady_clock::now();
     for (auto& [teid, t] : now) {
       if (!t) {
-        known_.erase(teid);
+        if (known_.erase(teid) && sp_) {
+          Status st = sp_->removeSession(teid, at);
+          if (!st && st.code() == StatusCode::kUnavailable) return st;
+          if (!st) spdlog::warn("gate {}: session {:#010x} ended: {}", app_.name, teid, st.message());
+        }
         continue;
       }
       auto k = known_.find(teid);
@@ -184,7 +210,92 @@ class GateAgent : public Agent {
     return {};
   }
 
+  Status applyCatalog(StateCache& cache) override {
+    if (!sp_) return {};
+    return loadCatalog(cache);
+  }
+
+  PuntUse slowPunt(const dataplane::PuntedFrame& f, uint8_t& code) override {
+    if (!sp_ || f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) return PuntUse::kNotMine;
+    PuntOutcome o = sp_->handle(f.bytes, f.teid, f.innerOffset, std::chrono::steady_clock::now());
+    dirtyCounts_ = true;
+    code = uint8_t(regs::gate::InjectPort::kUplink);
+    return reinject(o) ? PuntUse::kReinject : PuntUse::kDrop;
+  }
+
+  void tick() override {
+    if (!sp_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (now - advancedAt_ >= std::chrono::milliseconds(100)) {
+      advancedAt_ = now;
+      uint64_t before = sp_->counters().ended;
+      sp_->advance(now);
+      dirtyCounts_ = dirtyCounts_ || sp_->counters().ended != before;
+    }
+    if (dirtyCounts_) {
+      dirtyCounts_ = false;
+      publishSlowPath(sp_->counters().outcomes, sp_->userSessions());
+    }
+  }
+
  private:
+  static Terminal terminalOf(const Session& s) {
+    return Terminal{s.imsi, s.msisdn, s.ueIp, s.peerIp, s.dlTeid, s.qfi};
+  }
+
+  // Services and policies from the store. A subscriber assigned a policy that does not exist
+  // (deleted since) falls back to "default"; said once per change.
+  Status loadCatalog(StateCache& cache) {
+    std::vector<Service> services;
+    std::vector<SubscriberPolicy> policies;
+    std::map<std::string, std::string> assignments;
+    size_t dangling = 0;
+    cache.read([&](const StateSnapshot& s) {
+      for (auto& [name, svc] : s.services) services.push_back(svc);
+      for (auto& [name, p] : s.policies) policies.push_back(p);
+      for (auto& [imsi, p] : s.assignments) {
+        if (s.policies.count(p)) assignments.emplace(imsi, p);
+        else ++dangling;
+      }
+      return 0;
+    });
+    if (dangling) {
+      spdlog::warn("gate {}: {} subscribers are assigned a policy that does not exist: they get "
+                   "policy 'default'", app_.name, dangling);
+    }
+    if (Status st = auth_.setPolicies(std::move(policies), std::move(assignments)); !st) return st;
+    return sp_->setServices(services);
+  }
+
+  Status startSlowPath(StateCache& cache, const std::vector<dataplane::PortState>& held,
+                       const std::vector<GateTables::FlowEntry>& flows) {
+    sp_.reset();
+    bool anyNat = false;
+    for (uint32_t ip : app_.natIps) anyNat = anyNat || ip != 0;
+    if (!anyNat || app_.ip == 0) {
+      spdlog::warn("gate {}: no gate address or access address: flow misses are not decided",
+                   app_.name);
+      return {};
+    }
+    auto sp = SlowPath::create(*t_, auth_, app_.natIps, {});
+    if (!sp.ok()) return sp.status();
+    sp_ = std::move(*sp);
+    if (Status st = loadCatalog(cache); !st) {
+      spdlog::error("gate {}: the catalog: {}", app_.name, st.message());
+    }
+    cache.read([&](const StateSnapshot& s) {
+      for (auto& [teid, ses] : s.sessions) {
+        if (ses.gate == app_.name) sp_->setSession(teid, terminalOf(ses));
+      }
+      return 0;
+    });
+    size_t restored = 0;
+    Status st = sp_->restore(held, flows, std::chrono::steady_clock::now(), &restored);
+    spdlog::info("gate {}: slow path: {} user sessions restored from the device", app_.name, restored);
+    publishSlowPath(sp_->counters().outcomes, sp_->userSessions(), restored);
+    return st;
+  }
+
   bool sameConfig(const dataplane::GateConfig& c) const {
     return c.accessIp == app_.ip && c.ownMac == app_.mac &&
            c.svcNextHopMac == app_.serviceNextHopMac && c.accNextHopMac == app_.accessNextHopMac &&
@@ -207,6 +318,10 @@ class GateAgent : public Agent {
   }
 
   std::unique_ptr<GateTables> t_;
+  LocalAuthorizer auth_;
+  std::unique_ptr<SlowPath> sp_;
+  bool dirtyCounts_ = false;
+  std::chrono::steady_clock::time_point advancedAt_{};
   std::map<uint32_t, Tunnel> known_;  // sessions on this gate, with their tunnel as programmed
   uint64_t tunnelsMoved_ = 0;
 };

@@ -740,4 +740,58 @@ Result<Service> serviceFromJson(const std::string& text) {
   return s;
 }
 
+std::string policyKey(const std::string& name) { return kPoliciesPrefix + name; }
+std::string subscriberKey(const std::string& imsi) { return kSubscribersPrefix + imsi; }
+
+std::string toJson(const SubscriberPolicy& p) {
+  json j = {{"name", p.name},
+            {"any_service", p.anyService},
+            {"services", p.services},
+            {"external", p.external},
+            {"max_user_sessions", p.maxUserSessions},
+            {"new_per_second", p.newPerSecond},
+            {"deny_time", p.denySeconds}};
+  return j.dump();
+}
+
+Result<SubscriberPolicy> policyFromJson(const std::string& text) {
+  Reader r("policy", text);
+  SubscriberPolicy p;
+  r.str("name", p.name);
+  r.boolean("any_service", p.anyService);
+  const json* services = r.raw("services");
+  if (r.ok() && (!services || !services->is_array())) r.fail("field services is not a list of service names");
+  for (size_t i = 0; r.ok() && i < services->size(); ++i) {
+    if (!(*services)[i].is_string()) {
+      r.fail("services[" + std::to_string(i) + "] is not a service name");
+      break;
+    }
+    p.services.push_back((*services)[i].get<std::string>());
+  }
+  r.boolean("external", p.external);
+  r.u32("max_user_sessions", p.maxUserSessions);
+  r.u32("new_per_second", p.newPerSecond);
+  r.u32("deny_time", p.denySeconds);
+  r.done();
+  if (!r.ok()) return r.status();
+  if (Status st = checkPolicy(p); !st) return st;
+  return p;
+}
+
+std::string toJson(const SubscriberAssignment& a) {
+  return json{{"imsi", a.imsi}, {"policy", a.policy}}.dump();
+}
+
+Result<SubscriberAssignment> assignmentFromJson(const std::string& text) {
+  Reader r("subscriber", text);
+  SubscriberAssignment a;
+  r.str("imsi", a.imsi);
+  r.str("policy", a.policy);
+  r.done();
+  if (!r.ok()) return r.status();
+  if (Status st = checkDigits("IMSI", a.imsi, 15); !st) return st;
+  if (Status st = checkName("policy name", a.policy); !st) return st;
+  return a;
+}
+
 }  // namespace roamgate::control

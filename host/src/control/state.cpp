@@ -135,6 +135,31 @@ void StateCache::applyOne(const store::KeyValue& kv, bool deleted, StateChange& 
     svc->revision = kv.modRevision;
     s.services[name] = std::move(*svc);
     ch.servicesPut.push_back(name);
+  } else if (startsWith(k, kPoliciesPrefix)) {
+    ch.policiesChanged = true;
+    std::string name = k.substr(std::strlen(kPoliciesPrefix));
+    s.policies.erase(name);
+    if (deleted) return;
+    Result<SubscriberPolicy> p = policyFromJson(kv.value);
+    if (!p.ok() || p->name != name) {
+      ++s.badObjects;
+      spdlog::warn("store key {}: {}", k, p.ok() ? "name differs from the key" : p.status().message());
+      return;
+    }
+    p->revision = kv.modRevision;
+    s.policies[name] = std::move(*p);
+  } else if (startsWith(k, kSubscribersPrefix)) {
+    ch.policiesChanged = true;
+    std::string imsi = k.substr(std::strlen(kSubscribersPrefix));
+    s.assignments.erase(imsi);
+    if (deleted) return;
+    Result<SubscriberAssignment> a = assignmentFromJson(kv.value);
+    if (!a.ok() || a->imsi != imsi) {
+      ++s.badObjects;
+      spdlog::warn("store key {}: {}", k, a.ok() ? "IMSI differs from the key" : a.status().message());
+      return;
+    }
+    s.assignments[imsi] = std::move(a->policy);
   } else if (startsWith(k, kLivePrefix)) {
     std::string name = k.substr(std::strlen(kLivePrefix));
     if (deleted) {
@@ -164,7 +189,7 @@ void StateCache::reset(const store::Range& r) {
     ch.sessionsPut.clear();
     ch.servicesPut.clear();
     ch.servicesDeleted.clear();
-    ch.gatewaysChanged = ch.appliancesChanged = true;
+    ch.gatewaysChanged = ch.appliancesChanged = ch.policiesChanged = true;
   }
   notify(ch);
 }

@@ -19,6 +19,7 @@
 #include "roamgate/control/housekeeping.h"
 #include "roamgate/dataplane/host_rings.h"
 #include "roamgate/control/objects.h"
+#include "roamgate/control/slow_path.h"
 #include "roamgate/control/state.h"
 #include "roamgate/hal/device.h"
 
@@ -53,6 +54,10 @@ struct AgentStatus {
   std::array<uint64_t, kVerdictCount> punts{};
   uint64_t repliesWithoutPort = 0, injectErrors = 0;
   bool puntLoop = false;  // the host port's rings are set up and polled
+  // Gate: flow-miss punts by the slow path's outcome (installed, denied, ...), the user
+  // sessions it holds, and those it rebuilt from the device at the last reconciliation.
+  std::array<uint64_t, kPuntOutcomeCount> slowPunts{};
+  uint64_t userSessions = 0, userSessionsRestored = 0;
 };
 
 // What an agent needs to answer its kernel's housekeeping punts.
@@ -97,6 +102,17 @@ class Agent {
   // Applies the changes queued since the last call; kUnavailable: the device is gone.
   virtual Status applyChanges(StateCache& cache, const std::set<uint32_t>& sessions,
                               bool gateways) = 0;
+  // The services, policies or subscribers' assignments changed (gate: the slow path's).
+  virtual Status applyCatalog(StateCache&) { return {}; }
+  // A punt that is no housekeeping frame's: the appliance's own (gate: a flow miss for the
+  // slow path). kReinject: send the frame again with inject code `code`.
+  enum class PuntUse { kNotMine, kDrop, kReinject };
+  virtual PuntUse slowPunt(const dataplane::PuntedFrame&, uint8_t&) { return PuntUse::kNotMine; }
+  // Called about every 20 ms on the agent's thread while the device is attached.
+  virtual void tick() {}
+  // The slow path's figures for status() (any thread may read them after this).
+  void publishSlowPath(const std::array<uint64_t, kPuntOutcomeCount>& outcomes,
+                       uint64_t userSessions, std::optional<uint64_t> restored = std::nullopt);
   virtual uint64_t programmed() const = 0;
   virtual Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) = 0;
   // How to answer housekeeping punts; nullopt: no punt loop (no address yet).
@@ -144,6 +160,7 @@ class Agent {
   bool stop_ = false;
   bool needReconcile_ = true;
   bool gatewaysDirty_ = false;
+  bool catalogDirty_ = false;
   std::vector<uint32_t> dirty_;  // TEIDs changed since the agent last took them (repeats)
   store::Revision pendingRevision_ = 0;
   uint64_t reconcileAsked_ = 0, reconcileDone_ = 0;

@@ -25,24 +25,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "roamgate/control/objects.h"
 #include "roamgate/status.h"
 
 namespace roamgate::control {
-
-struct SubscriberPolicy {
-  std::string name;
-  bool anyService = false;            // every service of the catalog
-  std::vector<std::string> services;  // else these, by name
-  bool external = false;              // destinations that are no service's address
-  uint32_t maxUserSessions = 0;       // at once; 0: no limit
-  uint32_t newPerSecond = 0;          // new user sessions a second; 0: no limit
-  uint32_t denySeconds = 30;          // how long a deny entry stays in the hardware
-  bool operator==(const SubscriberPolicy&) const = default;
-};
-
-// Checks a policy's fields (name, no service twice, a deny time of 1..86400 s); the error
-// names the field and what is allowed.
-Status checkPolicy(const SubscriberPolicy& p);
 
 enum class DenyReason : uint8_t {
   kNone,               // allowed

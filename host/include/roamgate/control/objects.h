@@ -8,8 +8,9 @@
 //   /roamgate/v1/services/NAME          Service     representative addresses, servers, policy
 //   /roamgate/v1/vips/IP:PROTO:PORT     (name)      the service holding a VIP (an index, written
 //                                                   in the transaction that writes the service)
-// Later objects (policies, user sessions, accounting records) take their own prefixes beside
-// these.
+//   /roamgate/v1/policies/NAME          SubscriberPolicy  what a subscriber (class) may use
+//   /roamgate/v1/subscribers/IMSI       SubscriberAssignment  the policy of one subscriber
+// Later objects (accounting records) take their own prefixes beside these.
 #pragma once
 
 #include <array>
@@ -32,6 +33,8 @@ inline constexpr const char* kSessionsPrefix = "/roamgate/v1/sessions/";
 inline constexpr const char* kQuarantinePrefix = "/roamgate/v1/quarantine/";
 inline constexpr const char* kServicesPrefix = "/roamgate/v1/services/";
 inline constexpr const char* kVipsPrefix = "/roamgate/v1/vips/";
+inline constexpr const char* kPoliciesPrefix = "/roamgate/v1/policies/";
+inline constexpr const char* kSubscribersPrefix = "/roamgate/v1/subscribers/";
 
 enum class Role { kSteer, kGate };
 const char* roleName(Role r);
@@ -167,6 +170,44 @@ Status checkAppliance(const Appliance& a);
 // a port 1..65535 when a VIP is tcp or udp and none for an icmp-only service, none twice) and
 // the affinity time (1..86400 s).
 Status checkService(const Service& s);
+
+// ---- Subscribers' policies (issue 11) ---------------------------------------------------------
+inline constexpr uint32_t kDefaultDenySeconds = 30;
+inline constexpr uint32_t kMaxDenySeconds = 86400;
+
+// A subscriber's (or a class of subscribers') policy. A subscriber without an assignment gets
+// the policy named "default"; with neither, nothing is allowed.
+struct SubscriberPolicy {
+  std::string name;
+  bool anyService = false;            // every service of the catalog
+  std::vector<std::string> services;  // else these, by name
+  bool external = false;              // destinations that are no service's address
+  uint32_t maxUserSessions = 0;       // at once; 0: no limit
+  uint32_t newPerSecond = 0;          // new user sessions a second; 0: no limit
+  uint32_t denySeconds = kDefaultDenySeconds;  // how long a deny entry stays in the hardware
+  int64_t revision = 0;  // the store revision that last wrote it (not compared)
+  bool operator==(const SubscriberPolicy& o) const {
+    return name == o.name && anyService == o.anyService && services == o.services &&
+           external == o.external && maxUserSessions == o.maxUserSessions &&
+           newPerSecond == o.newPerSecond && denySeconds == o.denySeconds;
+  }
+};
+// Checks a policy's fields (name, services named as services are and none twice, a deny time
+// of 1..86400 s); the error names the field.
+Status checkPolicy(const SubscriberPolicy& p);
+
+struct SubscriberAssignment {
+  std::string imsi;    // up to 15 digits
+  std::string policy;  // a policy's name
+  bool operator==(const SubscriberAssignment&) const = default;
+};
+
+std::string policyKey(const std::string& name);
+std::string subscriberKey(const std::string& imsi);
+std::string toJson(const SubscriberPolicy& p);
+Result<SubscriberPolicy> policyFromJson(const std::string& text);
+std::string toJson(const SubscriberAssignment& a);
+Result<SubscriberAssignment> assignmentFromJson(const std::string& text);
 
 std::string utcNow();  // 2026-12-01T11:37:50.123Z
 

@@ -28,6 +28,8 @@ struct StateSnapshot {
   std::map<std::string, size_t> sessionsPerGate;
   std::set<uint32_t> quarantined;
   std::map<std::string, Service> services;    // by name
+  std::map<std::string, SubscriberPolicy> policies;  // by name
+  std::map<std::string, std::string> assignments;    // IMSI -> policy name
   store::Revision revision = 0;
   uint64_t badObjects = 0;  // values that did not parse (logged, skipped)
 };
@@ -40,6 +42,7 @@ struct StateChange {
   bool gatewaysChanged = false;
   bool appliancesChanged = false;
   std::vector<std::string> servicesPut, servicesDeleted;  // by name
+  bool policiesChanged = false;  // a policy or a subscriber's assignment
   std::vector<std::string> wentDown, cameUp;
   store::Revision revision = 0;
 };

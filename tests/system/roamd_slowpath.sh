@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# System test: the gate's slow path, driven by roamd, on the simulated gate kernel (RTL). The
+# gate's access port is a TAP in a namespace this test makes; scapy sends uplink G-PDUs into
+# it. 50 subscribers (one of them on a web-only policy), 3 services (web: round robin, weights
+# 1:10; api: a series service with two representative ports; dns: affinity, one of its three
+# servers draining) and external hosts: 500 user sessions.
+#  1. First packets: each is punted once, decided, installed and re-injected (493 installed,
+#     7 denied: the web-only subscriber's api, dns and external flows).
+#  2. Two more packets of each flow: all in hardware (no punt); the denied ones dropped and
+#     counted by the kernel. Then 20 series flows turn to the api's other port: re-targeted,
+#     the same user-session port.
+#  3. roamd is killed (SIGKILL) and restarted: the 500 user sessions are restored from the
+#     device; a third packet of each flow still never reaches the host; new flows get ports
+#     no established user session holds.
+# The service side's capture is checked by scapy (addresses, one port per user session, the
+# servers and their split, affinity, the drained server unused) and tshark (checksums).
+# usage: roamd_slowpath.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+roamsim=$build/sim/roamsim
+roamctl=$build/host/roamctl
+roamd=$build/host/roamd
+work=$(mktemp -d /tmp/roamd-slowpath.XXXXXX)
+ns=rgsp$$
+source "$here/lib.sh"
+cleanup() {
+  local rc=$?
+  [ -n "$roamd_pid" ] && kill "$roamd_pid" 2>/dev/null || true
+  for p in "${sim[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    echo "--- roamd log (tail) ---"; tail -40 "$work/roamd.log" 2>/dev/null || true
+    echo "--- roamsim log (tail) ---"; tail -20 "$work/sim-g.log" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ip netns add "$ns"
+ip netns exec "$ns" "$roamsim" --kernel gate --socket "$work/g.sock" --in access=tap:rgacc \
+  --out "service=$work/service.pcap" 2> "$work/sim-g.log" &
+sim[g]=$!
+for _ in $(seq 100); do [ -S "$work/g.sock" ] && break; sleep 0.1; done
+[ -S "$work/g.sock" ] || fail "roamsim did not start"
+for _ in $(seq 50); do ip netns exec "$ns" ip link show rgacc > /dev/null 2>&1 && break; sleep 0.1; done
+# No IPv6 on the TAP: the kernel's own router solicitations would be punted too.
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.rgacc.disable_ipv6=1
+ip netns exec "$ns" ip link set rgacc up
+
+start_roamd() {
+  "$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics '' \
+    --appliance "gate-a=sim:$work/g.sock" --set gate-a.ip=198.18.1.100 --set gate-a.mac=02:00:00:00:02:14 \
+    --set gate-a.gateway_id=1 --set gate-a.nat_ips=198.18.3.1,198.18.3.2 \
+    --set gate-a.service_next_hop_mac=02:00:00:00:03:0a --set gate-a.access_next_hop_mac=02:00:00:00:01:01 \
+    >> "$work/roamd.log" 2>&1 &
+  roamd_pid=$!
+}
+start_roamd
+wait_apps_at "$work/r.sock" "gate-a programmed" 60 "a['gate-a']['state'] == 'ok'"
+ctl() { "$roamctl" --api "$work/r.sock" "$@" > /dev/null; }
+ctl policy put default --any-service --external
+ctl policy put web-only --service web --deny-time 600
+ctl subscriber set 001010000000050 --policy web-only
+ctl service add web --vip 198.18.10.10:443/tcp --policy round_robin \
+  --server 198.18.11.1:8443,weight=1 --server 198.18.11.2:8443,weight=10
+ctl service add api --vip 198.18.10.11:443/tcp --vip 198.18.10.11:8443/tcp --type series \
+  --server 198.18.12.1:9000 --server 198.18.12.2:9000
+ctl service add dns --vip 198.18.10.12:53/udp --policy round_robin --type affinity \
+  --server 198.18.13.1:10053 --server 198.18.13.2:10053 --server 198.18.13.3:10053
+ctl server set dns 198.18.13.3:10053 --admin drain
+ctl session create --imsi 001010000000001 --msisdn 491510000001 --ue-ip 198.19.0.1 --peer 198.18.1.1 \
+  --dl-teid 4096 --gate gate-a --count 50
+"$roamctl" --api "$work/r.sock" --json session list --gate gate-a > "$work/sessions.json"
+
+# The traffic: scapy builds it, sends a phase into the TAP, and checks the capture.
+traffic() { ip netns exec "$ns" /usr/bin/python3 "$here/slowpath_traffic.py" "$work" "$@"; }
+stats() { "$roamctl" --device "sim:$work/g.sock" --json stats > "$work/stats.json"; }
+stat() { /usr/bin/python3 -c "import json; print(json.load(open('$work/stats.json'))['$1'])"; }
+
+echo "== 1. first packets: one punt each, decided, installed, re-injected"
+traffic send first
+wait_apps_at "$work/r.sock" "500 user sessions decided" 120 \
+  "a['gate-a']['user_sessions'] == 500 and a['gate-a']['slow_path'].get('installed') == 493 and a['gate-a']['slow_path'].get('denied') == 7"
+stats
+[ "$(stat punt_frames)" = 500 ] || fail "$(stat punt_frames) punts for 500 first packets"
+
+echo "== 2. later packets stay in hardware; series flows re-targeted"
+traffic send later
+for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge $((493 + 986)) ] && break; sleep 0.25; done
+[ "$(stat ul_hits)" = $((493 + 986)) ] || fail "ul_hits $(stat ul_hits), not $((493 + 986))"
+[ "$(stat punt_frames)" = 500 ] || fail "later packets were punted ($(stat punt_frames) punts)"
+[ "$(stat ul_denied)" = 14 ] || fail "ul_denied $(stat ul_denied), not 14"
+traffic send retarget
+wait_apps_at "$work/r.sock" "20 series flows re-targeted" 60 \
+  "a['gate-a']['slow_path'].get('retargeted') == 20 and a['gate-a']['user_sessions'] == 500"
+
+echo "== 3. roamd killed (SIGKILL) and restarted: user sessions restored"
+kill -KILL "$roamd_pid"
+wait "$roamd_pid" 2>/dev/null || true
+start_roamd
+wait_apps_at "$work/r.sock" "user sessions restored" 120 \
+  "a['gate-a']['state'] == 'ok' and a['gate-a']['user_sessions_restored'] == 500"
+stats
+punts=$(stat punt_frames)
+traffic send third
+for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge $((493 + 986 + 20 + 493)) ] && break; sleep 0.25; done
+[ "$(stat ul_hits)" = $((493 + 986 + 20 + 493)) ] || fail "ul_hits $(stat ul_hits) after the restart"
+[ "$(stat punt_frames)" = "$punts" ] || fail "established user sessions were punted after the restart"
+traffic send new
+wait_apps_at "$work/r.sock" "new flows after the restart" 60 \
+  "a['gate-a']['slow_path'].get('installed') == 50 and a['gate-a']['user_sessions'] == 550"
+for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge $((493 + 986 + 20 + 493 + 50)) ] && break; sleep 0.25; done
+
+"$roamsim" ctl "$work/g.sock" stop > /dev/null || true
+wait "${sim[g]}" 2>/dev/null || true
+unset 'sim[g]'
+
+echo "== the service side's capture"
+traffic check
+[ -z "$(tshark -r "$work/service.pcap" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+  -o udp.check_checksum:TRUE -Y '_ws.expert.severity >= warning' 2>/dev/null | head -5)" ] ||
+  fail "tshark finds a checksum or protocol problem in the rewritten packets"
+echo "PASS"
