@@ -63,14 +63,17 @@ Status LocalAuthorizer::setPolicies(std::vector<SubscriberPolicy> policies,
   }
   policies_ = std::move(byName);
   assigned_.clear();
-  for (auto& [imsi, name] : assignments) assigned_.emplace(imsi, std::move(name));
+  assigned_.reserve(assignments.size());
+  for (auto& [imsi, name] : assignments) assigned_.emplace(key(imsi), &policies_.find(name)->second);
+  auto d = policies_.find("default");
+  default_ = d == policies_.end() ? nullptr : &d->second;
   return {};
 }
 
 const SubscriberPolicy* LocalAuthorizer::policyOf(std::string_view imsi) const {
-  auto a = assigned_.find(imsi);
-  auto p = policies_.find(a != assigned_.end() ? std::string_view(a->second) : std::string_view("default"));
-  return p == policies_.end() ? nullptr : &p->second;
+  if (assigned_.empty()) return default_;
+  auto a = assigned_.find(key(imsi));
+  return a != assigned_.end() ? a->second : default_;
 }
 
 AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
@@ -89,7 +92,7 @@ AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
              std::find(p.services.begin(), p.services.end(), r.service) == p.services.end()) {
     return deny(DenyReason::kServiceNotAllowed);
   }
-  Held& h = held_[std::string(r.imsi)];  // an IMSI fits the string's own buffer
+  Held& h = held_[key(r.imsi)];
   if (p.maxUserSessions && h.sessions >= p.maxUserSessions) return deny(DenyReason::kTooManySessions);
   if (p.newPerSecond) {
     constexpr int64_t kToken = 1'000'000'000;
@@ -110,15 +113,25 @@ AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
   return d;
 }
 
+uint64_t LocalAuthorizer::key(std::string_view imsi) {
+  uint64_t v = 0;
+  bool digits = !imsi.empty() && imsi.size() <= 15;
+  for (char c : imsi) {
+    digits = digits && c >= '0' && c <= '9';
+    v = v * 10 + uint64_t(c - '0');
+  }
+  return digits ? v : (std::hash<std::string_view>{}(imsi) | uint64_t(1) << 63);
+}
+
 void LocalAuthorizer::release(std::string_view imsi) {
-  auto it = held_.find(std::string(imsi));
+  auto it = held_.find(key(imsi));
   if (it != held_.end() && it->second.sessions > 0) --it->second.sessions;
 }
 
-void LocalAuthorizer::restore(std::string_view imsi) { ++held_[std::string(imsi)].sessions; }
+void LocalAuthorizer::restore(std::string_view imsi) { ++held_[key(imsi)].sessions; }
 
 uint32_t LocalAuthorizer::userSessions(std::string_view imsi) const {
-  auto it = held_.find(std::string(imsi));
+  auto it = held_.find(key(imsi));
   return it == held_.end() ? 0 : it->second.sessions;
 }
 

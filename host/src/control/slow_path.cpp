@@ -98,7 +98,82 @@ size_t SlowPath::VipHash::operator()(const Vip& v) const noexcept {
 
 SlowPath::SlowPath(dataplane::GateTables& t, Authorizer& auth, std::array<uint32_t, 4> natIps,
                    SlowPathOptions opts)
-    : t_(t), auth_(auth), natIps_(natIps), opts_(opts), gen_(size_t(kNatAddrCount) << 16, 0) {}
+    : t_(t),
+      auth_(auth),
+      natIps_(natIps),
+      opts_(opts),
+      infoOf_(size_t(kNatAddrCount) << 16, kNoInfo),
+      gen_(size_t(kNatAddrCount) << 16, 0) {}
+
+const uint32_t* SlowPath::FlowIndex::find(const FlowKey& k) const {
+  size_t mask = t_.size() - 1;
+  for (size_t i = home(k);; i = (i + 1) & mask) {
+    if (!t_[i].used) return nullptr;
+    if (t_[i].k == k) return &t_[i].v;
+  }
+}
+
+bool SlowPath::FlowIndex::insert(const FlowKey& k, uint32_t v) {
+  if (2 * (n_ + 1) > t_.size()) grow();
+  size_t mask = t_.size() - 1;
+  size_t i = home(k);
+  for (; t_[i].used; i = (i + 1) & mask) {
+    if (t_[i].k == k) return false;
+  }
+  t_[i] = {k, v, true};
+  ++n_;
+  return true;
+}
+
+bool SlowPath::FlowIndex::erase(const FlowKey& k) {
+  size_t mask = t_.size() - 1;
+  size_t i = home(k);
+  for (;; i = (i + 1) & mask) {
+    if (!t_[i].used) return false;
+    if (t_[i].k == k) break;
+  }
+  // Backward shift: an entry after the hole moves into it unless its home lies after the hole.
+  for (size_t j = (i + 1) & mask; t_[j].used; j = (j + 1) & mask) {
+    size_t h = home(t_[j].k);
+    bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+    if (stays) continue;
+    t_[i] = t_[j];
+    i = j;
+  }
+  t_[i].used = false;
+  --n_;
+  return true;
+}
+
+void SlowPath::FlowIndex::grow() {
+  std::vector<Entry> old(t_.size() * 2);
+  old.swap(t_);
+  n_ = 0;
+  for (const Entry& e : old) {
+    if (e.used) insert(e.k, e.v);
+  }
+}
+
+uint32_t SlowPath::takeInfo() {
+  uint32_t i;
+  if (!spare_.empty()) {
+    i = spare_.back();
+    spare_.pop_back();
+  } else {
+    i = uint32_t(pool_.size());
+    pool_.emplace_back();
+    slotOfInfo_.push_back(kNoInfo);
+  }
+  UserSessionInfo& u = pool_[i];
+  u.entry = {};
+  u.more.clear();
+  u.external = u.denied = u.restored = false;
+  u.type = UserSessionType::kConnection;
+  u.services.clear();
+  u.servers.clear();
+  u.denyReason = DenyReason::kNone;
+  return i;
+}
 
 Result<std::unique_ptr<SlowPath>> SlowPath::create(dataplane::GateTables& t, Authorizer& auth,
                                                    std::array<uint32_t, 4> natIps,
@@ -137,8 +212,9 @@ const PortAllocator* SlowPath::allocator(uint8_t addrIndex) const {
 }
 
 const UserSessionInfo* SlowPath::find(uint8_t addrIndex, uint16_t port) const {
-  auto it = bySlot_.find(slotOf(addrIndex, port));
-  return it == bySlot_.end() ? nullptr : &it->second;
+  if (addrIndex >= kNatAddrCount) return nullptr;
+  uint32_t i = infoOf_[slotOf(addrIndex, port)];
+  return i == kNoInfo ? nullptr : &pool_[i];
 }
 
 void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid] = std::move(t); }
@@ -146,10 +222,15 @@ void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid] = std::m
 Status SlowPath::removeSession(uint32_t teid, Clock::time_point now) {
   terminals_.erase(teid);
   std::vector<uint32_t> slots;
-  for (auto& [slot, info] : bySlot_) {
-    if (info.entry.flow.teid == teid) slots.push_back(slot);
-  }
+  if (auto it = byTeid_.find(teid); it != byTeid_.end()) slots = it->second;
   Status first;
+  struct Drop {
+    std::unordered_map<uint32_t, std::vector<uint32_t>>& m;
+    uint32_t teid;
+    ~Drop() {
+      if (auto it = m.find(teid); it != m.end() && it->second.empty()) m.erase(it);
+    }
+  } drop{byTeid_, teid};
   for (uint32_t slot : slots) {
     Status st = end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kSessionDeleted, now);
     if (!st && first.ok()) first = st;
@@ -212,7 +293,9 @@ void SlowPath::recount() {
       while (s.sel->sessions(i) > 0) (void)s.sel->sessionEnded(i);
     }
   }
-  for (auto& [slot, info] : bySlot_) {
+  for (uint32_t p = 0; p < pool_.size(); ++p) {
+    if (slotOfInfo_[p] == kNoInfo) continue;
+    const UserSessionInfo& info = pool_[p];
     if (info.services.empty()) continue;
     auto it = svcByName_.find(info.services.back());
     if (it == svcByName_.end() || !svcs_[it->second].sel) continue;
@@ -244,8 +327,7 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
   FlowKey key;
   PuntOutcome o = parseUplinkPunt(frame, innerOffset, teid, key);
   if (o == PuntOutcome::kInstalled) {
-    auto known = byFlow_.find(key);
-    if (known != byFlow_.end()) {
+    if (byFlow_.find(key)) {
       o = PuntOutcome::kAlreadyDecided;
     } else if (auto term = terminals_.find(teid); term == terminals_.end()) {
       o = PuntOutcome::kUnknownTeid;
@@ -288,13 +370,13 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   if (v == byVip_.end()) {
     auto e = byEndpoint_.find(ep);
     if (e != byEndpoint_.end()) {
-      UserSessionInfo& info = bySlot_.at(e->second);
+      UserSessionInfo& info = *this->info(e->second);
       if (info.external) {  // allowed when it was made; not a new user session
         // Endpoint-independent mapping: the same port for every external destination.
         Status st = t_.addFlowKnown(key, info.entry.addrIndex, info.entry.port);
         if (!st) return PuntOutcome::kInstallFailed;
         info.more.push_back(key);
-        byFlow_.emplace(key, e->second);
+        byFlow_.insert(key, e->second);
         return PuntOutcome::kFlowAdded;
       }
       // A series user session's endpoint now talking to an external host: a user session
@@ -303,11 +385,12 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
     }
     AuthDecision d = auth_.authorize({term.imsi, {}, now});
     if (!d.allowed()) return deny(key, term, sub, d, now);
-    UserSessionInfo info;
+    uint32_t i = takeInfo();
+    UserSessionInfo& info = pool_[i];
     info.external = true;
     info.entry.flow = key;
     info.entry.external = true;
-    PuntOutcome o = install(std::move(info), sub, now, std::nullopt, std::nullopt);
+    PuntOutcome o = install(i, sub, now, std::nullopt, std::nullopt);
     if (o != PuntOutcome::kInstalled) auth_.release(term.imsi);
     return o;
   }
@@ -329,24 +412,28 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
     return PuntOutcome::kNoServer;
   }
   const Server& srv = s.sel->servers()[*server];
-  UserSessionInfo info;
+  uint32_t i = takeInfo();
+  UserSessionInfo& info = pool_[i];
   info.type = s.svc.type;
   info.entry.flow = key;
   info.entry.serverIp = srv.ip;
   info.entry.serverPort = key.proto == 1 ? 0 : srv.port;
-  info.services.push_back(s.svc.name);
+  info.services.emplace_back();
+  info.services.back().assign(s.svc.name);
   info.servers.emplace_back(srv.ip, srv.port);
-  PuntOutcome o = install(std::move(info), sub, now, svcSlot, *server);
+  PuntOutcome o = install(i, sub, now, svcSlot, *server);
   if (o != PuntOutcome::kInstalled) auth_.release(term.imsi);
   return o;
 }
 
-PuntOutcome SlowPath::install(UserSessionInfo info, uint64_t sub, Clock::time_point now,
+PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
                               std::optional<uint32_t> svcSlot, std::optional<uint32_t> server) {
+  UserSessionInfo& info = pool_[i];
   const Terminal& term = terminals_.at(info.entry.flow.teid);
   uint8_t addr = addressFor(sub);
   Result<uint16_t> port = alloc(addr).allocate(sub, now);
   if (!port.ok()) {
+    spare_.push_back(i);
     return port.status().code() == StatusCode::kOverQuota ? PuntOutcome::kOverQuota
                                                           : PuntOutcome::kNoPort;
   }
@@ -360,24 +447,28 @@ PuntOutcome SlowPath::install(UserSessionInfo info, uint64_t sub, Clock::time_po
   e.qfi = term.qfi;
   if (Status st = t_.installNew(e); !st) {
     (void)alloc(addr).free(*port, now);
+    spare_.push_back(i);
     return PuntOutcome::kInstallFailed;
   }
   if (svcSlot && server) (void)svcs_[*svcSlot].sel->sessionStarted(*server);
-  info.imsi = term.imsi;
-  info.msisdn = term.msisdn;
+  info.imsi.assign(term.imsi);
+  info.msisdn.assign(term.msisdn);
   info.started = now;
   const FlowKey& k = e.flow;
-  byFlow_.emplace(k, slot);
+  byFlow_.insert(k, slot);
   if (info.external || info.type == UserSessionType::kSeries) {
     byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
   }
-  bySlot_[slot] = std::move(info);
+  infoOf_[slot] = i;
+  slotOfInfo_[i] = slot;
+  byTeid_[k.teid].push_back(slot);
+  ++live_;
   return PuntOutcome::kInstalled;
 }
 
 PuntOutcome SlowPath::retarget(uint32_t slot, const FlowKey& key, uint32_t svcSlot, uint64_t sub,
                                Clock::time_point now) {
-  UserSessionInfo& info = bySlot_.at(slot);
+  UserSessionInfo& info = *this->info(slot);
   SvcSlot& s = svcs_[svcSlot];
   SelectionKey sk{key.src, key.sport, key.dst, key.dport, key.proto};
   Result<uint32_t> server = pickServer(s, sk, sub, svcSlot, now);
@@ -400,7 +491,7 @@ PuntOutcome SlowPath::retarget(uint32_t slot, const FlowKey& key, uint32_t svcSl
   }
   (void)s.sel->sessionStarted(*server);
   byFlow_.erase(old);
-  byFlow_.emplace(key, slot);
+  byFlow_.insert(key, slot);
   info.entry = e;
   info.services.push_back(s.svc.name);
   info.servers.emplace_back(srv.ip, srv.port);
@@ -411,20 +502,30 @@ PuntOutcome SlowPath::deny(const FlowKey& key, const Terminal&, uint64_t sub,
                            const AuthDecision& d, Clock::time_point now) {
   auto time = d.policy ? std::chrono::seconds(d.policy->denySeconds) : opts_.restoredDenyTime;
   if (time.count() == 0) return PuntOutcome::kDeniedNoEntry;
-  UserSessionInfo info;
+  uint32_t i = takeInfo();
+  UserSessionInfo& info = pool_[i];
   info.denied = true;
   info.denyReason = d.reason;
   info.entry.flow = key;
   info.entry.allow = false;
   info.entry.external = true;  // no server: the entry only drops and counts
-  PuntOutcome o = install(std::move(info), sub, now, std::nullopt, std::nullopt);
+  PuntOutcome o = install(i, sub, now, std::nullopt, std::nullopt);
   if (o != PuntOutcome::kInstalled) return PuntOutcome::kDeniedNoEntry;
-  uint32_t slot = byFlow_.at(key);  // install() registered the flow
+  uint32_t slot = slotOfInfo_[i];
   denies_.emplace(now + time, std::pair{slot, gen_[slot]});
   return PuntOutcome::kDenied;
 }
 
 void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
+  if (auto t = byTeid_.find(info.entry.flow.teid); t != byTeid_.end()) {
+    std::vector<uint32_t>& v = t->second;
+    auto at = std::find(v.begin(), v.end(), slot);
+    if (at != v.end()) {
+      *at = v.back();
+      v.pop_back();
+    }
+    // An emptied list stays (with its capacity) while the session does: removeSession drops it.
+  }
   byFlow_.erase(info.entry.flow);
   for (const FlowKey& k : info.more) byFlow_.erase(k);
   const FlowKey& k = info.entry.flow;
@@ -442,13 +543,13 @@ void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
 }
 
 Status SlowPath::end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now) {
-  uint32_t slot = slotOf(addrIndex, port);
-  auto it = bySlot_.find(slot);
-  if (it == bySlot_.end()) {
+  uint32_t slot = addrIndex < kNatAddrCount ? slotOf(addrIndex, port) : 0;
+  if (addrIndex >= kNatAddrCount || infoOf_[slot] == kNoInfo) {
     return Status::error(StatusCode::kNotFound,
                          "no user session on " + dataplane::portStr(addrIndex, port));
   }
-  UserSessionInfo& info = it->second;
+  uint32_t i = infoOf_[slot];
+  UserSessionInfo& info = pool_[i];
   std::vector<FlowKey> flows;
   flows.reserve(1 + info.more.size());
   flows.push_back(info.entry.flow);
@@ -461,7 +562,10 @@ Status SlowPath::end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::ti
   (void)alloc(addrIndex).free(port, now);
   ++counters_.ended;
   if (ended_) ended_(info, cause);
-  bySlot_.erase(it);
+  infoOf_[slot] = kNoInfo;
+  slotOfInfo_[i] = kNoInfo;
+  spare_.push_back(i);
+  --live_;
   return {};
 }
 
@@ -469,8 +573,8 @@ void SlowPath::advance(Clock::time_point now) {
   while (!denies_.empty() && denies_.begin()->first <= now) {
     auto [slot, gen] = denies_.begin()->second;
     denies_.erase(denies_.begin());
-    auto it = bySlot_.find(slot);
-    if (it == bySlot_.end() || !it->second.denied || gen_[slot] != gen) continue;
+    const UserSessionInfo* u = info(slot);
+    if (!u || !u->denied || gen_[slot] != gen) continue;
     if (end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kDenyExpired, now).ok()) {
       ++counters_.denyExpired;
     }
@@ -503,7 +607,8 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
       if (Status st = t_.removeKnown(mine, gone); !st) fail(st);
       continue;
     }
-    UserSessionInfo info;
+    uint32_t pi = takeInfo();
+    UserSessionInfo& info = pool_[pi];
     info.entry = e;
     info.entry.flow = mine.front();
     // The flow the port entry was made for (its original destination) comes first.
@@ -521,6 +626,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     info.external = e.allow && e.external;
     uint64_t sub = subscriberId(term->second, info.entry.flow.teid);
     if (Status st = alloc(e.addrIndex).restore(e.port, sub); !st) {
+      spare_.push_back(pi);
       fail(st);
       continue;
     }
@@ -543,9 +649,12 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
         byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
       }
     }
-    byFlow_.emplace(k, slot);
-    for (const FlowKey& m : info.more) byFlow_.emplace(m, slot);
-    bySlot_[slot] = std::move(info);
+    byFlow_.insert(k, slot);
+    for (const FlowKey& m : info.more) byFlow_.insert(m, slot);
+    infoOf_[slot] = pi;
+    slotOfInfo_[pi] = slot;
+    byTeid_[k.teid].push_back(slot);
+    ++live_;
     ++n;
   }
   // Flows whose port holds no user session: removed (the entry they point at is not valid).

@@ -27,27 +27,26 @@ BasicCuckooMirror<Key>::BasicCuckooMirror(uint32_t bucketsLog2, uint32_t slots, 
       loader_(std::move(loader)),
       maxPath_(maxPath) {
   for (int b = 0; b < 2; ++b) {
-    banks_[b].resize(size_t(mask_) + 1);
+    banks_[b].resize((size_t(mask_) + 1) * slots_);
     loaded_[b].assign(size_t(mask_) + 1, false);
   }
 }
 
 template <class Key>
-Status BasicCuckooMirror<Key>::bucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot>*& out) {
+Status BasicCuckooMirror<Key>::bucket(uint32_t bank, uint32_t b, CuckooSlot*& out) {
   if (!loaded_[bank][b]) {
     std::vector<CuckooSlot> slots(slots_);
     if (Status s = loader_(bank, b, slots); !s) return s;
-    banks_[bank][b] = std::move(slots);
-    loaded_[bank][b] = true;
+    setBucket(bank, b, std::move(slots));
   }
-  out = &banks_[bank][b];
+  out = &banks_[bank][size_t(b) * slots_];
   return {};
 }
 
 template <class Key>
 void BasicCuckooMirror<Key>::setBucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot> slots) {
   slots.resize(slots_);
-  banks_[bank][b] = std::move(slots);
+  std::copy(slots.begin(), slots.end(), banks_[bank].begin() + ptrdiff_t(size_t(b) * slots_));
   loaded_[bank][b] = true;
 }
 
@@ -63,12 +62,18 @@ size_t BasicCuckooMirror<Key>::unloaded() const {
 template <class Key>
 std::optional<typename BasicCuckooMirror<Key>::Pos> BasicCuckooMirror<Key>::locate(const Key& key,
                                                                            Status& st) {
+  return locateIn(key, {bucketOf(0, key), bucketOf(1, key)}, st);
+}
+
+template <class Key>
+std::optional<typename BasicCuckooMirror<Key>::Pos> BasicCuckooMirror<Key>::locateIn(
+    const Key& key, std::array<uint32_t, 2> buckets, Status& st) {
   for (uint32_t bank = 0; bank < 2; ++bank) {
-    uint32_t b = bucketOf(bank, key);
-    std::vector<CuckooSlot>* slots;
+    uint32_t b = buckets[bank];
+    CuckooSlot* slots;
     if (st = bucket(bank, b, slots); !st) return std::nullopt;
     for (uint32_t s = 0; s < slots_; ++s) {
-      if ((*slots)[s].valid && (*slots)[s].key == key) return Pos{bank, b, s};
+      if (slots[s].valid && slots[s].key == key) return Pos{bank, b, s};
     }
   }
   return std::nullopt;
@@ -78,20 +83,33 @@ template <class Key>
 Status BasicCuckooMirror<Key>::find(const Key& key, std::optional<CuckooSlot>& out) {
   Status st;
   out.reset();
-  if (auto p = locate(key, st)) out = banks_[p->bank][p->bucket][p->slot];
+  if (auto p = locate(key, st)) out = at(p->bank, p->bucket, p->slot);
   return st;
 }
 
 template <class Key>
-Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes) {
+Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes,
+                                      bool mustBeNew) {
   Status st;
   CuckooSlot entry{true, key, value};
-  if (auto p = locate(key, st)) {  // update in place: one atomic slot write
-    banks_[p->bank][p->bucket][p->slot] = entry;
+  const std::array<uint32_t, 2> home = {bucketOf(0, key), bucketOf(1, key)};
+  if (auto p = locateIn(key, home, st)) {  // update in place: one atomic slot write
+    if (mustBeNew) return Status::error(StatusCode::kAlreadyExists, "key " + keyName(key) + " is in the table");
+    at(p->bank, p->bucket, p->slot) = entry;
     writes.push_back({p->bank, p->bucket, p->slot, entry});
     return {};
   }
   if (!st) return st;
+  // A free slot in one of the key's own buckets (what the search below finds first): taken.
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    CuckooSlot* slots = &at(bank, home[bank], 0);  // loaded by locateIn
+    for (uint32_t sl = 0; sl < slots_; ++sl) {
+      if (slots[sl].valid) continue;
+      slots[sl] = entry;
+      writes.push_back({bank, home[bank], sl, entry});
+      return {};
+    }
+  }
 
   // Breadth-first search for a path of moves ending in an empty slot.
   struct Node {
@@ -102,7 +120,7 @@ Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vecto
   std::vector<Node> nodes;
   std::deque<int> queue;
   for (uint32_t bank = 0; bank < 2; ++bank) {
-    uint32_t b = bucketOf(bank, key);
+    uint32_t b = home[bank];
     for (uint32_t s = 0; s < slots_; ++s) {
       nodes.push_back({{bank, b, s}, -1, 1});
       queue.push_back(int(nodes.size() - 1));
@@ -113,9 +131,9 @@ Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vecto
     int i = queue.front();
     queue.pop_front();
     Pos p = nodes[size_t(i)].pos;
-    std::vector<CuckooSlot>* slots;
+    CuckooSlot* slots;
     if (st = bucket(p.bank, p.bucket, slots); !st) return st;
-    const CuckooSlot& occ = (*slots)[p.slot];
+    const CuckooSlot& occ = slots[p.slot];
     if (!occ.valid) {
       found = i;
       break;
@@ -143,14 +161,14 @@ Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vecto
   while (nodes[size_t(child)].parent >= 0) {
     int parent = nodes[size_t(child)].parent;
     Pos from = nodes[size_t(parent)].pos, to = nodes[size_t(child)].pos;
-    CuckooSlot moving = banks_[from.bank][from.bucket][from.slot];
-    banks_[to.bank][to.bucket][to.slot] = moving;
+    CuckooSlot moving = at(from.bank, from.bucket, from.slot);
+    at(to.bank, to.bucket, to.slot) = moving;
     writes.push_back({to.bank, to.bucket, to.slot, moving});  // new place first
     child = parent;
   }
-  Pos at = nodes[size_t(child)].pos;  // a candidate slot of the new key, now free to take
-  banks_[at.bank][at.bucket][at.slot] = entry;
-  writes.push_back({at.bank, at.bucket, at.slot, entry});
+  Pos to = nodes[size_t(child)].pos;  // a candidate slot of the new key, now free to take
+  at(to.bank, to.bucket, to.slot) = entry;
+  writes.push_back({to.bank, to.bucket, to.slot, entry});
   return {};
 }
 
@@ -160,7 +178,7 @@ Status BasicCuckooMirror<Key>::remove(const Key& key, std::vector<CuckooWrite>& 
   auto p = locate(key, st);
   if (!st) return st;
   if (!p) return Status::error(StatusCode::kNotFound, "no entry for key " + keyName(key));
-  banks_[p->bank][p->bucket][p->slot] = {};
+  at(p->bank, p->bucket, p->slot) = {};
   writes.push_back({p->bank, p->bucket, p->slot, {}});
   return {};
 }

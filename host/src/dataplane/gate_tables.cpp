@@ -321,9 +321,13 @@ Status GateTables::checkFields(const UserSession& s) {
 
 Status GateTables::queueFlow(const FlowKey& key, std::optional<uint32_t> value) {
   writes_.clear();
-  Status st = value ? flow_.insert(key.bytes(), *value, writes_) : flow_.remove(key.bytes(), writes_);
+  Status st = value ? flow_.insert(key.bytes(), *value, writes_, /*mustBeNew=*/true)
+                    : flow_.remove(key.bytes(), writes_);
   if (!st) {
     if (st.code() == StatusCode::kNotFound) return Status::error(st.code(), "no flow " + flowStr(key));
+    if (st.code() == StatusCode::kAlreadyExists) {
+      return Status::error(st.code(), "flow " + flowStr(key) + " is in the flow table already");
+    }
     return Status::error(st.code(), "flow table: " + flowStr(key) + ": " +
                                         (st.code() == StatusCode::kFull ? "no room along any cuckoo path" : st.message()));
   }
@@ -361,17 +365,15 @@ Status GateTables::sendQueued() {
 
 Status GateTables::installNew(const UserSession& s) {
   if (Status st = checkFields(s); !st) return st;
-  std::optional<Slot> found;
-  if (Status st = flow_.find(s.flow.bytes(), found); !st) return st;
-  if (found) {
-    return Status::error(StatusCode::kAlreadyExists, "flow " + flowStr(s.flow) + " is in the flow table already (port " +
-                                                         portStr(uint8_t(found->value >> 16), uint16_t(found->value)) + ")");
-  }
   ops_.clear();
-  queuePort(s, true);
-  // The flow may commit before the port entry does: its packets miss until then (punted).
+  // The flow first in the mirror (refused there if present: nothing is sent); on the device
+  // it follows the port entry. It may commit before the port entry does: its packets miss
+  // until then (punted).
   uint32_t value = r::flow::kValueAddrIndex.put(s.addrIndex) | r::flow::kValuePort.put(s.port);
   if (Status st = queueFlow(s.flow, value); !st) return st;
+  size_t flowOps = ops_.size();
+  queuePort(s, true);
+  std::rotate(ops_.begin(), ops_.begin() + ptrdiff_t(flowOps), ops_.end());
   return sendQueued();
 }
 

@@ -88,10 +88,13 @@ class LocalAuthorizer : public Authorizer {
     bool started = false;
   };
   const SubscriberPolicy* policyOf(std::string_view imsi) const;
+  // The IMSI as a number (at most 15 digits); another string as its hash with the top bit set.
+  static uint64_t key(std::string_view imsi);
 
   std::map<std::string, SubscriberPolicy, std::less<>> policies_;
-  std::map<std::string, std::string, std::less<>> assigned_;
-  std::unordered_map<std::string, Held> held_;
+  std::unordered_map<uint64_t, const SubscriberPolicy*> assigned_;  // by key(IMSI), into policies_
+  const SubscriberPolicy* default_ = nullptr;
+  std::unordered_map<uint64_t, Held> held_;
   uint64_t denied_[kDenyReasonCount] = {};
 };
 

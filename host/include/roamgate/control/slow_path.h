@@ -164,7 +164,7 @@ class SlowPath {
 
   void onEnded(EndedFn f) { ended_ = std::move(f); }
   const UserSessionInfo* find(uint8_t addrIndex, uint16_t port) const;
-  size_t userSessions() const { return bySlot_.size(); }
+  size_t userSessions() const { return live_; }
   const SlowPathCounters& counters() const { return counters_; }
   const PortAllocator* allocator(uint8_t addrIndex) const;
   // Active user sessions of a server (for `server drain`); nullopt: no such service/server.
@@ -174,6 +174,26 @@ class SlowPath {
  private:
   struct FlowHash {
     size_t operator()(const dataplane::FlowKey& k) const noexcept;
+  };
+  // Flow key -> slot: open addressing, linear probing, backward-shift deletion; it doubles at
+  // half full, so once grown to the flow table's size a decision allocates nothing here.
+  class FlowIndex {
+   public:
+    FlowIndex() : t_(size_t(1) << 17) {}
+    const uint32_t* find(const dataplane::FlowKey& k) const;
+    bool insert(const dataplane::FlowKey& k, uint32_t v);  // false: present (left as it was)
+    bool erase(const dataplane::FlowKey& k);
+
+   private:
+    struct Entry {
+      dataplane::FlowKey k;
+      uint32_t v = 0;
+      bool used = false;
+    };
+    size_t home(const dataplane::FlowKey& k) const { return FlowHash{}(k) & (t_.size() - 1); }
+    void grow();
+    std::vector<Entry> t_;
+    size_t n_ = 0;
   };
   struct SvcSlot {
     Service svc;
@@ -215,8 +235,14 @@ class SlowPath {
   static uint64_t subscriberId(const Terminal& t, uint32_t teid);
   uint8_t addressFor(uint64_t sub) const;
   PuntOutcome decide(const dataplane::FlowKey& key, const Terminal& term, Clock::time_point now);
-  PuntOutcome install(UserSessionInfo info, uint64_t sub, Clock::time_point now,
+  // install() takes pool_[i], filled by the caller; on a refusal it goes back to the spares.
+  PuntOutcome install(uint32_t i, uint64_t sub, Clock::time_point now,
                       std::optional<uint32_t> svcSlot, std::optional<uint32_t> server);
+  uint32_t takeInfo();  // a spare pool_ entry, its fields reset (their capacity kept)
+  UserSessionInfo* info(uint32_t slot) {
+    uint32_t i = infoOf_[slot];
+    return i == kNoInfo ? nullptr : &pool_[i];
+  }
   PuntOutcome retarget(uint32_t slot, const dataplane::FlowKey& key, uint32_t svcSlot,
                        uint64_t sub, Clock::time_point now);
   PuntOutcome deny(const dataplane::FlowKey& key, const Terminal& term, uint64_t sub,
@@ -237,8 +263,15 @@ class SlowPath {
   std::vector<SvcSlot> svcs_;
   std::unordered_map<std::string, uint32_t> svcByName_;
   std::unordered_map<Vip, uint32_t, VipHash> byVip_;
-  std::unordered_map<uint32_t, UserSessionInfo> bySlot_;          // by slotOf(address, port)
-  std::unordered_map<dataplane::FlowKey, uint32_t, FlowHash> byFlow_;
+  static constexpr uint32_t kNoInfo = UINT32_MAX;
+  // The user sessions, in a pool whose entries are reused (their strings and lists keep their
+  // capacity): per slot (slotOf(address, port)) its pool index, per pool index its slot.
+  std::vector<UserSessionInfo> pool_;
+  std::vector<uint32_t> slotOfInfo_, spare_;
+  std::vector<uint32_t> infoOf_;
+  size_t live_ = 0;
+  FlowIndex byFlow_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> byTeid_;  // TEID -> its slots
   std::unordered_map<EndpointKey, uint32_t, EndpointHash> byEndpoint_;  // series, external
   std::unordered_map<AffinityKey, Affinity, AffinityHash> affinity_;
   std::vector<uint8_t> gen_;  // per slot: the last generation installed

@@ -42,13 +42,16 @@ class BasicCuckooMirror {
 
   // Insert or update; `writes` receives what the device must do, in order, and the mirror
   // already reflects it. A full table is an error naming the key, and changes nothing.
-  Status insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes);
+  // `mustBeNew`: a key already in the table is refused (kAlreadyExists), not updated.
+  Status insert(const Key& key, uint32_t value, std::vector<CuckooWrite>& writes,
+                bool mustBeNew = false);
   Status remove(const Key& key, std::vector<CuckooWrite>& writes);
   Status find(const Key& key, std::optional<CuckooSlot>& out);
   uint32_t bucketOf(uint32_t bank, const Key& key) const { return hash_(bank, key) & mask_; }
   uint32_t buckets() const { return mask_ + 1; }
   uint32_t slots() const { return slots_; }
-  Status bucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot>*& out);
+  // The bucket's slots (slots() of them), read from the device on first use.
+  Status bucket(uint32_t bank, uint32_t bucket, CuckooSlot*& out);
   // A bucket as the device holds it, read by the caller (a walk of the table): the mirror
   // takes it as loaded and never reads it again.
   void setBucket(uint32_t bank, uint32_t bucket, std::vector<CuckooSlot> slots);
@@ -60,12 +63,16 @@ class BasicCuckooMirror {
     uint32_t bank, bucket, slot;
   };
   std::optional<Pos> locate(const Key& key, Status& st);
+  std::optional<Pos> locateIn(const Key& key, std::array<uint32_t, 2> buckets, Status& st);
 
   uint32_t mask_, slots_;
   Hash hash_;
   Loader loader_;
   int maxPath_;
-  std::vector<std::vector<CuckooSlot>> banks_[2];
+  CuckooSlot& at(uint32_t bank, uint32_t bucket, uint32_t slot) {
+    return banks_[bank][size_t(bucket) * slots_ + slot];
+  }
+  std::vector<CuckooSlot> banks_[2];  // bucket-major: a bucket's slots are adjacent
   std::vector<bool> loaded_[2];
 };
 
