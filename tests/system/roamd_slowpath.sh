@@ -12,6 +12,9 @@
 #  3. roamd is killed (SIGKILL) and restarted: the 500 user sessions are restored from the
 #     device; a third packet of each flow still never reaches the host; new flows get ports
 #     no established user session holds.
+#  4. roamd restarted with a 1 ms idle time: the export scanner ends every user session; each
+#     has one final accounting record (subscriber, destination as sent, services and servers
+#     in order, cause idle) whose uplink packets and bytes are exactly what the capture holds.
 # The service side's capture is checked by scapy (addresses, one port per user session, the
 # servers and their split, affinity, the drained server unused) and tshark (checksums).
 # usage: roamd_slowpath.sh BUILD_DIR
@@ -48,8 +51,8 @@ for _ in $(seq 50); do ip netns exec "$ns" ip link show rgacc > /dev/null 2>&1 &
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.rgacc.disable_ipv6=1
 ip netns exec "$ns" ip link set rgacc up
 
-start_roamd() {
-  "$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics '' \
+start_roamd() {  # [extra roamd options...]
+  "$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics '' "$@" \
     --appliance "gate-a=sim:$work/g.sock" --set gate-a.ip=198.18.1.100 --set gate-a.mac=02:00:00:00:02:14 \
     --set gate-a.gateway_id=1 --set gate-a.nat_ips=198.18.3.1,198.18.3.2 \
     --set gate-a.service_next_hop_mac=02:00:00:00:03:0a --set gate-a.access_next_hop_mac=02:00:00:00:01:01 \
@@ -111,6 +114,15 @@ traffic send new
 wait_apps_at "$work/r.sock" "new flows after the restart" 60 \
   "a['gate-a']['slow_path'].get('installed') == 50 and a['gate-a']['user_sessions'] == 550"
 for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge $((493 + 986 + 20 + 493 + 50)) ] && break; sleep 0.25; done
+
+echo "== 4. restarted with a 1 ms idle time: every user session ends, its record is final"
+kill "$roamd_pid"
+wait "$roamd_pid" 2>/dev/null || true
+start_roamd --set gate-a.idle_ms=1
+wait_apps_at "$work/r.sock" "every user session ended by the idle scanner" 300 \
+  "a['gate-a']['state'] == 'ok' and a['gate-a']['user_sessions_restored'] == 550 and a['gate-a']['user_sessions'] == 0"
+"$roamctl" --api "$work/r.sock" --json accounting list --final --limit 10000 > "$work/records.json"
+"$roamctl" --api "$work/r.sock" accounting list --subscriber 001010000000001 --limit 3
 
 "$roamsim" ctl "$work/g.sock" stop > /dev/null || true
 wait "${sim[g]}" 2>/dev/null || true

@@ -150,6 +150,54 @@ def check():
     for k, (nat, port, _, _, _) in newflows.items():
         if (nat, port) in ports:
             problems.append(f"new flow {k} after the restart got port {nat}:{port} of flow {ports[(nat, port)]}")
+    # The accounting records: one final record per user session, its counts the capture's.
+    records = json.load(open(f"{work}/records.json"))
+    bynat = collections.defaultdict(list)
+    for r in records:
+        bynat[r["nat"]].append(r)
+    if len(records) != 550:
+        problems.append(f"{len(records)} final accounting records, not 550 (500 + 50 new)")
+    sent = collections.defaultdict(lambda: [0, 0])
+    for p in rdpcap(f"{work}/service.pcap"):
+        ip = p[IP]
+        l4 = p[TCP] if ip.proto == 6 else p[UDP]
+        c = sent[f"{ip.src}:{l4.sport}"]
+        c[0] += 1
+        c[1] += ip.len
+    for i, s, kind, proto, dst, sport, dport in flows():
+        if denied(s, kind):
+            continue
+        rows = byflow.get(i, [])
+        if not rows:
+            continue
+        nat = f"{rows[0][0]}:{rows[0][1]}"
+        rs = bynat.get(nat, [])
+        if len(rs) != 1:
+            problems.append(f"flow {i} ({kind}, {nat}): {len(rs)} accounting records")
+            continue
+        r = rs[0]
+        want_services = {"web": ["web"], "api": ["api", "api"] if retargeted(s, kind, sport) else ["api"],
+                         "dns": ["dns"], "ext": []}[kind]
+        servers = sorted({f"{x[2]}:{x[3]}" for x in rows})
+        checks = {
+            "imsi": (r["imsi"], s["imsi"]),
+            "terminal": (r["terminal"], f"{s['ue_ip']}:{sport}"),
+            "destination": (r["destination"], f"{dst}:{dport}"),
+            "services": (r["services"], want_services),
+            "cause": (r["cause"], "idle"),
+            "ul_pkts": (r["ul_pkts"], sent[nat][0]),
+            "ul_bytes": (r["ul_bytes"], sent[nat][1]),
+            "dl_pkts": (r["dl_pkts"], 0),
+        }
+        if kind != "ext":
+            checks["servers"] = (sorted(set(r["servers"])), servers)
+        for what, (got, want) in checks.items():
+            if got != want:
+                problems.append(f"flow {i} ({kind}) record {what}: {got}, not {want}")
+    denied_records = [r for r in records if r["denied"]]
+    if len(denied_records) != 7 or any(r["imsi"] != DENIED_IMSI for r in denied_records):
+        problems.append(f"{len(denied_records)} denied records, not the web-only subscriber's 7")
+    print(f"{len(records)} final accounting records; {len(denied_records)} denied")
     print(f"{sum(len(v) for v in byflow.values()) + len(newflows)} packets of {len(byflow) + len(newflows)} "
           f"flows; web split {dict(web)}; {len(ports)} user-session ports")
     if problems:

@@ -138,6 +138,45 @@ int subscriberList(Api& api, const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int accountingList(Api& api, const std::vector<std::string>& args) {
+  po::options_description d;
+  d.add_options()("subscriber", po::value<std::string>())("since", po::value<std::string>())(
+      "final", po::bool_switch())("limit", po::value<std::string>());
+  po::variables_map vm = subOptions(d, args);
+  pb::ListAccountingRequest in;
+  if (vm.count("subscriber")) in.set_imsi(str(vm, "subscriber"));
+  if (vm.count("since")) in.set_since(str(vm, "since"));
+  in.set_final_only(vm["final"].as<bool>());
+  if (vm.count("limit")) in.set_limit(parseU32("--limit", str(vm, "limit"), 1000000, 1));
+  pb::ListAccountingReply out;
+  if (grpc::Status st = api.stub->ListAccounting(api.ctx().get(), in, &out); !st.ok()) return api.fail(st);
+  json j = json::array();
+  std::string text;
+  for (const pb::AccountingRecord& r : out.records()) {
+    std::vector<std::string> services(r.services().begin(), r.services().end());
+    std::vector<std::string> servers(r.servers().begin(), r.servers().end());
+    j.push_back({{"id", r.id()}, {"appliance", r.appliance()}, {"imsi", r.imsi()}, {"msisdn", r.msisdn()},
+                 {"teid", r.teid()}, {"terminal", r.terminal()}, {"destination", r.destination()},
+                 {"proto", r.proto()}, {"nat", r.nat()}, {"external", r.external()}, {"denied", r.denied()},
+                 {"deny_reason", r.deny_reason()}, {"services", services}, {"servers", servers},
+                 {"started", r.started()}, {"ended", r.ended()}, {"cause", r.cause()},
+                 {"ul_pkts", r.ul_pkts()}, {"ul_bytes", r.ul_bytes()}, {"dl_pkts", r.dl_pkts()},
+                 {"dl_bytes", r.dl_bytes()}, {"interims", r.interims()}});
+    std::string what = r.denied() ? "denied (" + r.deny_reason() + ")"
+                       : r.external() ? "external " + r.destination()
+                                      : "";
+    for (size_t i = 0; i < services.size(); ++i) {
+      what += (i ? " -> " : "") + services[i] + " on " + (i < servers.size() ? servers[i] : "?");
+    }
+    text += r.started() + " " + r.imsi() + " " + r.proto() + " " + r.terminal() + " -> " + r.destination() +
+            " as " + r.nat() + ": " + what + "; up " + std::to_string(r.ul_pkts()) + " pkts " +
+            std::to_string(r.ul_bytes()) + " B, down " + std::to_string(r.dl_pkts()) + " pkts " +
+            std::to_string(r.dl_bytes()) + " B; " + (r.cause().empty() ? "open" : r.cause() + " at " + r.ended()) + "\n";
+  }
+  api.print(j, text.empty() ? "no accounting records\n" : text);
+  return kExitOk;
+}
+
 }  // namespace
 
 std::vector<DaemonCommand> policyCommands() {
@@ -156,6 +195,12 @@ std::vector<DaemonCommand> policyCommands() {
       {"subscriber set", "subscriber set IMSI --policy NAME | --default\n    the policy of one subscriber",
        subscriberSet},
       {"subscriber list", "subscriber list\n    subscribers with a policy of their own", subscriberList},
+      {"accounting list",
+       "accounting list [--subscriber IMSI] [--since UTC] [--final] [--limit N]\n"
+       "    user sessions' accounting records, newest first (default 1000): subscriber, terminal and\n"
+       "    destination as sent, the gate port, the services and servers in order, packets and bytes\n"
+       "    each way, start, end and why (open while it lasts; --final: ended ones only)",
+       accountingList},
   };
 }
 

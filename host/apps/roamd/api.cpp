@@ -344,6 +344,53 @@ class Service final : public pb::Roamd::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ListAccounting(ServerContext*, const pb::ListAccountingRequest* in, pb::ListAccountingReply* out) override {
+    roamgate::accounting::AccountingStore* a = d_.records();
+    if (!a) {
+      return toGrpc(Status::error(StatusCode::kNotFound,
+                                  "this roamd keeps no accounting records (no gate, or --accounting none)"));
+    }
+    if (!in->imsi().empty()) {
+      if (Status st = control::checkDigits("IMSI", in->imsi(), 15); !st) return toGrpc(st);
+    }
+    roamgate::accounting::Query q;
+    q.imsi = in->imsi();
+    q.since = in->since();
+    q.finalOnly = in->final_only();
+    if (in->limit()) q.limit = in->limit();
+    auto r = a->list(q);
+    if (!r.ok()) return toGrpc(r.status());
+    for (const roamgate::accounting::Record& rec : *r) {
+      pb::AccountingRecord* o = out->add_records();
+      auto addr = [&](uint32_t ip, uint16_t port) {
+        return roamgate::ipv4Str(ip) + (rec.proto == 1 ? " id " : ":") + std::to_string(port);
+      };
+      o->set_id(rec.id);
+      o->set_appliance(rec.appliance);
+      o->set_imsi(rec.imsi);
+      o->set_msisdn(rec.msisdn);
+      o->set_teid(rec.teid);
+      o->set_terminal(addr(rec.terminalIp, rec.terminalPort));
+      o->set_destination(rec.proto == 1 ? roamgate::ipv4Str(rec.dstIp) : addr(rec.dstIp, rec.dstPort));
+      o->set_proto(rec.proto == 6 ? "tcp" : rec.proto == 17 ? "udp" : "icmp");
+      o->set_nat(roamgate::ipv4Str(rec.natIp) + ":" + std::to_string(rec.natPort));
+      o->set_external(rec.external);
+      o->set_denied(rec.denied);
+      o->set_deny_reason(rec.denyReason);
+      for (const std::string& x : rec.services) o->add_services(x);
+      for (const std::string& x : rec.servers) o->add_servers(x);
+      o->set_started(rec.started);
+      o->set_ended(rec.ended);
+      o->set_cause(rec.cause);
+      o->set_ul_pkts(rec.ulPkts);
+      o->set_ul_bytes(rec.ulBytes);
+      o->set_dl_pkts(rec.dlPkts);
+      o->set_dl_bytes(rec.dlBytes);
+      o->set_interims(rec.interims);
+    }
+    return grpc::Status::OK;
+  }
+
   grpc::Status RemoveServer(ServerContext*, const pb::RemoveServerRequest* in, pb::ServiceReply* out) override {
     uint32_t a;
     uint16_t port;

@@ -29,6 +29,9 @@ const char* kUsage =
     "  --machine NAME        this machine's name in the store (default: the host name)\n"
     "  --store SPEC          sqlite:PATH or etcd:HOST:PORT[,HOST:PORT...]\n"
     "                        (default sqlite:/var/lib/roamgate/state.db)\n"
+    "  --accounting PATH     the SQLite file of this machine's gates' accounting records\n"
+    "                        (default: accounting.db beside a SQLite store, else\n"
+    "                        /var/lib/roamgate/accounting.db; 'none': no records kept)\n"
     "  --api PATH            the API's Unix socket (default /run/roamgate/roamd.sock)\n"
     "  --api-tcp HOST:PORT   also serve the API on TCP (default: no)\n"
     "  --metrics HOST:PORT   Prometheus /metrics (default 127.0.0.1:9641; '' for none)\n"
@@ -46,6 +49,8 @@ const char* kUsage =
     "  --set NAME.KEY=VALUE  an appliance's setting, as in the file's [appliance.NAME] table:\n"
     "                        role, device, ip, mac, punt_rate, punt_burst; gate: gateway_id,\n"
     "                        nat_ips (comma-separated), service_next_hop_mac,\n"
+    "                        idle_ms (a user session's idle time, default 300000),\n"
+    "                        interim_ms (interim records, default 0: none),\n"
     "                        access_next_hop_mac, steer_next_hop_mac. An address or MAC left\n"
     "                        unset is taken from what the device holds.\n"
     "  -h, --help, --version\n"
@@ -114,6 +119,10 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
     if (!ac.puntGiven) a.punt = {};
     ac.puntGiven = true;
     (key == "punt_rate" ? a.punt.rate : a.punt.burst) = static_cast<uint32_t>(x);
+  } else if (key == "idle_ms" || key == "interim_ms") {
+    long x;
+    if (Status s = parseInt(what, v, key == "idle_ms" ? 1 : 0, 86400000, x); !s) return s;
+    (key == "idle_ms" ? a.idleMs : a.interimMs) = static_cast<uint32_t>(x);
   } else if (key == "gateway_id") {
     long x;
     if (Status s = parseInt(what, v, 0, 255, x); !s) return s;
@@ -134,7 +143,7 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
   } else {
     return bad("unknown appliance setting '" + key +
                "' (role, device, ip, mac, punt_rate, punt_burst, gateway_id, nat_ips, "
-               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac)");
+               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac, idle_ms, interim_ms)");
   }
   return {};
 }
@@ -144,6 +153,7 @@ Status setOption(Config& cfg, const std::string& key, const std::string& v) {
   long x;
   if (key == "machine") cfg.machine = v;
   else if (key == "store") cfg.store = v;
+  else if (key == "accounting") cfg.accounting = v;
   else if (key == "api") cfg.api = v;
   else if (key == "api_tcp") cfg.apiTcp = v;
   else if (key == "metrics") cfg.metrics = v;

@@ -20,6 +20,9 @@ struct ApplianceConfig {
 struct Config {
   std::string machine;  // default: the host name
   std::string store = "sqlite:/var/lib/roamgate/state.db";
+  // The gates' accounting records (SQLite, on this machine whatever the store); empty: beside
+  // a SQLite store, else /var/lib/roamgate/accounting.db; "none": not kept.
+  std::string accounting;
   std::string api = "/run/roamgate/roamd.sock";  // Unix socket
   std::string apiTcp;                           // HOST:PORT; empty: none
   std::string metrics = "127.0.0.1:9641";       // HOST:PORT for /metrics; empty: none
@@ -43,6 +46,17 @@ struct Config {
 inline size_t batchFor(const std::string& store, size_t batch) {
   if (batch) return batch;
   return store.rfind("etcd:", 0) == 0 ? 64 : 10000;
+}
+
+inline std::string accountingPath(const Config& c) {
+  if (c.accounting == "none") return "";
+  if (!c.accounting.empty()) return c.accounting;
+  if (c.store.rfind("sqlite:", 0) == 0) {
+    std::string p = c.store.substr(7);
+    size_t slash = p.rfind('/');
+    return (slash == std::string::npos ? std::string() : p.substr(0, slash + 1)) + "accounting.db";
+  }
+  return "/var/lib/roamgate/accounting.db";
 }
 
 inline constexpr const char* kDefaultConfigPath = "/etc/roamgate/roamd.toml";

@@ -1,5 +1,7 @@
 #include "daemon.h"
 
+#include <filesystem>
+
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
@@ -47,6 +49,16 @@ Status Daemon::start() {
   if (Status st = grantLease(); !st) return st;
   cache_ = std::make_unique<control::StateCache>(*store_);
   if (Status st = cache_->start(); !st) return st;
+  bool gates = false;
+  for (const ApplianceConfig& ac : cfg_.appliances) gates = gates || ac.app.role == control::Role::kGate || !ac.roleGiven;
+  if (std::string path = accountingPath(cfg_); gates && !path.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    auto r = roamgate::accounting::AccountingStore::open(path);
+    if (!r.ok()) return r.status();
+    records_ = std::move(*r);
+    spdlog::info("accounting records in {}", path);
+  }
   storeRevision_ = cache_->revision();
   control::SessionManagerOptions mo;
   mo.quarantine = std::chrono::seconds(cfg_.quarantine);
@@ -85,7 +97,7 @@ Status Daemon::start() {
     uint64_t steerMac = ac.steerNextHopMac;
     std::unique_ptr<control::Agent> agent =
         a.role == control::Role::kSteer ? control::makeSteerAgent(a, opener, *cache_)
-                                        : control::makeGateAgent(a, opener, *cache_);
+                                        : control::makeGateAgent(a, opener, *cache_, records_.get());
     agent->onAttached([this, steerMac](const control::Appliance& app) {
       const control::Appliance& p = app;
       publish(p);

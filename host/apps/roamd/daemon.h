@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config.h"
+#include "roamgate/accounting/records.h"
 #include "roamgate/control/agent.h"
 #include "roamgate/control/session_manager.h"
 #include "roamgate/control/state.h"
@@ -32,6 +33,7 @@ class Daemon {
   const Config& config() const { return cfg_; }
   roamgate::store::Store& store() { return *store_; }
   roamgate::control::StateCache& cache() { return *cache_; }
+  roamgate::accounting::AccountingStore* records() { return records_.get(); }
   roamgate::control::SessionManager& sessions() { return *manager_; }
   const std::vector<std::unique_ptr<roamgate::control::Agent>>& agents() const { return agents_; }
   roamgate::control::Agent* agent(const std::string& name);
@@ -55,6 +57,7 @@ class Daemon {
 
   Config cfg_;
   std::unique_ptr<roamgate::store::Store> store_;
+  std::unique_ptr<roamgate::accounting::AccountingStore> records_;
   std::unique_ptr<roamgate::control::StateCache> cache_;
   std::unique_ptr<roamgate::control::SessionManager> manager_;
   std::vector<std::unique_ptr<roamgate::control::Agent>> agents_;

@@ -111,6 +111,13 @@ void Agent::startPunts() {
                  st.message());
     return;
   }
+  if (ps->exportSlotsLog2 && !rings->exportOn()) {
+    dataplane::RingConfig rc;
+    rc.expSlotsLog2 = *ps->exportSlotsLog2;
+    if (Status st = rings->setup(rc); !st) {
+      spdlog::warn("appliance {}: no export ring: {}", app_.name, st.message());
+    }
+  }
   punt_ = *ps;
   hk_ = std::move(*hk);
   rings_ = std::move(rings);

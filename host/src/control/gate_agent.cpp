@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <ctime>
 #include <map>
+#include <unordered_map>
 
 #include "roamgate/addr.h"
 #include "roamgate/control/agent.h"
@@ -27,9 +29,41 @@ struct Tunnel {
   bool operator==(const Tunnel&) const = default;
 };
 
+// The kernel's timestamp against UTC, sampled once when the slow path starts: every tick and
+// timestamp of a record is converted with this one offset (in simulation the kernel's clock
+// runs slower than the wall clock, so its records' times are the simulated kernel's).
+struct KernelClock {
+  static constexpr double kHz = 322.265625e6;  // the kernels' nominal clock
+  uint64_t ts0 = 0;
+  std::chrono::system_clock::time_point utc0{};
+  uint32_t shift = 16;
+  std::string utc(uint64_t ts) const {
+    double s = (double(int64_t(ts - ts0))) / kHz;
+    auto t = utc0 + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s));
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char b[40];
+    std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms < 0 ? ms + 1000 : ms));
+    return b;
+  }
+  // A 32-bit tick as a timestamp: the one nearest the sample (ticks wrap after 2^32).
+  uint64_t tsOfTick(uint32_t tick) const {
+    int32_t d = int32_t(tick - uint32_t(ts0 >> shift));
+    return uint64_t(int64_t(ts0 >> shift << shift) + (int64_t(d) << shift));
+  }
+  uint32_t ticks(uint32_t ms) const {
+    double t = double(ms) / 1000.0 * kHz / double(uint64_t(1) << shift);
+    return t >= 4294967295.0 ? 0xffffffffu : std::max<uint32_t>(1, uint32_t(t));
+  }
+};
+
 class GateAgent : public Agent {
  public:
-  using Agent::Agent;
+  GateAgent(Appliance a, DeviceOpener open, StateCache& cache, accounting::AccountingStore* records)
+      : Agent(std::move(a), std::move(open), cache), acct_(records) {}
   ~GateAgent() override { stop(); }
 
  protected:
@@ -84,6 +118,7 @@ class GateAgent : public Agent {
     }
     p.replyCode[access] = uint8_t(regs::gate::InjectPort::kAccessOut);
     p.replyCode[service] = uint8_t(regs::gate::InjectPort::kServiceOut);
+    p.exportSlotsLog2 = 12;  // 4096 records
     return p;
   }
 
@@ -217,7 +252,7 @@ class GateAgent : public Agent {
 
   PuntUse slowPunt(const dataplane::PuntedFrame& f, uint8_t& code) override {
     if (!sp_ || f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) return PuntUse::kNotMine;
-    PuntOutcome o = sp_->handle(f.bytes, f.teid, f.innerOffset, std::chrono::steady_clock::now());
+    PuntOutcome o = sp_->handle(f.bytes, f.teid, f.innerOffset, std::chrono::steady_clock::now(), f.timestamp);
     dirtyCounts_ = true;
     code = uint8_t(regs::gate::InjectPort::kUplink);
     return reinject(o) ? PuntUse::kReinject : PuntUse::kDrop;
@@ -232,10 +267,153 @@ class GateAgent : public Agent {
       sp_->advance(now);
       dirtyCounts_ = dirtyCounts_ || sp_->counters().ended != before;
     }
+    if (Status st = exports(now); !st) {
+      spdlog::warn("gate {}: export records: {}", app_.name, st.message());
+    }
     if (dirtyCounts_) {
       dirtyCounts_ = false;
       publishSlowPath(sp_->counters().outcomes, sp_->userSessions());
     }
+  }
+
+  // The export ring's records: interims update their user session's record, final ones end
+  // it (its entries removed, its port freed after the hold). The records are written, then
+  // the ring's slots handed back.
+  Status exports(std::chrono::steady_clock::time_point now) {
+    dataplane::HostRings* r = rings();
+    if (r && r->exportOn()) {
+      exportBuf_.clear();
+      if (Status st = r->pollExport(exportBuf_, 256, /*hold=*/true); !st) return st;
+      for (const dataplane::ExportRecord& raw : exportBuf_) exported(dataplane::ExportRecordView::decode(raw), now);
+      if (!exportBuf_.empty()) dirtyCounts_ = true;
+    }
+    if (!pending_.empty() && acct_) {
+      Result<size_t> w = acct_->write(pending_);
+      if (!w.ok()) return w.status();  // kept: written at the next tick, the slots still held
+      pending_.clear();
+    }
+    pending_.clear();
+    if (r && r->exportOn() && !exportBuf_.empty()) return r->releaseExport();
+    return {};
+  }
+
+  void exported(const dataplane::ExportRecordView& v, std::chrono::steady_clock::time_point now) {
+    namespace rg = regs::gate;
+    if (v.reason != rg::ExportReason::kIdle && v.reason != rg::ExportReason::kClosed &&
+        v.reason != rg::ExportReason::kInterim) {
+      return;
+    }
+    const UserSessionInfo* u = v.addrIndex < 4 ? sp_->find(v.addrIndex, v.port) : nullptr;
+    bool final = v.reason != rg::ExportReason::kInterim;
+    if (!u || u->entry.gen != v.gen) {
+      // Not a user session held now: one ended before a restart whose final record was read
+      // but not written. Its open record is closed from this one.
+      if (!final || !acct_ || v.addrIndex >= 4) return;
+      auto open = acct_->findOpen(app_.name, app_.natIps[v.addrIndex], v.port);
+      if (!open.ok() || !*open) return;
+      accounting::Record rec = **open;
+      counters(rec, v);
+      rec.ended = clock_.utc(clock_.tsOfTick(v.lastSeen));
+      rec.cause = v.reason == rg::ExportReason::kIdle ? "idle" : v.rst ? "rst" : "fin";
+      pending_.push_back(std::move(rec));
+      return;
+    }
+    uint32_t slot = uint32_t(v.addrIndex) << 16 | v.port;
+    if (!final) {
+      auto o = open_.find(slot);
+      if (o == open_.end()) return;
+      accounting::Record rec = o->second;
+      counters(rec, v);
+      rec.interims = ++o->second.interims;
+      pending_.push_back(std::move(rec));
+      return;
+    }
+    lastExport_ = v;
+    EndCause cause = v.reason == rg::ExportReason::kIdle ? EndCause::kIdle : v.rst ? EndCause::kRst : EndCause::kFin;
+    if (Status st = sp_->end(v.addrIndex, v.port, cause, now); !st) {
+      spdlog::warn("gate {}: ending the user session on {}: {}", app_.name, dataplane::portStr(v.addrIndex, v.port),
+                   st.message());
+    }
+    lastExport_.reset();
+  }
+
+  static void counters(accounting::Record& r, const dataplane::ExportRecordView& v) {
+    r.ulPkts = v.ulPkts;
+    r.ulBytes = v.ulBytes;
+    r.dlPkts = v.dlPkts;
+    r.dlBytes = v.dlBytes;
+  }
+
+  // A user session's record as it starts (or, re-targeted, goes on).
+  void started(const UserSessionInfo& u) {
+    uint32_t slot = uint32_t(u.entry.addrIndex) << 16 | u.entry.port;
+    auto o = open_.find(slot);
+    if (o != open_.end() && u.services.size() > 1) {
+      o->second.services.assign(u.services.begin(), u.services.end());
+      o->second.servers.clear();
+      for (auto [ip, port] : u.servers) o->second.servers.push_back(serverStr(ip, port));
+      pending_.push_back(o->second);
+      return;
+    }
+    accounting::Record r;
+    fill(r, u);
+    r.started = clock_.utc(u.startTs ? u.startTs : clock_.ts0);
+    r.id = app_.name + "/" + ipv4Str(r.natIp) + ":" + std::to_string(r.natPort) + "/g" +
+           std::to_string(u.entry.gen) + "/" + r.started;
+    open_[slot] = r;
+    pending_.push_back(std::move(r));
+  }
+
+  void fill(accounting::Record& r, const UserSessionInfo& u) const {
+    r.appliance = app_.name;
+    r.imsi = u.imsi;
+    r.msisdn = u.msisdn;
+    r.teid = u.entry.flow.teid;
+    r.terminalIp = u.entry.flow.src;
+    r.terminalPort = u.entry.flow.sport;
+    r.dstIp = u.entry.flow.dst;
+    r.dstPort = u.entry.flow.dport;
+    r.proto = u.entry.flow.proto;
+    r.natIp = app_.natIps[u.entry.addrIndex];
+    r.natPort = u.entry.port;
+    r.external = u.external;
+    r.denied = u.denied;
+    r.denyReason = u.denied ? denyReasonName(u.denyReason) : "";
+    r.services.assign(u.services.begin(), u.services.end());
+    r.servers.clear();
+    for (auto [ip, port] : u.servers) r.servers.push_back(serverStr(ip, port));
+  }
+
+  void ended(const UserSessionInfo& u, EndCause cause) {
+    uint32_t slot = uint32_t(u.entry.addrIndex) << 16 | u.entry.port;
+    auto o = open_.find(slot);
+    accounting::Record r;
+    if (o != open_.end()) {
+      r = std::move(o->second);
+      open_.erase(o);
+    } else {
+      fill(r, u);
+      r.started = clock_.utc(u.startTs ? u.startTs : clock_.ts0);
+      r.id = app_.name + "/" + ipv4Str(r.natIp) + ":" + std::to_string(r.natPort) + "/g" +
+             std::to_string(u.entry.gen) + "/" + r.started;
+    }
+    if (lastExport_) {
+      counters(r, *lastExport_);
+      r.ended = clock_.utc(clock_.tsOfTick(lastExport_->lastSeen));
+    } else {
+      // Ended by the host (session deleted, deny time up): the counters as the port holds them.
+      dataplane::PortState ps;
+      if (t_ && t_->readPort(u.entry.addrIndex, u.entry.port, ps).ok()) {
+        r.ulPkts = ps.ulPkts;
+        r.ulBytes = ps.ulBytes;
+        r.dlPkts = ps.dlPkts;
+        r.dlBytes = ps.dlBytes;
+      }
+      uint64_t ts = 0;
+      r.ended = t_ && t_->readTime(ts).ok() ? clock_.utc(ts) : utcNow();
+    }
+    r.cause = endCauseName(cause);
+    pending_.push_back(std::move(r));
   }
 
  private:
@@ -280,6 +458,26 @@ class GateAgent : public Agent {
     auto sp = SlowPath::create(*t_, auth_, app_.natIps, {});
     if (!sp.ok()) return sp.status();
     sp_ = std::move(*sp);
+    sp_->onStarted([this](const UserSessionInfo& u) { started(u); });
+    sp_->onEnded([this](const UserSessionInfo& u, EndCause c) { ended(u, c); });
+    open_.clear();
+    pending_.clear();
+    dataplane::GateConfig cfg;
+    if (Status st = t_->readConfig(cfg); !st) return st;
+    clock_.shift = cfg.tickShift;
+    if (Status st = t_->readTime(clock_.ts0); !st) return st;
+    clock_.utc0 = std::chrono::system_clock::now();
+    spdlog::info("gate {}: kernel timestamp {} is {} ({} MHz, a tick {} timestamps); idle after {} ms, "
+                 "interim records every {} ms", app_.name, clock_.ts0, clock_.utc(clock_.ts0),
+                 KernelClock::kHz / 1e6, 1u << clock_.shift, app_.idleMs, app_.interimMs);
+    // The scanner as the appliance says (written only when it differs: a restart rewrites nothing).
+    bool on = false;
+    uint32_t idle = 0, interim = 0;
+    uint32_t wantIdle = clock_.ticks(app_.idleMs), wantInterim = app_.interimMs ? clock_.ticks(app_.interimMs) : 0;
+    if (Status st = t_->readScanner(on, idle, interim); !st) return st;
+    if (!on || idle != wantIdle || interim != wantInterim) {
+      if (Status st = t_->setScanner(true, wantIdle, wantInterim); !st) return st;
+    }
     if (Status st = loadCatalog(cache); !st) {
       spdlog::error("gate {}: the catalog: {}", app_.name, st.message());
     }
@@ -291,6 +489,25 @@ class GateAgent : public Agent {
     });
     size_t restored = 0;
     Status st = sp_->restore(held, flows, std::chrono::steady_clock::now(), &restored);
+    // Their open records go on (a user session restored without one gets one now).
+    for (const dataplane::PortState& ps : held) {
+      const UserSessionInfo* u = sp_->find(ps.session.addrIndex, ps.session.port);
+      if (!u) continue;
+      uint32_t slot = uint32_t(ps.session.addrIndex) << 16 | ps.session.port;
+      std::optional<accounting::Record> open;
+      if (acct_) {
+        auto r = acct_->findOpen(app_.name, app_.natIps[ps.session.addrIndex], ps.session.port);
+        if (r.ok() && *r && (*r)->id.find("/g" + std::to_string(u->entry.gen) + "/") != std::string::npos) open = **r;
+      }
+      if (open) {
+        open_[slot] = std::move(*open);
+      } else {
+        started(*u);
+      }
+    }
+    if (Status w = exports(std::chrono::steady_clock::now()); !w) {
+      spdlog::warn("gate {}: export records: {}", app_.name, w.message());
+    }
     spdlog::info("gate {}: slow path: {} user sessions restored from the device", app_.name, restored);
     publishSlowPath(sp_->counters().outcomes, sp_->userSessions(), restored);
     return st;
@@ -318,6 +535,12 @@ class GateAgent : public Agent {
   }
 
   std::unique_ptr<GateTables> t_;
+  accounting::AccountingStore* acct_;
+  KernelClock clock_;
+  std::unordered_map<uint32_t, accounting::Record> open_;  // by slot: records of live user sessions
+  std::vector<accounting::Record> pending_;                // to write at the next tick
+  std::vector<dataplane::ExportRecord> exportBuf_;
+  std::optional<dataplane::ExportRecordView> lastExport_;  // the final record being applied
   LocalAuthorizer auth_;
   std::unique_ptr<SlowPath> sp_;
   bool dirtyCounts_ = false;
@@ -328,8 +551,9 @@ class GateAgent : public Agent {
 
 }  // namespace
 
-std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache) {
-  return std::make_unique<GateAgent>(std::move(a), std::move(open), cache);
+std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache,
+                                     accounting::AccountingStore* records) {
+  return std::make_unique<GateAgent>(std::move(a), std::move(open), cache, records);
 }
 
 }  // namespace roamgate::control

@@ -323,7 +323,8 @@ std::optional<uint64_t> SlowPath::serverSessions(const std::string& service, uin
 }
 
 PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
-                             Clock::time_point now) {
+                             Clock::time_point now, uint64_t kernelTs) {
+  kernelTs_ = kernelTs;
   FlowKey key;
   PuntOutcome o = parseUplinkPunt(frame, innerOffset, teid, key);
   if (o == PuntOutcome::kInstalled) {
@@ -459,10 +460,12 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
   if (info.external || info.type == UserSessionType::kSeries) {
     byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
   }
+  info.startTs = kernelTs_;
   infoOf_[slot] = i;
   slotOfInfo_[i] = slot;
   byTeid_[k.teid].push_back(slot);
   ++live_;
+  if (started_ && !info.denied) started_(info);
   return PuntOutcome::kInstalled;
 }
 
@@ -495,6 +498,7 @@ PuntOutcome SlowPath::retarget(uint32_t slot, const FlowKey& key, uint32_t svcSl
   info.entry = e;
   info.services.push_back(s.svc.name);
   info.servers.emplace_back(srv.ip, srv.port);
+  if (started_) started_(info);
   return PuntOutcome::kRetargeted;
 }
 
@@ -513,6 +517,7 @@ PuntOutcome SlowPath::deny(const FlowKey& key, const Terminal&, uint64_t sub,
   if (o != PuntOutcome::kInstalled) return PuntOutcome::kDeniedNoEntry;
   uint32_t slot = slotOfInfo_[i];
   denies_.emplace(now + time, std::pair{slot, gen_[slot]});
+  if (started_) started_(pool_[i]);
   return PuntOutcome::kDenied;
 }
 

@@ -683,6 +683,22 @@ Status GateTables::readPort(uint8_t addrIndex, uint16_t port, PortState& out) {
   return {};
 }
 
+Status GateTables::readTime(uint64_t& ts) {
+  std::vector<RegOp> ops = {rd(r::ctrl::kTimeLo), rd(r::ctrl::kTimeHi)};
+  if (Status st = dev_.transact(ops); !st) return st;
+  ts = uint64_t(ops[1].value) << 32 | ops[0].value;
+  return {};
+}
+
+Status GateTables::readScanner(bool& on, uint32_t& idleTicks, uint32_t& interimTicks) {
+  std::vector<RegOp> ops = {rd(r::scan::kCtrl), rd(r::scan::kIdleTicks), rd(r::scan::kInterimTicks)};
+  if (Status st = dev_.transact(ops); !st) return st;
+  on = r::scan::kCtrlOn.get(ops[0].value) != 0;
+  idleTicks = ops[1].value;
+  interimTicks = ops[2].value;
+  return {};
+}
+
 Status GateTables::setScanner(bool on, uint32_t idleTicks, uint32_t interimTicks) {
   std::vector<RegOp> ops = {wr(r::scan::kIdleTicks, idleTicks), wr(r::scan::kInterimTicks, interimTicks),
                             wr(r::scan::kCtrl, r::scan::kCtrlOn.put(on))};

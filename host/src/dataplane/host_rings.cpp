@@ -226,7 +226,12 @@ Status HostRings::counters(uint32_t& puntDrops, uint32_t& injected, uint32_t& in
   return {};
 }
 
-Status HostRings::pollExport(std::vector<ExportRecord>& out, size_t max) {
+Status HostRings::releaseExport() {
+  if (!expOn_) return {};
+  return dev_.write32(base_ + h::kExpCons, expCons_);
+}
+
+Status HostRings::pollExport(std::vector<ExportRecord>& out, size_t max, bool hold) {
   if (!expOn_) return Status::error(StatusCode::kNotFound, "the export ring is not set up (roamctl host setup --export-slots-log2 N)");
   uint32_t prod = 0;
   if (Status s = dev_.read32(base_ + h::kExpProd, prod); !s) return s;
@@ -239,7 +244,7 @@ Status HostRings::pollExport(std::vector<ExportRecord>& out, size_t max) {
     ++expCons_;
     ++taken;
   }
-  if (taken) return dev_.write32(base_ + h::kExpCons, expCons_);
+  if (taken && !hold) return dev_.write32(base_ + h::kExpCons, expCons_);
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <thread>
 
+#include "roamgate/accounting/records.h"
 #include "roamgate/control/counting_device.h"
 #include "roamgate/control/housekeeping.h"
 #include "roamgate/dataplane/host_rings.h"
@@ -68,6 +69,9 @@ struct PuntSetup {
   // The inject code that sends a reply out of the port a frame came in on (by INGRESS);
   // nullopt: the kernel cannot send out of that port.
   std::array<std::optional<uint8_t>, 2> replyCode{};
+  // The export ring to have on (records log2): made when it is off, kept as it is (with the
+  // records it holds) when it is on.
+  std::optional<uint32_t> exportSlotsLog2;
 };
 
 // How an agent opens its device (hal::openDevice in roamd; an in-process device in tests).
@@ -119,6 +123,7 @@ class Agent {
   virtual std::optional<PuntSetup> puntSetup() const = 0;
 
   CountingDevice* device() { return dev_.get(); }
+  dataplane::HostRings* rings() { return rings_.get(); }
   // The end of adopt(): without an address (none configured, none on the device) tables are
   // programmed and the configuration left alone (a warning says so); else the checks.
   static Status checkAdopted(const Appliance& a);
@@ -174,6 +179,8 @@ class Agent {
 std::unique_ptr<Agent> makeSteerAgent(Appliance a, DeviceOpener open, StateCache& cache);
 // Gate: configuration (access address, MAC, NAT addresses, next hops, punt limit) and the
 // downlink tunnel of each installed user session, moved when its session moves.
-std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache);
+// `records` (may be null: none kept) receives the accounting records of its user sessions.
+std::unique_ptr<Agent> makeGateAgent(Appliance a, DeviceOpener open, StateCache& cache,
+                                     accounting::AccountingStore* records = nullptr);
 
 }  // namespace roamgate::control

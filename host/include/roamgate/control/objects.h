@@ -61,6 +61,11 @@ struct Appliance {
   uint64_t serviceNextHopMac = 0;         // destination MAC of uplink frames
   uint64_t accessNextHopMac = 0;          // destination MAC of downlink tunnels
   PuntLimit punt;
+  // gate only: the export scanner's thresholds, in milliseconds of the kernel's clock. A
+  // user session without a packet either way for idleMs ends (its port is freed); interimMs
+  // (0: none) is how often a long one's counters are recorded.
+  uint32_t idleMs = 300000;
+  uint32_t interimMs = 0;
   bool operator==(const Appliance&) const = default;
 };
 

@@ -112,6 +112,7 @@ struct UserSessionInfo {
   std::vector<std::pair<uint32_t, uint16_t>> servers;
   DenyReason denyReason = DenyReason::kNone;
   std::chrono::steady_clock::time_point started{};
+  uint64_t startTs = 0;   // the kernel's timestamp of the punt that started it (0: unknown)
   bool restored = false;  // rebuilt from the device at start-up
 };
 
@@ -132,6 +133,9 @@ class SlowPath {
   using Clock = std::chrono::steady_clock;
   // Called with every user session that ends (before it is forgotten).
   using EndedFn = std::function<void(const UserSessionInfo&, EndCause)>;
+  // Called when a user session starts (installed, or a deny entry) and when a series one is
+  // re-targeted (its services list then has more than one).
+  using StartedFn = std::function<void(const UserSessionInfo&)>;
 
   // `natIps`: the gate addresses by index (0: not configured); at least one is required.
   static Result<std::unique_ptr<SlowPath>> create(dataplane::GateTables& t, Authorizer& auth,
@@ -148,9 +152,10 @@ class SlowPath {
   // A health check's verdict for a server of a service (kNotFound: no such service/server).
   Status setHealth(const std::string& service, uint32_t ip, uint16_t port, Health h);
 
-  // Handles one flow-miss punt (`teid`, `innerOffset`: the punt's metadata).
+  // Handles one flow-miss punt (`teid`, `innerOffset`: the punt's metadata; `kernelTs`: its
+  // timestamp, kept as the start of a user session it starts).
   PuntOutcome handle(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
-                     Clock::time_point now);
+                     Clock::time_point now, uint64_t kernelTs = 0);
   // Ends a user session by its port (an export record's idle or closed, an operator).
   Status end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now);
   // Removes deny entries whose time is up; ends holds of freed ports.
@@ -163,6 +168,7 @@ class SlowPath {
                  size_t* restored = nullptr);
 
   void onEnded(EndedFn f) { ended_ = std::move(f); }
+  void onStarted(StartedFn f) { started_ = std::move(f); }
   const UserSessionInfo* find(uint8_t addrIndex, uint16_t port) const;
   size_t userSessions() const { return live_; }
   const SlowPathCounters& counters() const { return counters_; }
@@ -278,6 +284,8 @@ class SlowPath {
   // Deny entries by the time they end: (slot, generation), so a port reused since is left.
   std::multimap<Clock::time_point, std::pair<uint32_t, uint8_t>> denies_;
   EndedFn ended_;
+  StartedFn started_;
+  uint64_t kernelTs_ = 0;  // the punt being handled
   SlowPathCounters counters_;
 };
 

@@ -156,6 +156,9 @@ class GateTables {
   Status readPort(uint8_t addrIndex, uint16_t port, PortState& out);
 
   Status setScanner(bool on, uint32_t idleTicks, uint32_t interimTicks);
+  Status readScanner(bool& on, uint32_t& idleTicks, uint32_t& interimTicks);
+  // The kernel's free-running timestamp (TIME_LO, then TIME_HI as it latched).
+  Status readTime(uint64_t& ts);
   Status readStats(std::array<uint64_t, regs::gate::kStatCount>& out);
 
  private:

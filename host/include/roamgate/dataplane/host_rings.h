@@ -70,8 +70,13 @@ class HostRings {
   // uplink pipeline, or straight out of the access or the service port). A full ring is an
   // error (nothing written).
   Status inject(std::span<const uint8_t> frame, uint8_t code = 0);
-  // Takes up to `max` export records, oldest first, and hands their slots back.
-  Status pollExport(std::vector<ExportRecord>& out, size_t max = SIZE_MAX);
+  // Takes up to `max` export records, oldest first, and hands their slots back; with `hold`
+  // the slots stay the reader's until releaseExport() (a reader that stops before it, such as
+  // a killed roamd, reads the same records again: the kernel waits rather than overwrite them).
+  Status pollExport(std::vector<ExportRecord>& out, size_t max = SIZE_MAX, bool hold = false);
+  // Hands back the slots of the records taken with hold.
+  Status releaseExport();
+  bool exportOn() const { return expOn_; }
   // Records that found the export ring full and waited.
   Status exportWaits(uint32_t& waits);
   // Frames dropped because the punt ring was full or off; frames injected; bad inject slots.
