@@ -3,7 +3,8 @@
 # gate's access port is a TAP in a namespace this test makes; scapy sends uplink G-PDUs into
 # it. 50 subscribers (one of them on a web-only policy), 3 services (web: round robin, weights
 # 1:10; api: a series service with two representative ports; dns: affinity, one of its three
-# servers draining) and external hosts: 500 user sessions.
+# servers draining, one failing its TCP health check: the servers live in a namespace this test
+# makes, and only two of them listen) and external hosts: 500 user sessions.
 #  1. First packets: each is punted once, decided, installed and re-injected (493 installed,
 #     7 denied: the web-only subscriber's api, dns and external flows).
 #  2. Two more packets of each flow: all in hardware (no punt); the denied ones dropped and
@@ -26,6 +27,7 @@ roamctl=$build/host/roamctl
 roamd=$build/host/roamd
 work=$(mktemp -d /tmp/roamd-slowpath.XXXXXX)
 ns=rgsp$$
+srvns=rgsv$$
 source "$here/lib.sh"
 cleanup() {
   local rc=$?
@@ -33,6 +35,7 @@ cleanup() {
   for p in "${sim[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$srvns" 2>/dev/null || true
   if [ $rc -ne 0 ]; then
     echo "--- roamd log (tail) ---"; tail -40 "$work/roamd.log" 2>/dev/null || true
     echo "--- roamsim log (tail) ---"; tail -20 "$work/sim-g.log" 2>/dev/null || true
@@ -50,6 +53,26 @@ for _ in $(seq 50); do ip netns exec "$ns" ip link show rgacc > /dev/null 2>&1 &
 # No IPv6 on the TAP: the kernel's own router solicitations would be punted too.
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.rgacc.disable_ipv6=1
 ip netns exec "$ns" ip link set rgacc up
+
+# The dns servers for the health checks: 198.18.13.1 and .3 listen on TCP 10053, .2 does not.
+ip netns add "$srvns"
+ip link add rgsv0 type veth peer name rgsv1 netns "$srvns"
+ip addr add 198.18.13.254/24 dev rgsv0
+ip link set rgsv0 up
+for a in 1 2 3; do ip netns exec "$srvns" ip addr add "198.18.13.$a/24" dev rgsv1; done
+ip netns exec "$srvns" ip link set rgsv1 up
+ip netns exec "$srvns" ip link set lo up
+ip netns exec "$srvns" /usr/bin/python3 -c '
+import socket, select
+ls = []
+for a in ("198.18.13.1", "198.18.13.3"):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((a, 10053)); s.listen(64); ls.append(s)
+while True:
+    for s in select.select(ls, [], [])[0]:
+        c, _ = s.accept(); c.close()
+' &
+sim[servers]=$!
 
 start_roamd() {  # [extra roamd options...]
   "$roamd" --store "sqlite:$work/s.db" --api "$work/r.sock" --metrics '' "$@" \
@@ -70,8 +93,16 @@ ctl service add web --vip 198.18.10.10:443/tcp --policy round_robin \
 ctl service add api --vip 198.18.10.11:443/tcp --vip 198.18.10.11:8443/tcp --type series \
   --server 198.18.12.1:9000 --server 198.18.12.2:9000
 ctl service add dns --vip 198.18.10.12:53/udp --policy round_robin --type affinity \
-  --server 198.18.13.1:10053 --server 198.18.13.2:10053 --server 198.18.13.3:10053
+  --server 198.18.13.1:10053 --server 198.18.13.2:10053 --server 198.18.13.3:10053 \
+  --check tcp,interval=200,timeout=150,rise=1,fall=1
 ctl server set dns 198.18.13.3:10053 --admin drain
+for _ in $(seq 100); do
+  grep -q "server 198.18.13.1:10053 of dns is up" "$work/roamd.log" && break
+  sleep 0.1
+done
+grep -q "server 198.18.13.1:10053 of dns is up" "$work/roamd.log" || fail "the health check never found 198.18.13.1 up"
+grep -q "server 198.18.13.2:10053 of dns is up" "$work/roamd.log" && fail "198.18.13.2 does not listen, yet is up"
+
 ctl session create --imsi 001010000000001 --msisdn 491510000001 --ue-ip 198.19.0.1 --peer 198.18.1.1 \
   --dl-teid 4096 --gate gate-a --count 50
 "$roamctl" --api "$work/r.sock" --json session list --gate gate-a > "$work/sessions.json"

@@ -23,7 +23,7 @@ ACCESS, RAN = "198.18.1.100", "198.18.1.1"
 NAT = {"198.18.3.1", "198.18.3.2"}
 WEB = {"198.18.11.1": 1, "198.18.11.2": 10}
 API = {"198.18.12.1", "198.18.12.2"}
-DNS = {"198.18.13.1", "198.18.13.2"}  # 198.18.13.3 drains: never picked
+DNS = {"198.18.13.1"}  # 198.18.13.2 fails its health check, 198.18.13.3 drains: never picked
 DENIED_IMSI = "001010000000050"
 
 sessions = sorted(json.load(open(f"{work}/sessions.json")), key=lambda s: s["imsi"])
@@ -132,7 +132,7 @@ def check():
                 problems.append(f"flow {i} (api) went to {servers}")
         elif kind == "dns":
             if any(r[2] not in DNS or r[3] != 10053 for r in rows):
-                problems.append(f"flow {i} (dns) went to {servers} (198.18.13.3 drains)")
+                problems.append(f"flow {i} (dns) went to {servers} (.2 is down, .3 drains)")
             dns_by_sub[s["imsi"]] |= {r[2] for r in rows}
         elif kind == "ext":
             if any(r[2] != dst or r[3] != dport for r in rows):

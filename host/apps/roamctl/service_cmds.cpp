@@ -99,6 +99,7 @@ json serviceJson(const pb::Service& s) {
             {"policy", s.policy()},     {"hash", s.hash()},       {"type", s.type()},
             {"created", s.created()},   {"modified", s.modified()}, {"revision", s.revision()}};
   if (s.type() == "affinity") j["affinity_time"] = s.affinity_time();
+  j["check"] = s.check().empty() ? json(nullptr) : json(s.check());
   return j;
 }
 
@@ -123,7 +124,7 @@ std::string serviceText(const pb::Service& s) {
   for (const pb::Vip& v : s.vips()) t += " " + vipText(v);
   t += "\n  policy " + s.policy() + " hash " + s.hash() + " type " + s.type();
   if (s.type() == "affinity") t += " affinity time " + std::to_string(s.affinity_time()) + " s";
-  t += "\n";
+  t += "\n  check " + (s.check().empty() ? std::string("none (servers taken as up)") : s.check()) + "\n";
   if (s.servers_size() == 0) t += "  no servers\n";
   for (const pb::Server& v : s.servers()) t += "  server " + serverLine(v);
   return t;
@@ -142,7 +143,8 @@ int serviceAdd(Api& api, const std::vector<std::string>& argv) {
   po::options_description d;
   d.add_options()("vip", po::value<std::vector<std::string>>()->required())(
       "policy", po::value<std::string>())("hash", po::value<std::string>())("type", po::value<std::string>())(
-      "affinity-time", po::value<std::string>())("server", po::value<std::vector<std::string>>());
+      "affinity-time", po::value<std::string>())("server", po::value<std::vector<std::string>>())(
+      "check", po::value<std::string>());
   po::variables_map vm = subOptions(d, args);
   pb::PutServiceRequest in;
   in.set_create_only(true);
@@ -158,6 +160,7 @@ int serviceAdd(Api& api, const std::vector<std::string>& argv) {
   if (vm.count("affinity-time")) {
     s->set_affinity_time(parseU32("--affinity-time", str(vm, "affinity-time"), 0xffffffffull, 1));
   }
+  if (vm.count("check")) s->set_check(str(vm, "check"));
   pb::ServiceReply out;
   if (grpc::Status st = api.stub->PutService(api.ctx().get(), in, &out); !st.ok()) return api.fail(st);
   api.print(serviceJson(out.service()), "added " + serviceText(out.service()));
@@ -287,10 +290,13 @@ std::vector<DaemonCommand> serviceCommands() {
        "            [--policy maglev|least_sessions|round_robin] [--hash terminal|5tuple]\n"
        "            [--type connection|affinity|series] [--affinity-time S]\n"
        "            [--server IP:PORT[,weight=W][,admin=up|drain|down]] ...\n"
+       "            [--check tcp|http[,interval=MS][,timeout=MS][,rise=N][,fall=N][,path=/P][,status=N]]\n"
        "    a new service: its representative addresses (1 to 16, each held by one service), the\n"
        "    selection policy (default maglev, hashing the terminal's address), the user-session type\n"
        "    (default connection; affinity keeps a subscriber on one server for S seconds, default\n"
-       "    300) and its servers (weight 1..65535, default 1; an icmp-only service's have no port)",
+       "    300), its servers (weight 1..65535, default 1; an icmp-only service's have no port) and\n"
+       "    their health check (default none: servers taken as up; with one, a server is up after\n"
+       "    `rise` good checks and down after `fall` failed ones; defaults 2000 ms, 1000 ms, 2, 3)",
        serviceAdd},
       {"service list", "service list\n    every service: VIPs, policy/hash, type, servers", serviceList},
       {"service get", "service get NAME\n    one service with its servers", serviceGet},

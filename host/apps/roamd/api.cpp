@@ -7,6 +7,7 @@
 
 #include "roamd.grpc.pb.h"
 #include "roamgate/addr.h"
+#include "roamgate/control/health.h"
 #include "roamgate/control/service_catalog.h"
 
 #ifndef ROAMGATE_VERSION
@@ -101,6 +102,7 @@ void toPb(const control::Service& s, pb::Service* o) {
   o->set_hash(std::string(control::hashOnName(s.hashOn)));
   o->set_type(control::userSessionTypeName(s.type));
   if (s.type == control::UserSessionType::kAffinity) o->set_affinity_time(s.affinitySeconds);
+  o->set_check(s.check);
   o->set_created(s.created);
   o->set_modified(s.modified);
   o->set_revision(s.revision);
@@ -200,6 +202,15 @@ bool fromPb(const pb::Service& in, control::Service& s, grpc::Status& err) {
       return false;
     }
     s.affinitySeconds = in.affinity_time();
+  }
+  if (!in.check().empty()) {
+    // Stored as its full text, so the same check reads back the same whatever was left out.
+    Result<control::HealthCheckConfig> c = control::parseCheckSpec(in.check());
+    if (!c.ok()) {
+      err = invalid(at + " " + c.status().message());
+      return false;
+    }
+    s.check = control::checkSpecStr(*c);
   }
   return true;
 }

@@ -12,10 +12,13 @@
 #include <chrono>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <tuple>
 #include <unordered_map>
 
 #include "roamgate/addr.h"
 #include "roamgate/control/agent.h"
+#include "roamgate/control/health.h"
 #include "roamgate/dataplane/gate_tables.h"
 
 namespace roamgate::control {
@@ -64,7 +67,10 @@ class GateAgent : public Agent {
  public:
   GateAgent(Appliance a, DeviceOpener open, StateCache& cache, accounting::AccountingStore* records)
       : Agent(std::move(a), std::move(open), cache), acct_(records) {}
-  ~GateAgent() override { stop(); }
+  ~GateAgent() override {
+    stop();
+    hc_.reset();  // its thread calls back into this agent: stopped before the members go
+  }
 
  protected:
   Status attach(hal::Device& dev) override {
@@ -260,6 +266,7 @@ class GateAgent : public Agent {
 
   void tick() override {
     if (!sp_) return;
+    applyHealth();
     auto now = std::chrono::steady_clock::now();
     if (now - advancedAt_ >= std::chrono::milliseconds(100)) {
       advancedAt_ = now;
@@ -442,7 +449,77 @@ class GateAgent : public Agent {
                    "policy 'default'", app_.name, dangling);
     }
     if (Status st = auth_.setPolicies(std::move(policies), std::move(assignments)); !st) return st;
-    return sp_->setServices(services);
+    if (Status st = sp_->setServices(services); !st) return st;
+    syncChecks(services);
+    return {};
+  }
+
+  // The health checks the services ask for, one per (service, server): added, kept (their state
+  // given to the slow path again, which took the stored servers as up) or removed.
+  void syncChecks(const std::vector<Service>& services) {
+    if (!hc_) {
+      auto hc = HealthChecker::create([this](const HealthTransition& t) {
+        std::lock_guard lk(hmu_);
+        transitions_.push_back(t);
+      });
+      if (!hc.ok()) {
+        spdlog::error("gate {}: no health checks: {}", app_.name, hc.status().message());
+        return;
+      }
+      hc_ = std::move(*hc);
+      if (Status st = hc_->start(); !st) spdlog::error("gate {}: health checks: {}", app_.name, st.message());
+    }
+    std::map<std::tuple<std::string, uint32_t, uint16_t>, std::string> want;
+    for (const Service& svc : services) {
+      if (svc.check.empty()) continue;
+      for (const Server& v : svc.servers) want[{svc.name, v.ip, v.port}] = svc.check;
+    }
+    for (auto it = checks_.begin(); it != checks_.end();) {
+      auto w = want.find(it->first);
+      if (w != want.end() && w->second == it->second.second) {
+        ++it;
+        continue;
+      }
+      (void)hc_->remove(it->second.first);
+      checkIds_.erase(it->second.first);
+      it = checks_.erase(it);
+    }
+    for (auto& [key, spec] : want) {
+      auto& [svc, ip, port] = key;
+      auto have = checks_.find(key);
+      Health h = Health::kDown;
+      if (have == checks_.end()) {
+        Result<HealthCheckConfig> cfg = parseCheckSpec(spec);
+        if (!cfg.ok()) continue;  // checkService refused it before it was stored
+        uint64_t id = ++nextCheck_;
+        if (Status st = hc_->add(id, HealthTarget{ip, port, 0}, *cfg); !st) {
+          spdlog::warn("gate {}: health check of {} in {}: {}", app_.name, serverStr(ip, port), svc, st.message());
+          continue;
+        }
+        checks_[key] = {id, spec};
+        checkIds_[id] = key;
+        h = cfg->initial;
+      } else if (auto c = hc_->counters(have->second.first); c.ok()) {
+        h = c->state;
+      }
+      (void)sp_->setHealth(svc, ip, port, h);
+    }
+  }
+
+  void applyHealth() {
+    std::vector<HealthTransition> ts;
+    {
+      std::lock_guard lk(hmu_);
+      ts.swap(transitions_);
+    }
+    for (const HealthTransition& t : ts) {
+      auto k = checkIds_.find(t.id);
+      if (k == checkIds_.end()) continue;
+      auto& [svc, ip, port] = k->second;
+      spdlog::info("gate {}: server {} of {} is {}: {}", app_.name, serverStr(ip, port), svc,
+                   t.state == Health::kUp ? "up" : "down", t.reason);
+      (void)sp_->setHealth(svc, ip, port, t.state);
+    }
   }
 
   Status startSlowPath(StateCache& cache, const std::vector<dataplane::PortState>& held,
@@ -543,6 +620,13 @@ class GateAgent : public Agent {
   std::optional<dataplane::ExportRecordView> lastExport_;  // the final record being applied
   LocalAuthorizer auth_;
   std::unique_ptr<SlowPath> sp_;
+  // Health checks: by (service, server) their checker id and spec, and back.
+  std::unique_ptr<HealthChecker> hc_;
+  std::map<std::tuple<std::string, uint32_t, uint16_t>, std::pair<uint64_t, std::string>> checks_;
+  std::map<uint64_t, std::tuple<std::string, uint32_t, uint16_t>> checkIds_;
+  uint64_t nextCheck_ = 0;
+  std::mutex hmu_;
+  std::vector<HealthTransition> transitions_;
   bool dirtyCounts_ = false;
   std::chrono::steady_clock::time_point advancedAt_{};
   std::map<uint32_t, Tunnel> known_;  // sessions on this gate, with their tunnel as programmed

@@ -711,4 +711,55 @@ uint64_t HealthChecker::checksEnded() const {
   return impl_->ended;
 }
 
+Result<HealthCheckConfig> parseCheckSpec(std::string_view spec) {
+  auto bad = [&](const std::string& m) {
+    return Status::error(StatusCode::kInvalidArgument, "health check '" + std::string(spec) + "': " + m);
+  };
+  HealthCheckConfig c;
+  size_t pos = 0;
+  bool first = true;
+  while (pos <= spec.size()) {
+    size_t comma = spec.find(',', pos);
+    if (comma == std::string_view::npos) comma = spec.size();
+    std::string_view part = spec.substr(pos, comma - pos);
+    pos = comma + 1;
+    if (first) {
+      first = false;
+      std::optional<CheckKind> k = checkKindFromName(part);
+      if (!k) return bad("the kind '" + std::string(part) + "' is not tcp or http");
+      c.kind = *k;
+      continue;
+    }
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) return bad("'" + std::string(part) + "' is not KEY=VALUE");
+    std::string key(part.substr(0, eq)), val(part.substr(eq + 1));
+    if (key == "path") { c.path = val; continue; }
+    if (key == "host") { c.host = val; continue; }
+    uint64_t n = 0;
+    if (val.empty() || val.size() > 9 || val.find_first_not_of("0123456789") != std::string::npos) {
+      return bad(key + " '" + val + "' is not a whole number");
+    }
+    n = std::stoull(val);
+    if (key == "interval") c.interval = std::chrono::milliseconds(n);
+    else if (key == "timeout") c.timeout = std::chrono::milliseconds(n);
+    else if (key == "rise") c.rise = uint32_t(n);
+    else if (key == "fall") c.fall = uint32_t(n);
+    else if (key == "status") c.expectedStatus = uint16_t(std::min<uint64_t>(n, 65535));
+    else return bad("unknown key '" + key + "' (interval, timeout, rise, fall, path, status, host)");
+  }
+  if (Status st = checkHealthConfig(c); !st) return bad(st.message());
+  return c;
+}
+
+std::string checkSpecStr(const HealthCheckConfig& c) {
+  std::string s = std::string(checkKindName(c.kind)) + ",interval=" + std::to_string(c.interval.count()) +
+                  ",timeout=" + std::to_string(c.timeout.count()) + ",rise=" + std::to_string(c.rise) +
+                  ",fall=" + std::to_string(c.fall);
+  if (c.kind == CheckKind::kHttp) {
+    s += ",path=" + c.path + ",status=" + std::to_string(c.expectedStatus);
+    if (!c.host.empty()) s += ",host=" + c.host;
+  }
+  return s;
+}
+
 }  // namespace roamgate::control

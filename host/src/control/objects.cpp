@@ -1,5 +1,7 @@
 #include "roamgate/control/objects.h"
 
+#include "roamgate/control/health.h"
+
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -591,7 +593,8 @@ bool sameService(const Service& a, const Service& b) {
     if (x.ip != y.ip || x.port != y.port || x.weight != y.weight || x.admin != y.admin) return false;
   }
   return a.name == b.name && a.vips == b.vips && a.policy == b.policy && a.hashOn == b.hashOn &&
-         a.type == b.type && a.affinitySeconds == b.affinitySeconds && a.created == b.created &&
+         a.type == b.type && a.affinitySeconds == b.affinitySeconds && a.check == b.check &&
+         a.created == b.created &&
          a.modified == b.modified;
 }
 
@@ -647,6 +650,13 @@ Status checkService(const Service& s) {
     return invalid(at + " affinity time " + std::to_string(s.affinitySeconds) +
                    " s is not 1.." + std::to_string(kMaxAffinitySeconds));
   }
+  if (!s.check.empty()) {
+    Result<HealthCheckConfig> c = parseCheckSpec(s.check);
+    if (!c.ok()) return invalid(at + " " + c.status().message());
+    bool ported = false;
+    for (const Vip& v : s.vips) ported = ported || v.proto != VipProto::kIcmp;
+    if (!ported) return invalid(at + " has a health check, and its servers have no port (icmp only): none can run");
+  }
   return {};
 }
 
@@ -672,6 +682,7 @@ std::string toJson(const Service& s) {
             {"created", s.created},
             {"modified", s.modified}};
   if (s.type == UserSessionType::kAffinity) j["affinity_time"] = s.affinitySeconds;
+  if (!s.check.empty()) j["check"] = s.check;
   return j.dump();
 }
 
@@ -739,6 +750,7 @@ Result<Service> serviceFromJson(const std::string& text) {
   if (r.ok() && s.type == UserSessionType::kAffinity) {
     r.u32("affinity_time", s.affinitySeconds);
   }
+  r.str("check", s.check, /*required=*/false);
   r.done();
   if (!r.ok()) return r.status();
   return s;

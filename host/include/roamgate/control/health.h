@@ -108,6 +108,13 @@ struct HealthCheckConfig {
 // kInvalidArgument with a message naming the value and what is allowed.
 Status checkHealthConfig(const HealthCheckConfig& c);
 
+// A check as one string, as services store it and roamctl takes it:
+//   tcp|http[,interval=MS][,timeout=MS][,rise=N][,fall=N][,path=/P][,status=CODE][,host=H]
+// (defaults as HealthCheckConfig). parseCheckSpec checks it whole; checkSpecStr writes every
+// field, so the same check always reads back as the same text.
+Result<HealthCheckConfig> parseCheckSpec(std::string_view spec);
+std::string checkSpecStr(const HealthCheckConfig& c);
+
 // One server to check.
 struct HealthTarget {
   uint32_t ip = 0;        // host order; unicast (loopback allowed)

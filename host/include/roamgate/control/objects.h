@@ -137,6 +137,9 @@ struct Service {
   HashOn hashOn = HashOn::kTerminalAddress;  // what Maglev hashes
   UserSessionType type = UserSessionType::kConnection;
   uint32_t affinitySeconds = kDefaultAffinitySeconds;  // affinity only: 1..86400
+  // The health check of its servers (health.h's spec text: "tcp,interval=2000,..."); empty:
+  // none, every server is taken as up.
+  std::string check;
   std::string created;  // UTC, ISO 8601 with milliseconds
   std::string modified;
   int64_t revision = 0;  // the store revision that last wrote it (from the key, not the value)
@@ -173,7 +176,7 @@ Status checkAppliance(const Appliance& a);
 // The name, the VIPs (unicast, 1..16, tcp/udp with a port 1..65535, icmp without one, none
 // twice), the servers (at most 4096, unicast, not one of the service's VIPs, weight 1..65535,
 // a port 1..65535 when a VIP is tcp or udp and none for an icmp-only service, none twice) and
-// the affinity time (1..86400 s).
+// the affinity time (1..86400 s) and the health check's spec.
 Status checkService(const Service& s);
 
 // ---- Subscribers' policies (issue 11) ---------------------------------------------------------
