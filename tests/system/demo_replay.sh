@@ -11,6 +11,10 @@ work=$(mktemp -d /tmp/demo-replay.XXXXXX)
 cleanup() {
   # A replay stopped half-way leaves its roamsim running: stop it by the PID it wrote.
   for p in $(cat "$work/pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  # ... and the namespace it made, by the name the transcript gave it.
+  for n in $(sed -n 's/^ip netns add \([^ ;]*\).*/\1/p' "$out/commands.sh" 2>/dev/null); do
+    ip netns del "$n" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
