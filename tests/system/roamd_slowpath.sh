@@ -10,6 +10,9 @@
 #  2. Two more packets of each flow: all in hardware (no punt); the denied ones dropped and
 #     counted by the kernel. Then 20 series flows turn to the api's other port: re-targeted,
 #     the same user-session port.
+#     Bad input installs nothing: a TEID no session has, an echo reply and a spoofed source are
+#     counted by the slow path; a cut inner packet never reaches it (the kernel drops it as
+#     truncated; cut punts are the unit tests').
 #  3. roamd is killed (SIGKILL) and restarted: the 500 user sessions are restored from the
 #     device; a third packet of each flow still never reaches the host; new flows get ports
 #     no established user session holds.
@@ -128,6 +131,17 @@ for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge $((493 + 986)) ] && break
 traffic send retarget
 wait_apps_at "$work/r.sock" "20 series flows re-targeted" 60 \
   "a['gate-a']['slow_path'].get('retargeted') == 20 and a['gate-a']['user_sessions'] == 500"
+
+echo "== bad input: unknown TEID, an echo reply, a spoofed source (counted by the slow path), a cut inner packet (dropped by the kernel)"
+stats
+cut0=$(( $(stat drop_truncated) + $(stat drop_malformed) ))
+traffic send bad
+wait_apps_at "$work/r.sock" "bad frames counted, nothing installed" 60 \
+  "(lambda sp: sp.get('unknown_teid') == 1 and sp.get('unsupported') == 1 and sp.get('spoofed') == 1 and sp.get('installed') == 493)(a['gate-a']['slow_path']) and a['gate-a']['user_sessions'] == 500"
+stats
+cut1=$(( $(stat drop_truncated) + $(stat drop_malformed) ))
+[ "$cut1" = $((cut0 + 1)) ] || fail "the cut inner packet was not dropped by the kernel (truncated or malformed: $cut0 -> $cut1)"
+
 
 echo "== 3. roamd killed (SIGKILL) and restarted: user sessions restored"
 kill -KILL "$roamd_pid"

@@ -14,7 +14,7 @@ import collections
 import json
 import sys
 
-from scapy.all import IP, TCP, UDP, Ether, Raw, rdpcap, sendp
+from scapy.all import ICMP, IP, TCP, UDP, Ether, Raw, rdpcap, sendp
 from scapy.contrib.gtp import GTP_U_Header
 
 work, mode = sys.argv[1], sys.argv[2]
@@ -74,6 +74,22 @@ def send(phase):
         elif phase == "third" and not denied(s, kind):
             port = 8443 if retargeted(s, kind, sport) else dport
             pkts.append(gpdu(s, proto, dst, sport, port, f"f{i} p5"))
+    if phase == "bad":
+        # Frames that must install nothing: a TEID no session has, an inner packet cut short
+        # (its IPv4 total length says more than the frame has: the kernel drops it), an ICMP
+        # echo reply (only a request opens a user session) and a source that is not the
+        # session's terminal.
+        s = sessions[0]
+        ghost = dict(s, teid="0x7ffffff0")
+        pkts.append(gpdu(ghost, 6, "198.18.10.10", 1234, 443, "bad p9"))
+        cut = gpdu(s, 17, "198.18.10.12", 33333, 53, "bad p9")
+        cut[IP].payload[GTP_U_Header].payload.len = 400  # the inner header claims 400 bytes
+        pkts.append(cut)
+        reply = (Ether(dst=GATE_MAC, src=RAN_MAC) / IP(src=RAN, dst=ACCESS) / UDP(sport=2152, dport=2152)
+                 / GTP_U_Header(teid=int(s["teid"], 16), gtp_type=255)
+                 / IP(src=s["ue_ip"], dst="198.18.20.9") / ICMP(type=0, id=7) / Raw(b"bad p9".ljust(48, b".")))
+        pkts.append(reply)
+        pkts.append(gpdu(dict(s, ue_ip="198.19.9.9"), 6, "198.18.10.10", 1234, 443, "bad p9"))
     if phase == "new":
         for k, s in enumerate(sessions, 1):
             pkts.append(gpdu(s, 6, "198.18.10.10", 50000, 443, f"n{k} p6"))
