@@ -45,6 +45,10 @@ expect 2 "appliance steer-a ip '198.18.1' is not an IPv4 address" -- --appliance
 expect 2 "unknown appliance setting 'colour'" -- --set steer-a.colour=red
 expect 2 "device sim:/x is named by two appliances" -- --appliance a=sim:/x --appliance b=sim:/x
 expect 2 "appliance gate-a gateway_id '300' is not a whole number 0..255" -- --set gate-a.gateway_id=300 --appliance gate-a=sim:/x
+expect 2 "appliance gate-a idle_ms '0' is not a whole number 1..86400000" -- --set gate-a.idle_ms=0 --appliance gate-a=sim:/x
+expect 2 "appliance gate-a port_quota '70000' is not a whole number 0..64512" -- --set gate-a.port_quota=70000 --appliance gate-a=sim:/x
+expect 2 "appliance gate-a port_hold '-1' is not a whole number 0..86400" -- --set gate-a.port_hold=-1 --appliance gate-a=sim:/x
+expect 0 "--accounting PATH" -- --help
 
 printf 'store = "sqlite:/tmp/x"\nlease_ttl = \n' > "$work/broken.toml"
 expect 2 "broken.toml:2" -- --config "$work/broken.toml"

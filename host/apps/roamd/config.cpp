@@ -51,6 +51,8 @@ const char* kUsage =
     "                        nat_ips (comma-separated), service_next_hop_mac,\n"
     "                        idle_ms (a user session's idle time, default 300000),\n"
     "                        interim_ms (interim records, default 0: none),\n"
+    "                        port_hold (seconds a freed port rests, default 120),\n"
+    "                        port_quota (ports a subscriber may hold, default 0: no limit),\n"
     "                        access_next_hop_mac, steer_next_hop_mac. An address or MAC left\n"
     "                        unset is taken from what the device holds.\n"
     "  -h, --help, --version\n"
@@ -119,6 +121,14 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
     if (!ac.puntGiven) a.punt = {};
     ac.puntGiven = true;
     (key == "punt_rate" ? a.punt.rate : a.punt.burst) = static_cast<uint32_t>(x);
+  } else if (key == "port_hold") {
+    long x;
+    if (Status s = parseInt(what, v, 0, 86400, x); !s) return s;
+    a.portHoldSeconds = static_cast<uint32_t>(x);
+  } else if (key == "port_quota") {
+    long x;
+    if (Status s = parseInt(what, v, 0, 64512, x); !s) return s;
+    a.portQuota = static_cast<uint32_t>(x);
   } else if (key == "idle_ms" || key == "interim_ms") {
     long x;
     if (Status s = parseInt(what, v, key == "idle_ms" ? 1 : 0, 86400000, x); !s) return s;
@@ -143,7 +153,7 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
   } else {
     return bad("unknown appliance setting '" + key +
                "' (role, device, ip, mac, punt_rate, punt_burst, gateway_id, nat_ips, "
-               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac, idle_ms, interim_ms)");
+               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac, idle_ms, interim_ms, port_hold, port_quota)");
   }
   return {};
 }

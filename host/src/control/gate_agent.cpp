@@ -532,7 +532,10 @@ class GateAgent : public Agent {
                    app_.name);
       return {};
     }
-    auto sp = SlowPath::create(*t_, auth_, app_.natIps, {});
+    SlowPathOptions so;
+    so.ports.hold = std::chrono::seconds(app_.portHoldSeconds);
+    so.ports.quota = app_.portQuota;
+    auto sp = SlowPath::create(*t_, auth_, app_.natIps, so);
     if (!sp.ok()) return sp.status();
     sp_ = std::move(*sp);
     sp_->onStarted([this](const UserSessionInfo& u) { started(u); });

@@ -417,6 +417,8 @@ std::string toJson(const Appliance& a) {
     j["access_next_hop_mac"] = macStr(a.accessNextHopMac);
     j["idle_ms"] = a.idleMs;
     j["interim_ms"] = a.interimMs;
+    j["port_hold"] = a.portHoldSeconds;
+    j["port_quota"] = a.portQuota;
   }
   return j.dump();
 }
@@ -438,6 +440,8 @@ Result<Appliance> applianceFromJson(const std::string& text) {
     r.u32("gateway_id", a.gatewayId);
     r.u32("idle_ms", a.idleMs, /*required=*/false);  // absent in objects written before issue 11
     r.u32("interim_ms", a.interimMs, /*required=*/false);
+    r.u32("port_hold", a.portHoldSeconds, /*required=*/false);
+    r.u32("port_quota", a.portQuota, /*required=*/false);
     if (const json* nat = r.raw("nat_ips")) {
       if (!nat->is_array() || nat->size() > 4) r.fail("field nat_ips is not a list of 1-4 addresses");
       for (size_t i = 0; r.ok() && i < nat->size(); ++i) {

@@ -66,6 +66,11 @@ struct Appliance {
   // (0: none) is how often a long one's counters are recorded.
   uint32_t idleMs = 300000;
   uint32_t interimMs = 0;
+  // gate only: a freed user-session port is held this long before it is handed out again
+  // (RFC 6888 REQ-8 suggests 120 s), and a subscriber may hold at most portQuota ports of
+  // the gate at once (0: no limit).
+  uint32_t portHoldSeconds = 120;
+  uint32_t portQuota = 0;
   bool operator==(const Appliance&) const = default;
 };
 
