@@ -13,12 +13,14 @@
 #     Bad input installs nothing: a TEID no session has, an echo reply and a spoofed source are
 #     counted by the slow path; a cut inner packet never reaches it (the kernel drops it as
 #     truncated; cut punts are the unit tests').
+#     `server drain` reports the 14 user sessions its web server keeps (none new after it).
 #  3. roamd is killed (SIGKILL) and restarted: the 500 user sessions are restored from the
 #     device; a third packet of each flow still never reaches the host; new flows get ports
 #     no established user session holds.
 #  4. roamd restarted with a 1 ms idle time: the export scanner ends every user session; each
 #     has one final accounting record (subscriber, destination as sent, services and servers
-#     in order, cause idle) whose uplink packets and bytes are exactly what the capture holds.
+#     in order, cause idle) whose uplink packets and bytes are exactly what the capture holds;
+#     `server drain --wait` sees the drained server's last one end.
 # The service side's capture is checked by scapy (addresses, one port per user session, the
 # servers and their split, affinity, the drained server unused) and tshark (checksums).
 # usage: roamd_slowpath.sh BUILD_DIR
@@ -132,6 +134,12 @@ traffic send retarget
 wait_apps_at "$work/r.sock" "20 series flows re-targeted" 60 \
   "a['gate-a']['slow_path'].get('retargeted') == 20 and a['gate-a']['user_sessions'] == 500"
 
+echo "== server drain: web's 198.18.11.1 takes no new user session; its 14 stay"
+"$roamctl" --api "$work/r.sock" --json server drain web 198.18.11.1:8443 > "$work/drain.json"
+/usr/bin/python3 -c "import json,sys; d=json.load(open('$work/drain.json')); sys.exit(0 if d['user_sessions'] == 14 and not d['drained'] else 'drain: %s' % d)" ||
+  fail "server drain did not report the 14 user sessions left"
+"$roamctl" --api "$work/r.sock" server list web
+
 echo "== bad input: unknown TEID, an echo reply, a spoofed source (counted by the slow path), a cut inner packet (dropped by the kernel)"
 stats
 cut0=$(( $(stat drop_truncated) + $(stat drop_malformed) ))
@@ -167,6 +175,8 @@ start_roamd --set gate-a.idle_ms=1
 wait_apps_at "$work/r.sock" "every user session ended by the idle scanner" 300 \
   "a['gate-a']['state'] == 'ok' and a['gate-a']['user_sessions_restored'] == 550 and a['gate-a']['user_sessions'] == 0"
 "$roamctl" --api "$work/r.sock" --json accounting list --final --limit 10000 > "$work/records.json"
+"$roamctl" --api "$work/r.sock" server drain web 198.18.11.1:8443 --wait 60 | grep -q "drained: no user session left" ||
+  fail "server drain --wait did not see the drained server's last user session end"
 "$roamctl" --api "$work/r.sock" accounting list --subscriber 001010000000001 --limit 3
 
 "$roamsim" ctl "$work/g.sock" stop > /dev/null || true

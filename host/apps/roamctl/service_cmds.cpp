@@ -3,7 +3,9 @@
 // them. roamd checks every value and names it; exit statuses as the other daemon commands
 // (api_client.h): 2 for a value refused, 1 for a refusal (a VIP another service holds, a
 // service or server that exists or does not), 3 for no roamd.
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -82,7 +84,7 @@ std::string serverAddr(const pb::Server& v) {
 }
 
 json serverJson(const pb::Server& v) {
-  json j = {{"ip", v.ip()}, {"weight", v.weight()}, {"admin", v.admin()}};
+  json j = {{"ip", v.ip()}, {"weight", v.weight()}, {"admin", v.admin()}, {"user_sessions", v.user_sessions()}};
   if (v.port()) j["port"] = v.port();
   return j;
 }
@@ -104,7 +106,8 @@ json serviceJson(const pb::Service& s) {
 }
 
 std::string serverLine(const pb::Server& v) {
-  return serverAddr(v) + " weight " + std::to_string(v.weight()) + " " + v.admin() + "\n";
+  return serverAddr(v) + " weight " + std::to_string(v.weight()) + " " + v.admin() + " user sessions " +
+         std::to_string(v.user_sessions()) + "\n";
 }
 
 std::string serviceLine(const pb::Service& s) {
@@ -263,6 +266,51 @@ int serverRemove(Api& api, const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+// server drain: admin drain (no new user sessions), then, with --wait, until the last user
+// session on this roamd's gates has ended (progress each second on stderr).
+int serverDrain(Api& api, const std::vector<std::string>& argv) {
+  std::vector<std::string> args = argv;
+  std::vector<std::string> w = takeWords(args, {"SERVICE", "server IP:PORT"});
+  po::options_description d;
+  d.add_options()("wait", po::value<std::string>());
+  po::variables_map vm = subOptions(d, args);
+  uint32_t waitS = vm.count("wait") ? parseU32("--wait", str(vm, "wait"), 86400, 0) : 0;
+  pb::SetServerRequest in;
+  in.set_service(w[0]);
+  std::string ip;
+  uint32_t port = 0;
+  parseServerAddr("server", w[1], ip, port);
+  in.set_ip(ip);
+  in.set_port(port);
+  in.set_admin("drain");
+  in.set_mode(pb::SetServerRequest::CHANGE);
+  pb::ServiceReply out;
+  if (grpc::Status st = api.stub->SetServer(api.ctx().get(), in, &out); !st.ok()) return api.fail(st);
+  auto t0 = std::chrono::steady_clock::now();
+  uint64_t left = 0;
+  for (;;) {
+    pb::ServiceNameRequest q;
+    q.set_name(w[0]);
+    pb::ServiceReply now;
+    if (grpc::Status st = api.stub->GetService(api.ctx().get(), q, &now); !st.ok()) return api.fail(st);
+    const pb::Server* v = findServer(now.service(), ip, port);
+    left = v ? v->user_sessions() : 0;
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (left == 0 || waited >= waitS) break;
+    std::fprintf(stderr, "server %s of %s: %llu user sessions left (%.0f s)\n", w[1].c_str(), w[0].c_str(),
+                 (unsigned long long)left, waited);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  json j = {{"service", w[0]}, {"server", w[1]}, {"admin", "drain"}, {"user_sessions", left},
+            {"drained", left == 0}, {"waited_s", waited}};
+  std::string text = left == 0 ? "server " + w[1] + " of " + w[0] + " drained: no user session left\n"
+                               : "server " + w[1] + " of " + w[0] + " draining: " + std::to_string(left) +
+                                     " user sessions left" + (waitS ? " after " + std::to_string(waitS) + " s" : "") + "\n";
+  api.print(j, text);
+  return left == 0 || waitS == 0 ? kExitOk : kExitFailed;
+}
+
 int serverList(Api& api, const std::vector<std::string>& argv) {
   std::vector<std::string> args = argv;
   pb::ServiceNameRequest in;
@@ -307,6 +355,11 @@ std::vector<DaemonCommand> serviceCommands() {
        "server set SERVICE IP:PORT [--weight W] [--admin up|drain|down]\n"
        "    changes a server's weight or admin state (drain: no new user sessions)",
        serverSet},
+      {"server drain",
+       "server drain SERVICE IP:PORT [--wait SECONDS]\n"
+       "    no new user sessions for the server (admin drain); its user sessions stay. Says how\n"
+       "    many are left on this roamd's gates; --wait: until none is (exit 1 if some still are)",
+       serverDrain},
       {"server remove", "server remove SERVICE IP:PORT\n    takes a server out of the group", serverRemove},
       {"server list", "server list SERVICE\n    the service's servers: address, weight, admin state", serverList},
   };

@@ -238,17 +238,36 @@ class Service final : public pb::Roamd::Service {
     return toGrpc(catalog_.remove(in->name(), rev));
   }
 
+  // Each server's active user sessions, summed over this roamd's gates.
+  void addCounts(pb::Service* o) {
+    std::map<std::string, uint64_t> sum;
+    for (auto& ag : d_.agents()) {
+      if (ag->appliance().role != control::Role::kGate) continue;
+      for (auto& [k, n] : ag->status().serverSessions) sum[k] += n;
+    }
+    for (pb::Server& v : *o->mutable_servers()) {
+      auto ip = roamgate::ipv4FromStr(v.ip());
+      if (!ip) continue;
+      auto it = sum.find(o->name() + " " + control::serverStr(*ip, uint16_t(v.port())));
+      v.set_user_sessions(it == sum.end() ? 0 : it->second);
+    }
+  }
+
   grpc::Status GetService(ServerContext*, const pb::ServiceNameRequest* in, pb::ServiceReply* out) override {
     Result<control::Service> r = catalog_.get(in->name());
     if (!r.ok()) return toGrpc(r.status());
     toPb(*r, out->mutable_service());
+    addCounts(out->mutable_service());
     return grpc::Status::OK;
   }
 
   grpc::Status ListServices(ServerContext*, const pb::Empty*, pb::ListServicesReply* out) override {
     Result<std::vector<control::Service>> r = catalog_.list();
     if (!r.ok()) return toGrpc(r.status());
-    for (const control::Service& s : *r) toPb(s, out->add_services());
+    for (const control::Service& s : *r) {
+      toPb(s, out->add_services());
+      addCounts(out->mutable_services(out->services_size() - 1));
+    }
     out->set_revision(d_.cache().revision());
     return grpc::Status::OK;
   }

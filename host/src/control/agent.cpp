@@ -87,11 +87,13 @@ Status Agent::checkAdopted(const Appliance& a) {
 }
 
 void Agent::publishSlowPath(const std::array<uint64_t, kPuntOutcomeCount>& outcomes,
-                            uint64_t userSessions, std::optional<uint64_t> restored) {
+                            uint64_t userSessions, std::optional<uint64_t> restored,
+                            std::map<std::string, uint64_t>* serverSessions) {
   std::lock_guard lk(mu_);
   status_.slowPunts = outcomes;
   status_.userSessions = userSessions;
   if (restored) status_.userSessionsRestored = *restored;
+  if (serverSessions) status_.serverSessions.swap(*serverSessions);
 }
 
 void Agent::startPunts() {

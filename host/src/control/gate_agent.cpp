@@ -216,6 +216,7 @@ class GateAgent : public Agent {
     for (auto& [teid, t] : now) {
       if (!t) {
         if (known_.erase(teid) && sp_) {
+          dirtyCounts_ = true;
           Status st = sp_->removeSession(teid, at);
           if (!st && st.code() == StatusCode::kUnavailable) return st;
           if (!st) spdlog::warn("gate {}: session {:#010x} ended: {}", app_.name, teid, st.message());
@@ -253,6 +254,7 @@ class GateAgent : public Agent {
 
   Status applyCatalog(StateCache& cache) override {
     if (!sp_) return {};
+    dirtyCounts_ = true;  // the servers' counts, published at the next tick
     return loadCatalog(cache);
   }
 
@@ -279,8 +281,16 @@ class GateAgent : public Agent {
     }
     if (dirtyCounts_) {
       dirtyCounts_ = false;
-      publishSlowPath(sp_->counters().outcomes, sp_->userSessions());
+      publishCounts();
     }
+  }
+
+  void publishCounts(std::optional<uint64_t> restored = std::nullopt) {
+    std::vector<std::tuple<std::string, uint32_t, uint16_t, uint64_t>> counts;
+    sp_->serverCounts(counts);
+    std::map<std::string, uint64_t> byServer;
+    for (auto& [svc, ip, port, n] : counts) byServer[svc + " " + serverStr(ip, port)] = n;
+    publishSlowPath(sp_->counters().outcomes, sp_->userSessions(), restored, &byServer);
   }
 
   // The export ring's records: interims update their user session's record, final ones end
@@ -589,7 +599,7 @@ class GateAgent : public Agent {
       spdlog::warn("gate {}: export records: {}", app_.name, w.message());
     }
     spdlog::info("gate {}: slow path: {} user sessions restored from the device", app_.name, restored);
-    publishSlowPath(sp_->counters().outcomes, sp_->userSessions(), restored);
+    publishCounts(restored);
     return st;
   }
 

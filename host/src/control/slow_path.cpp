@@ -313,6 +313,17 @@ Status SlowPath::setHealth(const std::string& service, uint32_t ip, uint16_t por
   return svcs_[it->second].sel->setHealth(ip, port, h);
 }
 
+void SlowPath::serverCounts(std::vector<std::tuple<std::string, uint32_t, uint16_t, uint64_t>>& out) const {
+  out.clear();
+  for (const SvcSlot& s : svcs_) {
+    if (!s.live || !s.sel) continue;
+    for (uint32_t i = 0; i < s.sel->servers().size(); ++i) {
+      const Server& v = s.sel->servers()[i];
+      out.emplace_back(s.svc.name, v.ip, v.port, s.sel->sessions(i));
+    }
+  }
+}
+
 std::optional<uint64_t> SlowPath::serverSessions(const std::string& service, uint32_t ip,
                                                  uint16_t port) const {
   auto it = svcByName_.find(service);

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -59,6 +60,8 @@ struct AgentStatus {
   // sessions it holds, and those it rebuilt from the device at the last reconciliation.
   std::array<uint64_t, kPuntOutcomeCount> slowPunts{};
   uint64_t userSessions = 0, userSessionsRestored = 0;
+  // gate: active user sessions per server, "SERVICE IP:PORT" -> count
+  std::map<std::string, uint64_t> serverSessions;
 };
 
 // What an agent needs to answer its kernel's housekeeping punts.
@@ -116,7 +119,8 @@ class Agent {
   virtual void tick() {}
   // The slow path's figures for status() (any thread may read them after this).
   void publishSlowPath(const std::array<uint64_t, kPuntOutcomeCount>& outcomes,
-                       uint64_t userSessions, std::optional<uint64_t> restored = std::nullopt);
+                       uint64_t userSessions, std::optional<uint64_t> restored = std::nullopt,
+                       std::map<std::string, uint64_t>* serverSessions = nullptr);
   virtual uint64_t programmed() const = 0;
   virtual Status readStats(std::vector<std::pair<std::string, uint64_t>>& out) = 0;
   // How to answer housekeeping punts; nullopt: no punt loop (no address yet).

@@ -44,6 +44,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -173,6 +174,8 @@ class SlowPath {
   size_t userSessions() const { return live_; }
   const SlowPathCounters& counters() const { return counters_; }
   const PortAllocator* allocator(uint8_t addrIndex) const;
+  // Active user sessions of every server of every service: (service, ip, port, count).
+  void serverCounts(std::vector<std::tuple<std::string, uint32_t, uint16_t, uint64_t>>& out) const;
   // Active user sessions of a server (for `server drain`); nullopt: no such service/server.
   std::optional<uint64_t> serverSessions(const std::string& service, uint32_t ip,
                                          uint16_t port) const;
