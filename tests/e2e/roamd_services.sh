@@ -3,7 +3,9 @@
 # roamctl adding two services, listing them (text and --json), refusals with their exit status
 # and message (a VIP another service holds, a bad weight, a bad VIP, a service that exists),
 # server add / set --admin drain / remove, delete freeing the VIP, and a restarted roamd
-# keeping the catalog. Addresses from 198.18.0.0/15 only; roamd on a Unix socket.
+# keeping the catalog; health checks stored as text and bad ones refused; subscribers'
+# policies and assignments (put, get, list, delete, refusals naming the value).
+# Addresses from 198.18.0.0/15 only; roamd on a Unix socket.
 # usage: roamd_services.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -77,8 +79,9 @@ assert sorted(s) == ["dns", "web"], s
 w, d = s["web"], s["dns"]
 assert w["vips"] == [{"ip": "198.18.0.10", "port": 80, "proto": "tcp"},
                      {"ip": "198.18.0.10", "proto": "icmp"}], w["vips"]
-assert w["servers"] == [{"ip": "198.19.1.1", "port": 8080, "weight": 10, "admin": "up"},
-                        {"ip": "198.19.1.2", "port": 8080, "weight": 1, "admin": "up"}], w["servers"]
+assert w["servers"] == [{"ip": "198.19.1.1", "port": 8080, "weight": 10, "admin": "up", "user_sessions": 0},
+                        {"ip": "198.19.1.2", "port": 8080, "weight": 1, "admin": "up", "user_sessions": 0}], w["servers"]
+assert w["check"] is None, w
 assert (w["policy"], w["hash"], w["type"]) == ("maglev", "terminal", "connection"), w
 assert "affinity_time" not in w
 assert (d["policy"], d["hash"], d["type"], d["affinity_time"]) == ("least_sessions", "5tuple", "affinity", 60), d
@@ -142,5 +145,47 @@ json service get www > "$work/www.json"
 ctl 0 "^deleted" service delete www
 ctl 0 "^deleted" service delete dns
 ctl 0 "^no services" service list
+
+# Health checks: stored as their full text, bad ones refused naming the value.
+ctl 0 "check tcp,interval=500,timeout=200,rise=2,fall=3" service add chk --vip 198.18.0.20:80/tcp \
+  --server 198.18.4.1:80 --check tcp,interval=500,timeout=200
+ctl 2 "health check 'ping': the kind 'ping' is not tcp or http" service add chk2 --vip 198.18.0.21:80/tcp --check ping
+ctl 2 "timeout" service add chk3 --vip 198.18.0.22:80/tcp --check tcp,interval=200,timeout=500
+ctl 2 "health check 'http,code=200': unknown key 'code'" service add chk4 --vip 198.18.0.23:80/tcp --check http,code=200
+json service get chk > "$work/chk.json"
+"$py" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['check']=='tcp,interval=500,timeout=200,rise=2,fall=3', j" \
+  "$work/chk.json" || fail "service get --json: check"
+ctl 0 "^deleted" service delete chk
+
+# Subscribers' policies and their assignments.
+for c in "policy put NAME" "policy get NAME" "policy list" "policy delete NAME" "subscriber set IMSI" \
+         "subscriber list" "accounting list" "server drain SERVICE IP:PORT"; do
+  grep -qE "^  $c" "$work/help.txt" || fail "--help does not list '$c'"
+done
+ctl 0 "^no policies: every user session is denied" policy list
+ctl 0 "^policy gold: web, no external destinations; user sessions 10, new 5/s; deny entries 60 s" \
+  policy put gold --service web --max-user-sessions 10 --new-per-second 5 --deny-time 60
+ctl 0 "^policy default: every service, external destinations; user sessions no limit" policy put default --any-service --external
+ctl 2 "--deny-time" policy put bad --deny-time 0
+ctl 2 "policy name 'Bad_Name'" policy put Bad_Name
+ctl 2 "names service web twice" policy put twice --service web --service web
+ctl 2 "allows every service and also lists some" policy put both --any-service --service web
+ctl 1 "no policy silver" subscriber set 001010000000001 --policy silver
+ctl 0 "^subscriber 001010000000001: policy gold" subscriber set 001010000000001 --policy gold
+ctl 2 "IMSI" subscriber set 12ab --policy gold
+ctl 2 "--policy NAME or --default" subscriber set 001010000000001
+json subscriber list > "$work/subs.json"
+"$py" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j==[{'imsi':'001010000000001','policy':'gold'}], j" \
+  "$work/subs.json" || fail "subscriber list --json"
+json policy get gold > "$work/gold.json"
+"$py" -c "import json,sys; j=json.load(open(sys.argv[1])); assert j['services']==['web'] and j['max_user_sessions']==10 and j['deny_time']==60 and not j['external'], j" \
+  "$work/gold.json" || fail "policy get --json"
+ctl 0 "^subscriber 001010000000001: policy default" subscriber set 001010000000001 --default
+ctl 0 "^no subscriber has a policy of its own" subscriber list
+ctl 1 "no policy nope" policy get nope
+ctl 0 "^deleted policy gold" policy delete gold
+ctl 1 "no policy gold" policy delete gold
+# This roamd runs no gate: it keeps no accounting records, and says so.
+ctl 1 "keeps no accounting records" accounting list
 stop_roamd
 echo "roamd_services: ok"

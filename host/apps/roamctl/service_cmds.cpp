@@ -105,9 +105,11 @@ json serviceJson(const pb::Service& s) {
   return j;
 }
 
+std::string serverBrief(const pb::Server& v) {
+  return serverAddr(v) + " weight " + std::to_string(v.weight()) + " " + v.admin();
+}
 std::string serverLine(const pb::Server& v) {
-  return serverAddr(v) + " weight " + std::to_string(v.weight()) + " " + v.admin() + " user sessions " +
-         std::to_string(v.user_sessions()) + "\n";
+  return serverBrief(v) + " user sessions " + std::to_string(v.user_sessions()) + "\n";
 }
 
 std::string serviceLine(const pb::Service& s) {
@@ -239,8 +241,7 @@ int serverWrite(Api& api, const std::vector<std::string>& argv, bool add) {
   json j = serverJson(*v);
   j["service"] = w[0];
   j["revision"] = out.service().revision();
-  api.print(j, std::string(add ? "added" : "set") + " server " + serverLine(*v).substr(0, serverLine(*v).size() - 1) +
-                   " in service " + w[0] + "\n");
+  api.print(j, std::string(add ? "added" : "set") + " server " + serverBrief(*v) + " in service " + w[0] + "\n");
   return kExitOk;
 }
 
