@@ -133,6 +133,7 @@ Result<size_t> AccountingStore::write(const std::vector<Record>& batch) {
   if (batch.empty()) return size_t(0);
   if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
   size_t written = 0;
+  std::vector<const Record*> changed;
   sqlite3_stmt* s = db_->upsert;
   for (const Record& r : batch) {
     sqlite3_reset(s);
@@ -163,9 +164,15 @@ Result<size_t> AccountingStore::write(const std::vector<Record>& batch) {
     sqlite3_bind_int64(s, 24, int64_t(r.dlBytes));
     sqlite3_bind_int64(s, 25, r.interims);
     if (sqlite3_step(s) != SQLITE_DONE) return fail("write " + r.id);
-    written += size_t(sqlite3_changes(db));
+    if (sqlite3_changes(db) > 0) {
+      ++written;
+      changed.push_back(&r);
+    }
   }
   if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+  for (Exporter* e : exporters_) {
+    for (const Record* r : changed) e->exported(*r);
+  }
   return written;
 }
 

@@ -1,7 +1,7 @@
 // AccountingStore: records upserted by id, an open one taking the hardware's absolute counts
 // (a repeated interim changes nothing), a closed one never written again (a final record read
 // twice from the export ring after a restart counts once), the open record of a port found
-// again, and the queries by subscriber, time and state.
+// again, the queries by subscriber, time and state, and exporters fed after each commit.
 #include "roamgate/accounting/records.h"
 
 #include <gtest/gtest.h>
@@ -110,6 +110,31 @@ TEST(AccountingStore, OpenRecordOfAPortAndQueries) {
   Query few;
   few.limit = 2;
   EXPECT_EQ((*s)->list(few)->size(), 2u);
+}
+
+struct Collect : Exporter {
+  std::vector<Record> got;
+  void exported(const Record& r) override { got.push_back(r); }
+};
+
+TEST(AccountingStore, ExportersGetEachWrittenRecordOnceAfterTheCommit) {
+  TempDb t;
+  auto s = AccountingStore::open(t.path());
+  ASSERT_TRUE(s.ok());
+  Collect a, b;
+  (*s)->addExporter(&a);
+  (*s)->addExporter(&b);
+  Record open = rec("x", "001010000000001", "2026-12-02T01:00:00.000Z", 2000);
+  Record final = open;
+  final.cause = "rst";
+  final.ended = "2026-12-02T01:00:01.000Z";
+  final.ulPkts = 4;
+  ASSERT_EQ(*(*s)->write({open, final}), 2u);
+  ASSERT_EQ(*(*s)->write({final}), 0u) << "read twice: written once";
+  ASSERT_EQ(a.got.size(), 2u);
+  EXPECT_EQ(a.got[0], open);
+  EXPECT_EQ(a.got[1], final);
+  EXPECT_EQ(b.got, a.got);
 }
 
 TEST(AccountingStore, UnopenablePathIsNamed) {

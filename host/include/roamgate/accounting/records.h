@@ -78,8 +78,11 @@ class AccountingStore {
   ~AccountingStore();
 
   // In one transaction, in order: each record upserted by id; a closed record is left as it
-  // is. Returns how many were written (not ignored).
+  // is. Returns how many were written (not ignored). After the commit, each written record
+  // goes to every exporter, in order (an ignored one does not: exported once).
   Result<size_t> write(const std::vector<Record>& batch);
+  // Exporters get records from the next write on; the store does not own them.
+  void addExporter(Exporter* e) { exporters_.push_back(e); }
   Result<std::vector<Record>> list(const Query& q);
   Result<std::optional<Record>> get(const std::string& id);
   // The open record of a gate port (at most one is open: a port serves one user session at a
@@ -93,6 +96,7 @@ class AccountingStore {
   struct Db;
   std::unique_ptr<Db> db_;
   std::string path_;
+  std::vector<Exporter*> exporters_;
 };
 
 }  // namespace roamgate::accounting
