@@ -212,6 +212,16 @@ int serviceDelete(Api& api, const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+// A SetServer request for the words SERVICE IP:PORT; `ip` and `port` as parsed.
+pb::SetServerRequest serverRequest(const std::vector<std::string>& w, std::string& ip, uint32_t& port) {
+  pb::SetServerRequest in;
+  in.set_service(w[0]);
+  parseServerAddr("server", w[1], ip, port);
+  in.set_ip(ip);
+  in.set_port(port);
+  return in;
+}
+
 // server add / server set: one request, the server as stored in the reply.
 int serverWrite(Api& api, const std::vector<std::string>& argv, bool add) {
   std::vector<std::string> args = argv;
@@ -220,13 +230,9 @@ int serverWrite(Api& api, const std::vector<std::string>& argv, bool add) {
   d.add_options()("weight", po::value<std::string>());
   if (!add) d.add_options()("admin", po::value<std::string>());
   po::variables_map vm = subOptions(d, args);
-  pb::SetServerRequest in;
-  in.set_service(w[0]);
   std::string ip;
   uint32_t port = 0;
-  parseServerAddr("server", w[1], ip, port);
-  in.set_ip(ip);
-  in.set_port(port);
+  pb::SetServerRequest in = serverRequest(w, ip, port);
   in.set_mode(add ? pb::SetServerRequest::ADD : pb::SetServerRequest::CHANGE);
   if (vm.count("weight")) {
     in.set_has_weight(true);
@@ -276,13 +282,9 @@ int serverDrain(Api& api, const std::vector<std::string>& argv) {
   d.add_options()("wait", po::value<std::string>());
   po::variables_map vm = subOptions(d, args);
   uint32_t waitS = vm.count("wait") ? parseU32("--wait", str(vm, "wait"), 86400, 0) : 0;
-  pb::SetServerRequest in;
-  in.set_service(w[0]);
   std::string ip;
   uint32_t port = 0;
-  parseServerAddr("server", w[1], ip, port);
-  in.set_ip(ip);
-  in.set_port(port);
+  pb::SetServerRequest in = serverRequest(w, ip, port);
   in.set_admin("drain");
   in.set_mode(pb::SetServerRequest::CHANGE);
   pb::ServiceReply out;

@@ -235,9 +235,10 @@ Status GateTables::loadBuckets(uint32_t bank, uint32_t first, uint32_t count, st
   return {};
 }
 
-Status GateTables::applyFlows(const std::vector<Write>& writes) {
-  std::vector<RegOp> ops;
-  for (const Write& w : writes) {
+namespace {
+// The register writes of flow-slot writes: stage the slot, then commit it in one cycle.
+void appendFlowOps(const std::vector<BasicCuckooWrite<FlowKeyBytes>>& writes, std::vector<RegOp>& ops) {
+  for (const auto& w : writes) {
     FlowKey k = FlowKey::fromBytes(w.entry.key);
     ops.push_back(wr(r::flow::kAddr, flowAddr(w.bank, w.bucket, w.slot)));
     ops.push_back(wr(r::flow::kKey0, k.teid));
@@ -248,6 +249,12 @@ Status GateTables::applyFlows(const std::vector<Write>& writes) {
     ops.push_back(wr(r::flow::kValue, r::flow::kValueValid.put(w.entry.valid) | w.entry.value));
     ops.push_back(wr(r::flow::kCmd, r::flow::kCmdCommit.put(1)));
   }
+}
+}  // namespace
+
+Status GateTables::applyFlows(const std::vector<Write>& writes) {
+  std::vector<RegOp> ops;
+  appendFlowOps(writes, ops);
   return dev_.transact(ops);
 }
 
@@ -331,17 +338,7 @@ Status GateTables::queueFlow(const FlowKey& key, std::optional<uint32_t> value) 
     return Status::error(st.code(), "flow table: " + flowStr(key) + ": " +
                                         (st.code() == StatusCode::kFull ? "no room along any cuckoo path" : st.message()));
   }
-  for (const Write& w : writes_) {
-    FlowKey k = FlowKey::fromBytes(w.entry.key);
-    ops_.push_back(wr(r::flow::kAddr, flowAddr(w.bank, w.bucket, w.slot)));
-    ops_.push_back(wr(r::flow::kKey0, k.teid));
-    ops_.push_back(wr(r::flow::kKey1, k.src));
-    ops_.push_back(wr(r::flow::kKey2, k.dst));
-    ops_.push_back(wr(r::flow::kKey3, uint32_t(k.sport) << 16 | k.dport));
-    ops_.push_back(wr(r::flow::kKey4, k.proto));
-    ops_.push_back(wr(r::flow::kValue, r::flow::kValueValid.put(w.entry.valid) | w.entry.value));
-    ops_.push_back(wr(r::flow::kCmd, r::flow::kCmdCommit.put(1)));
-  }
+  appendFlowOps(writes_, ops_);
   return {};
 }
 
