@@ -217,24 +217,18 @@ const UserSessionInfo* SlowPath::find(uint8_t addrIndex, uint16_t port) const {
   return i == kNoInfo ? nullptr : &pool_[i];
 }
 
-void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid] = std::move(t); }
+void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid].t = std::move(t); }
 
 Status SlowPath::removeSession(uint32_t teid, Clock::time_point now) {
-  terminals_.erase(teid);
-  std::vector<uint32_t> slots;
-  if (auto it = byTeid_.find(teid); it != byTeid_.end()) slots = it->second;
+  auto it = terminals_.find(teid);
+  if (it == terminals_.end()) return {};
+  std::vector<uint32_t> slots = it->second.slots;
   Status first;
-  struct Drop {
-    std::unordered_map<uint32_t, std::vector<uint32_t>>& m;
-    uint32_t teid;
-    ~Drop() {
-      if (auto it = m.find(teid); it != m.end() && it->second.empty()) m.erase(it);
-    }
-  } drop{byTeid_, teid};
   for (uint32_t slot : slots) {
     Status st = end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kSessionDeleted, now);
     if (!st && first.ok()) first = st;
   }
+  terminals_.erase(teid);  // after the ends: they take their slots off its list
   return first;
 }
 
@@ -343,10 +337,12 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
       o = PuntOutcome::kAlreadyDecided;
     } else if (auto term = terminals_.find(teid); term == terminals_.end()) {
       o = PuntOutcome::kUnknownTeid;
-    } else if (term->second.ueIp != 0 && key.src != term->second.ueIp) {
+    } else if (term->second.t.ueIp != 0 && key.src != term->second.t.ueIp) {
       o = PuntOutcome::kSpoofed;
     } else {
-      o = decide(key, term->second, now);
+      cur_ = &term->second;
+      o = decide(key, term->second.t, now);
+      cur_ = nullptr;
     }
   }
   ++counters_.outcomes[size_t(o)];
@@ -441,7 +437,8 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
 PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
                               std::optional<uint32_t> svcSlot, std::optional<uint32_t> server) {
   UserSessionInfo& info = pool_[i];
-  const Terminal& term = terminals_.at(info.entry.flow.teid);
+  Term& owner = cur_ ? *cur_ : terminals_.at(info.entry.flow.teid);
+  const Terminal& term = owner.t;
   uint8_t addr = addressFor(sub);
   Result<uint16_t> port = alloc(addr).allocate(sub, now);
   if (!port.ok()) {
@@ -474,7 +471,7 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
   info.startTs = kernelTs_;
   infoOf_[slot] = i;
   slotOfInfo_[i] = slot;
-  byTeid_[k.teid].push_back(slot);
+  owner.slots.push_back(slot);
   ++live_;
   if (started_ && !info.denied) started_(info);
   return PuntOutcome::kInstalled;
@@ -533,8 +530,8 @@ PuntOutcome SlowPath::deny(const FlowKey& key, const Terminal&, uint64_t sub,
 }
 
 void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
-  if (auto t = byTeid_.find(info.entry.flow.teid); t != byTeid_.end()) {
-    std::vector<uint32_t>& v = t->second;
+  if (auto t = terminals_.find(info.entry.flow.teid); t != terminals_.end()) {
+    std::vector<uint32_t>& v = t->second.slots;
     auto at = std::find(v.begin(), v.end(), slot);
     if (at != v.end()) {
       *at = v.back();
@@ -634,13 +631,13 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     for (const FlowKey& k : mine) {
       if (!(k == info.entry.flow)) info.more.push_back(k);
     }
-    info.imsi = term->second.imsi;
-    info.msisdn = term->second.msisdn;
+    info.imsi = term->second.t.imsi;
+    info.msisdn = term->second.t.msisdn;
     info.started = now;
     info.restored = true;
     info.denied = !e.allow;
     info.external = e.allow && e.external;
-    uint64_t sub = subscriberId(term->second, info.entry.flow.teid);
+    uint64_t sub = subscriberId(term->second.t, info.entry.flow.teid);
     if (Status st = alloc(e.addrIndex).restore(e.port, sub); !st) {
       spare_.push_back(pi);
       fail(st);
@@ -669,7 +666,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     for (const FlowKey& m : info.more) byFlow_.insert(m, slot);
     infoOf_[slot] = pi;
     slotOfInfo_[pi] = slot;
-    byTeid_[k.teid].push_back(slot);
+    term->second.slots.push_back(slot);
     ++live_;
     ++n;
   }

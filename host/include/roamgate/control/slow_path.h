@@ -268,7 +268,12 @@ class SlowPath {
   std::vector<uint8_t> natIndexes_;  // configured gate address indexes
   SlowPathOptions opts_;
   std::array<std::optional<PortAllocator>, 4> allocs_;
-  std::unordered_map<uint32_t, Terminal> terminals_;  // by TEID
+  struct Term {
+    Terminal t;
+    std::vector<uint32_t> slots;  // its user sessions
+  };
+  std::unordered_map<uint32_t, Term> terminals_;  // by TEID
+  Term* cur_ = nullptr;  // the terminal of the punt being decided
   std::vector<SvcSlot> svcs_;
   std::unordered_map<std::string, uint32_t> svcByName_;
   std::unordered_map<Vip, uint32_t, VipHash> byVip_;
@@ -280,7 +285,6 @@ class SlowPath {
   std::vector<uint32_t> infoOf_;
   size_t live_ = 0;
   FlowIndex byFlow_;
-  std::unordered_map<uint32_t, std::vector<uint32_t>> byTeid_;  // TEID -> its slots
   std::unordered_map<EndpointKey, uint32_t, EndpointHash> byEndpoint_;  // series, external
   std::unordered_map<AffinityKey, Affinity, AffinityHash> affinity_;
   std::vector<uint8_t> gen_;  // per slot: the last generation installed
