@@ -19,6 +19,7 @@
 #include "roamgate/addr.h"
 #include "roamgate/control/agent.h"
 #include "roamgate/control/health.h"
+#include "roamgate/control/user_session_record.h"
 #include "roamgate/dataplane/gate_tables.h"
 
 namespace roamgate::control {
@@ -30,37 +31,6 @@ struct Tunnel {
   uint32_t peer = 0, dlTeid = 0;
   std::optional<uint8_t> qfi;
   bool operator==(const Tunnel&) const = default;
-};
-
-// The kernel's timestamp against UTC, sampled once when the slow path starts: every tick and
-// timestamp of a record is converted with this one offset (in simulation the kernel's clock
-// runs slower than the wall clock, so its records' times are the simulated kernel's).
-struct KernelClock {
-  static constexpr double kHz = 322.265625e6;  // the kernels' nominal clock
-  uint64_t ts0 = 0;
-  std::chrono::system_clock::time_point utc0{};
-  uint32_t shift = 16;
-  std::string utc(uint64_t ts) const {
-    double s = (double(int64_t(ts - ts0))) / kHz;
-    auto t = utc0 + std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(s));
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char b[40];
-    std::snprintf(b, sizeof b, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms < 0 ? ms + 1000 : ms));
-    return b;
-  }
-  // A 32-bit tick as a timestamp: the one nearest the sample (ticks wrap after 2^32).
-  uint64_t tsOfTick(uint32_t tick) const {
-    int32_t d = int32_t(tick - uint32_t(ts0 >> shift));
-    return uint64_t(int64_t(ts0 >> shift << shift) + (int64_t(d) << shift));
-  }
-  uint32_t ticks(uint32_t ms) const {
-    double t = double(ms) / 1000.0 * kHz / double(uint64_t(1) << shift);
-    return t >= 4294967295.0 ? 0xffffffffu : std::max<uint32_t>(1, uint32_t(t));
-  }
 };
 
 class GateAgent : public Agent {
@@ -372,33 +342,9 @@ class GateAgent : public Agent {
       pending_.push_back(o->second);
       return;
     }
-    accounting::Record r;
-    fill(r, u);
-    r.started = clock_.utc(u.startTs ? u.startTs : clock_.ts0);
-    r.id = app_.name + "/" + ipv4Str(r.natIp) + ":" + std::to_string(r.natPort) + "/g" +
-           std::to_string(u.entry.gen) + "/" + r.started;
+    accounting::Record r = userSessionRecord(u, app_.name, app_.natIps[u.entry.addrIndex], clock_);
     open_[slot] = r;
     pending_.push_back(std::move(r));
-  }
-
-  void fill(accounting::Record& r, const UserSessionInfo& u) const {
-    r.appliance = app_.name;
-    r.imsi = u.imsi;
-    r.msisdn = u.msisdn;
-    r.teid = u.entry.flow.teid;
-    r.terminalIp = u.entry.flow.src;
-    r.terminalPort = u.entry.flow.sport;
-    r.dstIp = u.entry.flow.dst;
-    r.dstPort = u.entry.flow.dport;
-    r.proto = u.entry.flow.proto;
-    r.natIp = app_.natIps[u.entry.addrIndex];
-    r.natPort = u.entry.port;
-    r.external = u.external;
-    r.denied = u.denied;
-    r.denyReason = u.denied ? denyReasonName(u.denyReason) : "";
-    r.services.assign(u.services.begin(), u.services.end());
-    r.servers.clear();
-    for (auto [ip, port] : u.servers) r.servers.push_back(serverStr(ip, port));
   }
 
   void ended(const UserSessionInfo& u, EndCause cause) {
@@ -409,10 +355,7 @@ class GateAgent : public Agent {
       r = std::move(o->second);
       open_.erase(o);
     } else {
-      fill(r, u);
-      r.started = clock_.utc(u.startTs ? u.startTs : clock_.ts0);
-      r.id = app_.name + "/" + ipv4Str(r.natIp) + ":" + std::to_string(r.natPort) + "/g" +
-             std::to_string(u.entry.gen) + "/" + r.started;
+      r = userSessionRecord(u, app_.name, app_.natIps[u.entry.addrIndex], clock_);
     }
     if (lastExport_) {
       counters(r, *lastExport_);

@@ -2,8 +2,10 @@
 // authorized, given a server and a port, installed, and the re-injected frame leaves the
 // model rewritten; every user-session type's decision (connection, affinity, series,
 // external), deny entries and their expiry, refusals (unknown TEID, spoofed source, no
-// server, no port, over quota, bad frames), ending, and a rebuild from the device.
+// server, no port, over quota, bad frames), ending, a rebuild from the device; the kernel
+// clock's tick-to-UTC conversion and a user session relabelled as its accounting record.
 #include "roamgate/control/slow_path.h"
+#include "roamgate/control/user_session_record.h"
 
 #include <gtest/gtest.h>
 
@@ -468,6 +470,81 @@ TEST(SlowPath, RestoreRebuildsFromTheDevice) {
     ASSERT_EQ(g.send(g.frame(14, 6, kWebVip, uint16_t(2000 + i), 443)).outcome, PuntOutcome::kInstalled);
   }
   EXPECT_EQ(g.sp->userSessions(), 64u);
+}
+
+TEST(KernelClock, TicksAndTimestampsToUtcWithOneOffset) {
+  KernelClock c;
+  c.ts0 = 1'000'000'000;
+  c.utc0 = std::chrono::sys_days{std::chrono::year{2026} / 12 / 2} + std::chrono::hours(1);
+  c.shift = 16;
+  const uint64_t sec = 322'265'625;  // timestamps a second at 322.265625 MHz
+  EXPECT_EQ(c.utc(c.ts0), "2026-12-02T01:00:00.000Z");
+  EXPECT_EQ(c.utc(c.ts0 + sec), "2026-12-02T01:00:01.000Z");
+  EXPECT_EQ(c.utc(c.ts0 + sec / 5), "2026-12-02T01:00:00.200Z");
+  EXPECT_EQ(c.utc(c.ts0 + 3600 * sec), "2026-12-02T02:00:00.000Z");
+  EXPECT_EQ(c.utc(c.ts0 - sec), "2026-12-02T00:59:59.000Z") << "before the sample";
+  EXPECT_EQ(c.utc(c.ts0 - sec / 1000 * 1), "2026-12-02T00:59:59.999Z");
+  // Ticks are the timestamp's bits above TICK_SHIFT, 32 of them: they wrap.
+  uint32_t tick0 = uint32_t(c.ts0 >> 16);
+  EXPECT_EQ(c.tsOfTick(tick0), c.ts0 >> 16 << 16);
+  EXPECT_EQ(c.tsOfTick(tick0 + 10), (c.ts0 >> 16 << 16) + (10u << 16));
+  EXPECT_EQ(c.tsOfTick(tick0 - 10), (c.ts0 >> 16 << 16) - (10u << 16));
+  KernelClock w = c;
+  w.ts0 = (uint64_t(0xffffffff) << 16) - 5;  // the tick counter about to wrap
+  uint32_t wrapped = uint32_t(w.ts0 >> 16) + 3;  // three ticks later: past 2^32
+  EXPECT_EQ(w.tsOfTick(wrapped), (w.ts0 >> 16 << 16) + (3u << 16)) << "a wrapped tick is after, not 2^32 before";
+  // Scanner thresholds: 300 s is 1,475,214 ticks of 2^16 cycles; never 0 (0 means never).
+  EXPECT_EQ(c.ticks(300000), 1475214u);
+  EXPECT_EQ(c.ticks(1), 4u);
+  EXPECT_EQ(c.ticks(0), 1u);
+  KernelClock fine = c;
+  fine.shift = 0;
+  EXPECT_EQ(fine.ticks(86400000), 0xffffffffu) << "saturates";
+}
+
+TEST(UserSessionRecord, TheSubscriberTheServicesInOrderAndTheGatePort) {
+  Gate g;
+  Gate::Sent a = g.send(g.frame(6, 6, kApiVip, 41000, 443, 50));
+  ASSERT_EQ(a.outcome, PuntOutcome::kInstalled);
+  uint8_t addr = be32(a.reinjected.bytes, 26) == kNat0 ? 0 : 1;
+  uint16_t port = be16(a.reinjected.bytes, 34);
+  ASSERT_EQ(g.send(g.frame(6, 6, kApiVip, 41000, 8443, 50)).outcome, PuntOutcome::kRetargeted);
+  const UserSessionInfo* u = g.sp->find(addr, port);
+  ASSERT_NE(u, nullptr);
+  KernelClock c;
+  c.ts0 = 5000;
+  c.utc0 = std::chrono::sys_days{std::chrono::year{2026} / 12 / 2};
+  accounting::Record r = userSessionRecord(*u, "gate-a", addr == 0 ? kNat0 : kNat1, c);
+  EXPECT_EQ(r.imsi, "001010000000006");
+  EXPECT_EQ(r.msisdn, "4915100000106");
+  EXPECT_EQ(r.teid, 6u);
+  EXPECT_EQ(r.terminalIp, 0xc6130006u);
+  EXPECT_EQ(r.terminalPort, 41000);
+  EXPECT_EQ(r.natPort, port);
+  EXPECT_EQ(r.services, (std::vector<std::string>{"api", "api"})) << "each re-target, in order";
+  EXPECT_EQ(r.servers, (std::vector<std::string>{"198.18.12.1:9000", "198.18.12.1:9000"}));
+  EXPECT_FALSE(r.external);
+  EXPECT_FALSE(r.denied);
+  EXPECT_EQ(r.started, "2026-12-02T00:00:00.000Z") << "no punt timestamp: the sample's time";
+  EXPECT_EQ(r.id, "gate-a/" + std::string(addr == 0 ? "198.18.3.1" : "198.18.3.2") + ":" +
+                      std::to_string(port) + "/g" + std::to_string(u->entry.gen) + "/2026-12-02T00:00:00.000Z");
+  EXPECT_TRUE(r.cause.empty()) << "open";
+  // A denied one says why; an external one has no service.
+  g.addSession(99);
+  Gate::Sent d = g.send(g.frame(99, 17, kExternal, 7777, 3478));
+  ASSERT_EQ(d.outcome, PuntOutcome::kDenied);
+  const UserSessionInfo* du = nullptr;
+  for (uint8_t i = 0; i < 2 && !du; ++i) {
+    for (uint32_t p = 1024; p < 65536 && !du; ++p) {
+      const UserSessionInfo* x = g.sp->find(i, uint16_t(p));
+      if (x && x->denied) du = x;
+    }
+  }
+  ASSERT_NE(du, nullptr);
+  accounting::Record dr = userSessionRecord(*du, "gate-a", kNat0, c);
+  EXPECT_TRUE(dr.denied);
+  EXPECT_EQ(dr.denyReason, "external_not_allowed");
+  EXPECT_TRUE(dr.services.empty());
 }
 
 }  // namespace
