@@ -3,7 +3,9 @@
 # is shed by the gate kernel's punt token bucket and counted, and an established user session
 # is not slowed: every one of its packets goes on in hardware while the flood lasts. roamd
 # drives `roamsim --kernel gate` with a punt limit of 8 frames of burst and a rate far below
-# the flood's; scapy sends into the gate's access TAP, in a namespace this test makes.
+# the flood's; scapy sends into the gate's access TAP, in a namespace this test makes. Then
+# the established connection's FIN ends it through the export scanner's closed record: its
+# accounting record is final with cause fin and every packet counted.
 # usage: roamd_flood.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -63,6 +65,10 @@ def g(sport, n):
             / IP(src="198.19.0.1", dst="198.18.10.10") / TCP(sport=sport, dport=443, flags="PA") / Raw(b"%d" % n))
 if phase == "established":
     pkts = [g(10000, 0)]
+elif phase == "fin":  # the established connection closes
+    p = g(10000, 99)
+    p[TCP].flags = "FA"
+    pkts = [p]
 else:  # 300 new flows, and the established flow's packets among them
     pkts = []
     for i in range(300):
@@ -95,4 +101,20 @@ wait_apps_at "$work/r.sock" "the punted ones decided" 60 \
 want=$((hits0 + 20 + punts - 1))
 for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge "$want" ] && break; sleep 0.25; done
 [ "$(stat ul_hits)" = "$want" ] || fail "ul_hits $(stat ul_hits), not $want: the established user session was held up"
+echo "== the established connection sends FIN: the scanner's closed record ends it, cause fin"
+send fin
+for _ in $(seq 240); do
+  "$roamctl" --api "$work/r.sock" --json accounting list --final > "$work/records.json"
+  grep -q '"cause": "fin"' "$work/records.json" && break
+  sleep 0.25
+done
+/usr/bin/python3 - "$work/records.json" <<'PY' || fail "no final record with cause fin for the established connection"
+import json, sys
+recs = [r for r in json.load(open(sys.argv[1])) if r["terminal"] == "198.19.0.1:10000"]
+assert len(recs) == 1, recs
+r = recs[0]
+# Its packets: the first, the 20 among the flood and the FIN.
+assert r["cause"] == "fin" and r["ul_pkts"] == 22 and r["services"] == ["web"], r
+print("record:", r["nat"], r["cause"], r["ul_pkts"], "packets", r["ul_bytes"], "bytes")
+PY
 echo "PASS"
