@@ -1,6 +1,10 @@
 // AXI4-Lite slave to a simple register bus: one write or read at a time, 32-bit data,
 // 16-bit byte address (the 64 KiB window XRT gives a user kernel). A read's data comes from
 // rd_data_i one cycle after rd_o. Write strobes are ignored: registers are written whole.
+// wr_hold_i / rd_hold_i keep a write / read offered on the bus waiting (AWREADY and WREADY, or
+// ARREADY, low) for as long as they are high: the register file behind says, from the
+// address offered, that the access must wait. They may depend on s_axil_awaddr/araddr and
+// valid, never on this module's outputs.
 `default_nettype none
 module axil_slave (
   input  wire logic        clk_i,
@@ -27,7 +31,9 @@ module axil_slave (
   output logic      [31:0] wr_data_o,
   output logic             rd_o,
   output logic      [15:0] rd_addr_o,
-  input  wire logic [31:0] rd_data_i
+  input  wire logic [31:0] rd_data_i,
+  input  wire logic        wr_hold_i,
+  input  wire logic        rd_hold_i
 );
   logic bvalid_q, bvalid_d, rvalid_q, rvalid_d, rpend_q, rpend_d;
   logic [31:0] rdata_q, rdata_d;
@@ -35,8 +41,8 @@ module axil_slave (
   logic unused_wstrb;
 
   assign unused_wstrb = ^s_axil_wstrb;
-  assign do_wr = s_axil_awvalid && s_axil_wvalid && !bvalid_q;
-  assign do_rd = s_axil_arvalid && !rvalid_q && !rpend_q;
+  assign do_wr = s_axil_awvalid && s_axil_wvalid && !bvalid_q && !wr_hold_i;
+  assign do_rd = s_axil_arvalid && !rvalid_q && !rpend_q && !rd_hold_i;
 
   always_comb begin
     bvalid_d = bvalid_q;

@@ -135,6 +135,7 @@ module gate_kernel #(
   logic        wr, rd;
   logic [15:0] wr_addr, rd_addr;
   logic [31:0] wr_data, rd_data_q, rd_data_d;
+  logic        wr_hold, rd_hold;
 
   axil_slave u_axil (
     .clk_i, .rst_ni,
@@ -143,7 +144,8 @@ module gate_kernel #(
     .s_axil_araddr, .s_axil_arvalid, .s_axil_arready, .s_axil_rdata, .s_axil_rresp,
     .s_axil_rvalid, .s_axil_rready,
     .wr_o(wr), .wr_addr_o(wr_addr), .wr_data_o(wr_data),
-    .rd_o(rd), .rd_addr_o(rd_addr), .rd_data_i(rd_data_q)
+    .rd_o(rd), .rd_addr_o(rd_addr), .rd_data_i(rd_data_q),
+    .wr_hold_i(wr_hold), .rd_hold_i(rd_hold)
   );
 
   logic [31:0] access_ip_q, own_mac_lo_q, svc_mac_lo_q, acc_mac_lo_q, punt_rate_q;
@@ -186,6 +188,22 @@ module gate_kernel #(
                        wr_data[gate_regs_pkg::PORT_CMD_COMMIT_LSB];
   assign port_read = wr && (wr_addr == gate_regs_pkg::PORT_CMD) &&
                      wr_data[gate_regs_pkg::PORT_CMD_READ_LSB];
+
+  // While a port-table command waits for the controller or runs (the scanner may hold the
+  // controller for a few cycles), the bus holds a write that would restage it (INDEX, DATA,
+  // CMD) and a read of what it returns (RDATA, C_*): the host sends commands and reads back
+  // to back with no STATUS polling. A CMD write offered in the same cycle as such a read
+  // holds the read too (busy rises the cycle after the write is taken).
+  function automatic logic port_staging(input logic [15:0] a);
+    port_staging = a == gate_regs_pkg::PORT_INDEX || a == gate_regs_pkg::PORT_CMD ||
+                   (a >= gate_regs_pkg::PORT_DATA && a < gate_regs_pkg::PORT_DATA + 16'd32);
+  endfunction
+  function automatic logic port_result(input logic [15:0] a);
+    port_result = a >= gate_regs_pkg::PORT_RDATA && a <= gate_regs_pkg::PORT_C_FLAGS;
+  endfunction
+  assign wr_hold = port_busy && port_staging(s_axil_awaddr);
+  assign rd_hold = (port_busy || (s_axil_awvalid && s_axil_awaddr == gate_regs_pkg::PORT_CMD)) &&
+                   port_result(s_axil_araddr);
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -7,8 +7,8 @@ package gate_regs_pkg;
   // Every kernel block and every host tool reads some of these; none reads them all.
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h47415445;
-  localparam logic [31:0] KERNEL_VERSION = 32'h00010001;
-  localparam logic [31:0] REGMAP_CRC = 32'h1c7fe78f;
+  localparam logic [31:0] KERNEL_VERSION = 32'h00010002;
+  localparam logic [31:0] REGMAP_CRC = 32'hfb7458e4;
   localparam int FLOW_BUCKETS_LOG2 = 13;
   localparam int FLOW_SLOTS = 4;
   localparam int NAT_ADDRS = 4;
@@ -76,7 +76,7 @@ package gate_regs_pkg;
   localparam int INGRESS_PORT_COUNT = 2;
   localparam logic [15:0] CTRL_BASE = 16'h0000;
   localparam logic [31:0] CTRL_ID_VALUE = 32'h47415445;
-  localparam logic [31:0] CTRL_VERSION_VALUE = 32'h00010001;
+  localparam logic [31:0] CTRL_VERSION_VALUE = 32'h00010002;
   localparam logic [15:0] CTRL_ID = 16'h0000;
   localparam logic [15:0] CTRL_VERSION = 16'h0004;
   localparam logic [15:0] CTRL_REGMAP = 16'h0008;
@@ -154,7 +154,7 @@ package gate_regs_pkg;
   localparam logic [15:0] FLOW_RVALUE = 16'h0354;
   localparam logic [15:0] PORT_BASE = 16'h0400;
   localparam logic [31:0] PORT_ID_VALUE = 32'h504f5254;
-  localparam logic [31:0] PORT_VERSION_VALUE = 32'h00010000;
+  localparam logic [31:0] PORT_VERSION_VALUE = 32'h00010001;
   localparam logic [15:0] PORT_ID = 16'h0400;
   localparam logic [15:0] PORT_VERSION = 16'h0404;
   localparam logic [15:0] PORT_GEOMETRY = 16'h0408;

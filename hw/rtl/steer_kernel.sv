@@ -123,7 +123,8 @@ module steer_kernel #(
     .s_axil_araddr, .s_axil_arvalid, .s_axil_arready, .s_axil_rdata, .s_axil_rresp,
     .s_axil_rvalid, .s_axil_rready,
     .wr_o(wr), .wr_addr_o(wr_addr), .wr_data_o(wr_data),
-    .rd_o(rd), .rd_addr_o(rd_addr), .rd_data_i(rd_data_q)
+    .rd_o(rd), .rd_addr_o(rd_addr), .rd_data_i(rd_data_q),
+    .wr_hold_i(1'b0), .rd_hold_i(1'b0)
   );
 
   logic [31:0] own_ip_q, own_mac_lo_q, punt_rate_q;

@@ -31,6 +31,8 @@ class AxilMaster : public Agent {
   // Data of the most recent completed read.
   uint32_t lastRead() const { return lastRead_; }
   uint64_t completed() const { return done_; }
+  // Cycles an access was offered and the slave did not take it (AW/W or AR held).
+  uint64_t heldCycles() const { return held_; }
   // What the bus is waiting for, for a hang report: the phase of the access in flight and that
   // phase's handshake signals as they are now (which side is holding it up).
   std::string stall() const {
@@ -89,6 +91,8 @@ class AxilMaster : public Agent {
         if (t_.s_axil_awready && t_.s_axil_wready) {
           clearNext_ = true;
           state_ = kWrResp;
+        } else {
+          ++held_;
         }
         break;
       case kWrResp:
@@ -101,6 +105,8 @@ class AxilMaster : public Agent {
         if (t_.s_axil_arready) {
           clearNext_ = true;
           state_ = kRdData;
+        } else {
+          ++held_;
         }
         break;
       case kRdData:
@@ -124,6 +130,7 @@ class AxilMaster : public Agent {
   bool clearNext_ = false;
   uint32_t lastRead_ = 0;
   uint64_t done_ = 0;
+  uint64_t held_ = 0;
 };
 
 }  // namespace roamgate::sim

@@ -150,7 +150,9 @@ module tb_more_blocks #(
   output logic      [31:0]   a_wr_data_o,
   output logic               a_rd_o,
   output logic      [15:0]   a_rd_addr_o,
-  input  wire logic [31:0]   a_rd_data_i
+  input  wire logic [31:0]   a_rd_data_i,
+  input  wire logic          a_wr_hold_i,
+  input  wire logic          a_rd_hold_i
 );
   axis_hdr_window u_window (
     .clk_i, .rst_ni,
@@ -217,7 +219,8 @@ module tb_more_blocks #(
     .s_axil_araddr, .s_axil_arvalid, .s_axil_arready, .s_axil_rdata, .s_axil_rresp,
     .s_axil_rvalid, .s_axil_rready,
     .wr_o(a_wr_o), .wr_addr_o(a_wr_addr_o), .wr_data_o(a_wr_data_o),
-    .rd_o(a_rd_o), .rd_addr_o(a_rd_addr_o), .rd_data_i(a_rd_data_i)
+    .rd_o(a_rd_o), .rd_addr_o(a_rd_addr_o), .rd_data_i(a_rd_data_i),
+    .wr_hold_i(a_wr_hold_i), .rd_hold_i(a_rd_hold_i)
   );
 endmodule : tb_more_blocks
 `default_nettype wire

@@ -694,3 +694,45 @@ TEST(GateHost, DirectInjectsLeaveEachPortBetweenHitTraffic) {
 
 }  // namespace
 }  // namespace roamgate
+
+namespace roamgate {
+namespace {
+
+// Port-table commands back to back with no STATUS reads, as the slow path sends them: the
+// register bus holds a write to INDEX, DATA or CMD, and a read of RDATA or C_*, while a
+// command is still waiting for the controller (the scanner occupies it every cycle here), so
+// no staged entry is overwritten before it is taken and no read-back is stale.
+TEST(GateHost, PortCommandsBackToBackNeedNoStatusReads) {
+  Gate g;
+  ASSERT_TRUE(g.tables.setScanner(true, 0xffffffffu, 0));
+  std::mt19937_64 rng(11);
+  std::vector<dataplane::UserSession> ss = test::randomSessions(rng, 48);
+  std::vector<hal::RegOp> ops;
+  for (const dataplane::UserSession& s : ss) {
+    std::array<uint32_t, 8> w = dataplane::encodePortEntry(s, true);
+    for (uint32_t i = 0; i < 8; ++i) ops.push_back(hal::RegOp{true, r::port::kData + 4 * i, w[i]});
+    ops.push_back(hal::RegOp{true, r::port::kIndex, r::port::kIndexAddrIndex.put(s.addrIndex) |
+                                                     r::port::kIndexPort.put(s.port)});
+    ops.push_back(hal::RegOp{true, r::port::kCmd, r::port::kCmdCommit.put(1)});
+  }
+  uint64_t heldBefore = g.dut.axil().heldCycles();
+  ASSERT_TRUE(g.dev.transact(ops));
+  EXPECT_GT(g.dut.axil().heldCycles(), heldBefore) << "the scanner kept the controller busy: some writes waited";
+  ops.clear();
+  for (const dataplane::UserSession& s : ss) {
+    ops.push_back(hal::RegOp{true, r::port::kIndex, r::port::kIndexAddrIndex.put(s.addrIndex) |
+                                                     r::port::kIndexPort.put(s.port)});
+    ops.push_back(hal::RegOp{true, r::port::kCmd, r::port::kCmdRead.put(1)});
+    for (uint32_t i = 0; i < 8; ++i) ops.push_back(hal::RegOp{false, r::port::kRdata + 4 * i, 0});
+  }
+  ASSERT_TRUE(g.dev.transact(ops));
+  for (size_t k = 0; k < ss.size(); ++k) {
+    std::array<uint32_t, 8> want = dataplane::encodePortEntry(ss[k], true);
+    for (uint32_t i = 0; i < 8; ++i) {
+      EXPECT_EQ(ops[k * 10 + 2 + i].value, want[i]) << "session " << k << " word " << i;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roamgate
