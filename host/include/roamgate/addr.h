@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "roamgate/status.h"
 
@@ -21,8 +22,8 @@ std::optional<uint32_t> teidFromStr(const std::string& s);   // 0x hex or decima
 
 // A unicast host address: not 0.0.0.0/8, loopback, multicast, reserved (240/4) or broadcast.
 // `what` names the value in the message ("gateway address").
-Status checkUnicastIpv4(const std::string& what, uint32_t ip);
+Status checkUnicastIpv4(std::string_view what, uint32_t ip);
 // A unicast station address: not all-zero, not broadcast, not multicast (I/G bit).
-Status checkUnicastMac(const std::string& what, uint64_t mac);
+Status checkUnicastMac(std::string_view what, uint64_t mac);
 
 }  // namespace roamgate

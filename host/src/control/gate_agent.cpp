@@ -228,6 +228,15 @@ class GateAgent : public Agent {
     return loadCatalog(cache);
   }
 
+  void slowPrefetch(std::span<const dataplane::PuntedFrame> frames) override {
+    if (!sp_) return;
+    size_t ahead = 0;
+    for (const dataplane::PuntedFrame& f : frames) {
+      if (f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) continue;
+      sp_->prefetch(f.bytes, f.teid, f.innerOffset, ahead++);
+    }
+  }
+
   PuntUse slowPunt(const dataplane::PuntedFrame& f, uint8_t& code) override {
     if (!sp_ || f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) return PuntUse::kNotMine;
     PuntOutcome o = sp_->handle(f.bytes, f.teid, f.innerOffset, std::chrono::steady_clock::now(), f.timestamp);

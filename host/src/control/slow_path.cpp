@@ -349,6 +349,21 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
   return o;
 }
 
+void SlowPath::prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
+                        size_t ahead) const {
+  FlowKey key;
+  if (parseUplinkPunt(frame, innerOffset, teid, key) != PuntOutcome::kInstalled) return;
+  byFlow_.prefetch(key);
+  t_.prefetchFlow(key);
+  if (auto term = terminals_.find(teid); term != terminals_.end() && !term->second.slots.empty()) {
+    __builtin_prefetch(&term->second.slots.back());
+  }
+  if (ahead < spare_.size()) {
+    const char* p = reinterpret_cast<const char*>(&pool_[spare_[spare_.size() - 1 - ahead]]);
+    for (size_t off = 0; off < sizeof(UserSessionInfo); off += 64) __builtin_prefetch(p + off, 1);
+  }
+}
+
 Result<uint32_t> SlowPath::pickServer(SvcSlot& s, const SelectionKey& k, uint64_t sub,
                                       uint32_t svcSlot, Clock::time_point now) {
   if (s.sel->selectableCount() == 0) {

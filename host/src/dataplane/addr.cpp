@@ -64,7 +64,7 @@ std::optional<uint32_t> teidFromStr(const std::string& s) {
   return static_cast<uint32_t>(v);
 }
 
-Status checkUnicastIpv4(const std::string& what, uint32_t ip) {
+Status checkUnicastIpv4(std::string_view what, uint32_t ip) {
   const char* why = nullptr;
   uint32_t top = ip >> 24;
   if (ip == 0xffffffffu) why = "the broadcast address";
@@ -74,17 +74,17 @@ Status checkUnicastIpv4(const std::string& what, uint32_t ip) {
   else if (top >= 240) why = "in the reserved 240.0.0.0/4";
   if (!why) return {};
   return Status::error(StatusCode::kInvalidArgument,
-                       what + " " + ipv4Str(ip) + " is " + why + "; a unicast host address is needed");
+                       std::string(what) + " " + ipv4Str(ip) + " is " + why + "; a unicast host address is needed");
 }
 
-Status checkUnicastMac(const std::string& what, uint64_t mac) {
+Status checkUnicastMac(std::string_view what, uint64_t mac) {
   const char* why = nullptr;
   if (mac == 0) why = "all zero";
   else if (mac == 0xffffffffffffull) why = "the broadcast address";
   else if ((mac >> 40) & 1) why = "a multicast address (the first octet is odd)";
   if (!why) return {};
   return Status::error(StatusCode::kInvalidArgument,
-                       what + " " + macStr(mac) + " is " + why + "; a unicast MAC is needed");
+                       std::string(what) + " " + macStr(mac) + " is " + why + "; a unicast MAC is needed");
 }
 
 }  // namespace roamgate

@@ -44,6 +44,18 @@ Status BasicCuckooMirror<Key>::bucket(uint32_t bank, uint32_t b, CuckooSlot*& ou
 }
 
 template <class Key>
+void BasicCuckooMirror<Key>::prefetch(const Key& key) const {
+  for (uint32_t bank = 0; bank < 2; ++bank) {
+    uint32_t b = bucketOf(bank, key);
+    if (!loaded_[bank][b]) continue;
+    const char* p = reinterpret_cast<const char*>(&banks_[bank][size_t(b) * slots_]);
+    const char* end = p + sizeof(CuckooSlot) * slots_;
+    for (; p < end; p += 64) __builtin_prefetch(p);
+    __builtin_prefetch(end - 1);
+  }
+}
+
+template <class Key>
 void BasicCuckooMirror<Key>::setBucket(uint32_t bank, uint32_t b, std::vector<CuckooSlot> slots) {
   slots.resize(slots_);
   std::copy(slots.begin(), slots.end(), banks_[bank].begin() + ptrdiff_t(size_t(b) * slots_));

@@ -227,6 +227,36 @@ TEST(SlowPathParse, FlowKeysAndRefusals) {
   }
 }
 
+// A poll's prefetch pass changes nothing: no outcome counted, no register touched, no user
+// session; frames that do not parse, of unknown TEIDs or for flows already decided are
+// passed over; handling the batch afterwards decides as without it.
+TEST(SlowPath, PrefetchOfABatchChangesNothing) {
+  Gate g;
+  ASSERT_EQ(g.send(g.frame(4, 6, kWebVip, 39999, 443)).outcome, PuntOutcome::kInstalled);
+  std::vector<std::vector<uint8_t>> batch;
+  for (uint16_t i = 0; i < 40; ++i) batch.push_back(g.frame(1 + i % 5, 6, kWebVip, uint16_t(30000 + i), 443));
+  batch.push_back(g.frame(4, 6, kWebVip, 39999, 443));  // decided already
+  batch.push_back(g.frame(999, 6, kWebVip, 30000, 443));  // unknown TEID
+  std::vector<uint8_t> cut = batch[0];
+  cut.resize(30);
+  batch.push_back(cut);  // truncated
+  std::vector<model::GateOutput> first;
+  for (const auto& f : batch) first.push_back(g.m.uplink(f));
+  uint64_t w0 = g.dev.writes, r0 = g.dev.reads;
+  SlowPathCounters c0 = g.sp->counters();
+  size_t live0 = g.sp->userSessions();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    uint32_t teid = first[i].port == model::GatePort::kPunt ? first[i].puntTeid : 999;
+    g.sp->prefetch(batch[i], teid, first[i].puntInnerOffset ? first[i].puntInnerOffset : first[0].puntInnerOffset, i);
+  }
+  EXPECT_EQ(g.dev.writes, w0);
+  EXPECT_EQ(g.dev.reads, r0);
+  EXPECT_EQ(g.sp->counters().outcomes, c0.outcomes);
+  EXPECT_EQ(g.sp->userSessions(), live0);
+  for (size_t i = 0; i < 40; ++i) EXPECT_EQ(g.send(batch[i]).outcome, PuntOutcome::kInstalled) << i;
+  EXPECT_EQ(g.sp->userSessions(), live0 + 40);
+}
+
 TEST(SlowPath, ConnectionIsInstalledAndTheReinjectedFrameLeavesRewritten) {
   Gate g;
   uint64_t w0 = g.dev.writes, r0 = g.dev.reads;

@@ -157,6 +157,11 @@ class SlowPath {
   // timestamp, kept as the start of a user session it starts).
   PuntOutcome handle(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
                      Clock::time_point now, uint64_t kernelTs = 0);
+  // Before handling a batch of punts: brings what handling punt `ahead` of the batch will
+  // touch (its flow index slot, terminal, mirror buckets, the pool entry it would take) into
+  // cache, so the batch's cache misses overlap instead of following one another. Changes
+  // nothing; a frame that does not parse is skipped.
+  void prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset, size_t ahead) const;
   // Ends a user session by its port (an export record's idle or closed, an operator).
   Status end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now);
   // Removes deny entries whose time is up; ends holds of freed ports.
@@ -190,6 +195,7 @@ class SlowPath {
    public:
     FlowIndex() : t_(size_t(1) << 17) {}
     const uint32_t* find(const dataplane::FlowKey& k) const;
+    void prefetch(const dataplane::FlowKey& k) const { __builtin_prefetch(&t_[home(k)]); }
     bool insert(const dataplane::FlowKey& k, uint32_t v);  // false: present (left as it was)
     bool erase(const dataplane::FlowKey& k);
 

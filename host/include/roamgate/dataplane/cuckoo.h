@@ -48,6 +48,9 @@ class BasicCuckooMirror {
   Status remove(const Key& key, std::vector<CuckooWrite>& writes);
   Status find(const Key& key, std::optional<CuckooSlot>& out);
   uint32_t bucketOf(uint32_t bank, const Key& key) const { return hash_(bank, key) & mask_; }
+  // Asks the CPU to bring the key's two buckets into cache (a batch of lookups issues these
+  // first, so the misses overlap); nothing else happens, and an unloaded bucket is left.
+  void prefetch(const Key& key) const;
   uint32_t buckets() const { return mask_ + 1; }
   uint32_t slots() const { return slots_; }
   // The bucket's slots (slots() of them), read from the device on first use.

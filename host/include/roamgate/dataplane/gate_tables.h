@@ -122,6 +122,8 @@ class GateTables {
   Status loadFlows();
   // Flow buckets the mirror has not read yet (0 after loadFlows or listFlows).
   size_t flowBucketsUnread() const { return flow_.unloaded(); }
+  // Brings the flow's mirror buckets into cache ahead of an install (see the mirror's).
+  void prefetchFlow(const FlowKey& key) const { flow_.prefetch(key.bytes()); }
   // One more flow into an installed user session (endpoint-independent mapping).
   Status addFlow(const FlowKey& key, uint8_t addrIndex, uint16_t port);
   Status removeFlow(const FlowKey& key);
