@@ -608,6 +608,11 @@ void SlowPath::advance(Clock::time_point now) {
     }
   }
   for (uint8_t i : natIndexes_) alloc(i).advance(now);
+  // Affinities whose time is up, once a second at most (a walk of all of them).
+  if (now >= affinitySweep_) {
+    affinitySweep_ = now + std::chrono::seconds(1);
+    std::erase_if(affinity_, [&](const auto& a) { return a.second.until <= now; });
+  }
 }
 
 Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,

@@ -341,6 +341,23 @@ TEST(SlowPath, AffinityKeepsASubscribersConnectionsOnOneServerEachWithItsPort) {
   EXPECT_NE(be32(s.reinjected.bytes, 30), was);
 }
 
+// An affinity outlives nothing: once its time is up, advance() forgets it (a subscriber that
+// never comes back costs no memory), and one in use stays.
+TEST(SlowPath, ExpiredAffinitiesAreForgotten) {
+  Gate g;
+  for (uint32_t teid = 1; teid <= 6; ++teid) {
+    ASSERT_EQ(g.send(g.frame(teid, 17, kDnsVip, 5000, 53)).outcome, PuntOutcome::kInstalled);
+  }
+  EXPECT_EQ(g.sp->affinities(), 6u);
+  g.now += std::chrono::seconds(kDefaultAffinitySeconds - 1);
+  ASSERT_EQ(g.send(g.frame(2, 17, kDnsVip, 5001, 53)).outcome, PuntOutcome::kInstalled);  // renews 2's
+  g.sp->advance(g.now);
+  EXPECT_EQ(g.sp->affinities(), 6u) << "none is due yet";
+  g.now += std::chrono::seconds(2);
+  g.sp->advance(g.now);
+  EXPECT_EQ(g.sp->affinities(), 1u) << "only the renewed one is left";
+}
+
 TEST(SlowPath, SeriesFollowsTheTerminalToAnotherAddressWithItsPortAndCounters) {
   Gate g;
   Gate::Sent a = g.send(g.frame(6, 6, kApiVip, 41000, 443, 50));

@@ -177,6 +177,7 @@ class SlowPath {
   void onStarted(StartedFn f) { started_ = std::move(f); }
   const UserSessionInfo* find(uint8_t addrIndex, uint16_t port) const;
   size_t userSessions() const { return live_; }
+  size_t affinities() const { return affinity_.size(); }  // (subscriber, service) pairs held
   const SlowPathCounters& counters() const { return counters_; }
   const PortAllocator* allocator(uint8_t addrIndex) const;
   // Active user sessions of every server of every service: (service, ip, port, count).
@@ -293,6 +294,7 @@ class SlowPath {
   FlowIndex byFlow_;
   std::unordered_map<EndpointKey, uint32_t, EndpointHash> byEndpoint_;  // series, external
   std::unordered_map<AffinityKey, Affinity, AffinityHash> affinity_;
+  Clock::time_point affinitySweep_{};  // advance() forgets expired affinities from then
   std::vector<uint8_t> gen_;  // per slot: the last generation installed
   // Deny entries by the time they end: (slot, generation), so a port reused since is left.
   std::multimap<Clock::time_point, std::pair<uint32_t, uint8_t>> denies_;
