@@ -235,6 +235,7 @@ class GateAgent : public Agent {
       if (f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) continue;
       sp_->prefetch(f.bytes, f.teid, f.innerOffset, ahead++);
     }
+    sp_->prefetchLists(ahead);
   }
 
   PuntUse slowPunt(const dataplane::PuntedFrame& f, uint8_t& code) override {

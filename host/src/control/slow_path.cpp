@@ -364,6 +364,14 @@ void SlowPath::prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t i
   }
 }
 
+void SlowPath::prefetchLists(size_t count) const {
+  for (size_t k = 0; k < count && k < spare_.size(); ++k) {
+    const UserSessionInfo& u = pool_[spare_[spare_.size() - 1 - k]];
+    if (!u.services.empty()) __builtin_prefetch(u.services.data(), 1);
+    if (!u.servers.empty()) __builtin_prefetch(u.servers.data(), 1);
+  }
+}
+
 Result<uint32_t> SlowPath::pickServer(SvcSlot& s, const SelectionKey& k, uint64_t sub,
                                       uint32_t svcSlot, Clock::time_point now) {
   if (s.sel->selectableCount() == 0) {

@@ -162,6 +162,9 @@ class SlowPath {
   // cache, so the batch's cache misses overlap instead of following one another. Changes
   // nothing; a frame that does not parse is skipped.
   void prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset, size_t ahead) const;
+  // After prefetch() over a batch of `count`: the second level, the lists the pool entries
+  // those punts would take point to (their services and servers).
+  void prefetchLists(size_t count) const;
   // Ends a user session by its port (an export record's idle or closed, an operator).
   Status end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now);
   // Removes deny entries whose time is up; ends holds of freed ports.
