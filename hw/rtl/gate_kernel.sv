@@ -1197,7 +1197,8 @@ module gate_kernel #(
     end else if (!m_port_ok_q || !d_flags[gate_regs_pkg::PORT_FLAG_VALID]) begin
       dd.stat = 5'(gate_regs_pkg::STAT_DL_UNKNOWN_PORT);
     end else if (d_proto != mi.proto ||
-                 (!d_ext && (mi.src != d_srv_ip || (!d_icmp && mi.sport != d_srv_port)))) begin
+                 (!d_ext && (mi.src != d_srv_ip || (!d_icmp && mi.sport != d_srv_port))) ||
+                 (d_ext && d_flags[gate_regs_pkg::PORT_FLAG_FILTER_ADDR] && mi.src != d_srv_ip)) begin
       dd.stat = 5'(gate_regs_pkg::STAT_DL_MISMATCH);
     end else if (!d_flags[gate_regs_pkg::PORT_FLAG_ALLOW]) begin
       dd.stat = 5'(gate_regs_pkg::STAT_DL_DENIED);

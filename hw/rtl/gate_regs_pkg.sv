@@ -8,7 +8,7 @@ package gate_regs_pkg;
   /* verilator lint_off UNUSEDPARAM */
   localparam logic [31:0] KERNEL_ID = 32'h47415445;
   localparam logic [31:0] KERNEL_VERSION = 32'h00010002;
-  localparam logic [31:0] REGMAP_CRC = 32'hfb7458e4;
+  localparam logic [31:0] REGMAP_CRC = 32'h5290eb3d;
   localparam int FLOW_BUCKETS_LOG2 = 13;
   localparam int FLOW_SLOTS = 4;
   localparam int NAT_ADDRS = 4;
@@ -66,7 +66,8 @@ package gate_regs_pkg;
   localparam int PORT_FLAG_ALLOW = 1;
   localparam int PORT_FLAG_EXTERNAL = 2;
   localparam int PORT_FLAG_QFI_VALID = 3;
-  localparam int PORT_FLAG_COUNT = 4;
+  localparam int PORT_FLAG_FILTER_ADDR = 4;
+  localparam int PORT_FLAG_COUNT = 5;
   localparam int INJECT_PORT_UPLINK = 0;
   localparam int INJECT_PORT_ACCESS_OUT = 1;
   localparam int INJECT_PORT_SERVICE_OUT = 2;

@@ -476,7 +476,8 @@ GateOutput GateModel::downlink(std::span<const uint8_t> frame, bool rxError, uin
   else if (mi.beyond || mi.frag || !mi.l4Ok || (icmp && mi.icmpType != 0)) st = Stat::kDropUnsupported;
   else if (!portOk || !flag(ew, r::PortFlag::kValid)) st = Stat::kDlUnknownPort;
   else if (field(ew, r::port_entry::kProto) != mi.proto ||
-           (!ext && (mi.src != srvIp || (!icmp && mi.sport != srvPort))))
+           (!ext && (mi.src != srvIp || (!icmp && mi.sport != srvPort))) ||
+           (ext && flag(ew, r::PortFlag::kFilterAddr) && mi.src != srvIp))
     st = Stat::kDlMismatch;
   else if (!flag(ew, r::PortFlag::kAllow)) st = Stat::kDlDenied;
   else if (mi.ttl <= 1) st = Stat::kDlTtlExpired;

@@ -75,6 +75,7 @@ std::array<uint32_t, 8> encodePortEntry(const UserSession& s, bool valid) {
   uint32_t flags = (valid ? flagBit(r::PortFlag::kValid) : 0) |
                    (s.allow ? flagBit(r::PortFlag::kAllow) : 0) |
                    (s.external ? flagBit(r::PortFlag::kExternal) : 0) |
+                   (s.external && s.filterAddr ? flagBit(r::PortFlag::kFilterAddr) : 0) |
                    (s.qfi ? flagBit(r::PortFlag::kQfiValid) : 0);
   pe::kProto.putLe(b.data(), s.flow.proto);
   pe::kQfi.putLe(b.data(), s.qfi.value_or(0) & 0x3f);
@@ -105,6 +106,7 @@ UserSession decodePortEntry(const std::array<uint32_t, 8>& w, uint8_t addrIndex,
   valid = flags & flagBit(r::PortFlag::kValid);
   s.allow = flags & flagBit(r::PortFlag::kAllow);
   s.external = flags & flagBit(r::PortFlag::kExternal);
+  s.filterAddr = s.external && (flags & flagBit(r::PortFlag::kFilterAddr));
   if (flags & flagBit(r::PortFlag::kQfiValid)) s.qfi = uint8_t(pe::kQfi.getLe(b.data()) & 0x3f);
   s.flow.proto = uint8_t(pe::kProto.getLe(b.data()));
   s.gen = uint8_t(pe::kGen.getLe(b.data()));
@@ -313,6 +315,7 @@ Status GateTables::checkFields(const UserSession& s) {
   if (Status st = checkUnicastIpv4("terminal address", f.src); !st) return st;
   if (Status st = checkUnicastIpv4("destination address", f.dst); !st) return st;
   if (Status st = checkUnicastIpv4("downlink peer", s.peerIp); !st) return st;
+  if (s.filterAddr && !s.external) return bad("address filtering applies to an external user session only");
   if (!s.external) {
     if (Status st = checkUnicastIpv4("server address", s.serverIp); !st) return st;
     if (f.proto != 1 && s.serverPort == 0) return bad("server port 0: a TCP or UDP server needs a port 1..65535");

@@ -736,3 +736,53 @@ TEST(GateHost, PortCommandsBackToBackNeedNoStatusReads) {
 
 }  // namespace
 }  // namespace roamgate
+
+namespace roamgate {
+namespace {
+
+// External user sessions on the RTL: endpoint-independent filtering takes replies from any
+// address; address-dependent filtering (FILTER_ADDR) from any port of the destination's
+// address only, the rest dropped and counted as DL_MISMATCH.
+TEST(GateHost, ExternalFilteringByEndpointOrAddress) {
+  Gate g;
+  dataplane::UserSession eif = udpSession();
+  eif.external = true;
+  eif.flow.dst = 0xc6120601;  // 198.18.6.1, no representative address
+  dataplane::UserSession adf = eif;
+  adf.flow.sport = 40002;
+  adf.port = 3001;
+  adf.filterAddr = true;
+  ASSERT_TRUE(g.tables.installSession(eif));
+  ASSERT_TRUE(g.tables.installSession(adf));
+  dataplane::PortState ps;
+  ASSERT_TRUE(g.tables.readPort(1, adf.port, ps));
+  EXPECT_TRUE(ps.session.filterAddr) << "read back";
+  auto reply = [&](const dataplane::UserSession& s, uint32_t from, uint16_t sport) {
+    test::InnerSpec rep;
+    rep.proto = 17;
+    rep.src = from;
+    rep.dst = test::kNatBase + 1;
+    rep.sport = sport;
+    rep.dport = s.port;
+    rep.payload = 30;
+    size_t before = g.dut.accTx().frames().size();
+    g.dut.svcRx().push({test::buildEth(test::buildIpv4(rep, 0), false), 0, 0});
+    EXPECT_TRUE(g.dut.drain(10000));
+    return g.dut.accTx().frames().size() - before;
+  };
+  uint64_t mis0 = g.stat(r::Stat::kDlMismatch);
+  EXPECT_EQ(reply(eif, eif.flow.dst, 53), 1u);
+  EXPECT_EQ(reply(eif, 0xc6120777, 9999), 1u) << "endpoint-independent: any address";
+  EXPECT_EQ(reply(adf, adf.flow.dst, 53), 1u);
+  EXPECT_EQ(reply(adf, adf.flow.dst, 5353), 1u) << "address-dependent: any port of the address";
+  EXPECT_EQ(reply(adf, 0xc6120777, 53), 0u) << "another address is filtered";
+  EXPECT_EQ(g.stat(r::Stat::kDlMismatch) - mis0, 1u);
+  dataplane::UserSession bad = udpSession();
+  bad.port = 3002;
+  bad.flow.sport = 40003;
+  bad.filterAddr = true;
+  EXPECT_EQ(g.tables.installSession(bad).code(), StatusCode::kInvalidArgument) << "filtering needs external";
+}
+
+}  // namespace
+}  // namespace roamgate

@@ -103,6 +103,7 @@ inline std::vector<dataplane::UserSession> randomSessions(std::mt19937_64& rng, 
     s.dlTeid = uint32_t(rng());
     if (rng() % 2) s.qfi = uint8_t(rng() % 64);
     s.gen = uint8_t(rng());
+    s.filterAddr = s.external && (s.dlTeid & 1);  // half the external ones address-filtered
     v.push_back(s);
   }
   return v;
@@ -140,7 +141,8 @@ inline std::vector<uint8_t> uplinkFrame(std::mt19937_64& rng, const dataplane::U
   return buildGtp(g);
 }
 
-// A reply to the session from its server (or, for an external session, the destination).
+// A reply to the session from its server (or, for an external session, the destination, now
+// and then from another of its ports or another address).
 inline std::vector<uint8_t> downlinkFrame(std::mt19937_64& rng, const dataplane::UserSession& s) {
   auto pick = [&](int n) { return int(rng() % uint64_t(n)); };
   InnerSpec in;
@@ -151,6 +153,13 @@ inline std::vector<uint8_t> downlinkFrame(std::mt19937_64& rng, const dataplane:
   in.dport = s.port;
   in.icmpType = 0;  // echo reply
   in.icmpId = s.port;
+  if (s.external) {
+    // Replies from another port of the destination (passes either filtering) and from
+    // another address (passes endpoint-independent filtering only).
+    int from = pick(4);
+    if (from == 1) in.sport = uint16_t(in.sport + 1 + pick(100));
+    if (from == 2) in.src = 0xc6120600 | uint32_t(pick(250));
+  }
   in.optionsWords = pick(8) == 0 ? pick(3) : 0;
   in.ttl = pick(60) == 0 ? uint8_t(pick(2)) : uint8_t(2 + pick(250));
   in.tcpFlags = pick(40) == 0 ? uint8_t(pick(2) ? 0x11 : 0x04) : 0x18;

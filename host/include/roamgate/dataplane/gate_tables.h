@@ -59,6 +59,7 @@ struct UserSession {
   uint16_t port = 0;              // the user-session port (claim 13: the user-session id)
   bool allow = true;              // false: packets are dropped and counted
   bool external = false;          // no destination rewrite (endpoint-independent NAT)
+  bool filterAddr = false;        // external only: replies only from flow.dst's address
   uint32_t serverIp = 0;          // selected server (ignored when external)
   uint16_t serverPort = 0;
   uint32_t peerIp = 0;            // downlink tunnel peer
