@@ -48,6 +48,8 @@ expect 2 "appliance gate-a gateway_id '300' is not a whole number 0..255" -- --s
 expect 2 "appliance gate-a idle_ms '0' is not a whole number 1..86400000" -- --set gate-a.idle_ms=0 --appliance gate-a=sim:/x
 expect 2 "appliance gate-a port_quota '70000' is not a whole number 0..64512" -- --set gate-a.port_quota=70000 --appliance gate-a=sim:/x
 expect 2 "appliance gate-a port_hold '-1' is not a whole number 0..86400" -- --set gate-a.port_hold=-1 --appliance gate-a=sim:/x
+expect 2 "appliance gate-a external_filtering 'strict' is not endpoint or address" -- --set gate-a.external_filtering=strict --appliance gate-a=sim:/x
+expect 0 "external_filtering .endpoint, the default" -- --help
 expect 0 "--accounting PATH" -- --help
 
 printf 'store = "sqlite:/tmp/x"\nlease_ttl = \n' > "$work/broken.toml"

@@ -53,6 +53,9 @@ const char* kUsage =
     "                        interim_ms (interim records, default 0: none),\n"
     "                        port_hold (seconds a freed port rests, default 120),\n"
     "                        port_quota (ports a subscriber may hold, default 0: no limit),\n"
+    "                        external_filtering (endpoint, the default: replies to an\n"
+    "                        external destination's port from any address; address: only\n"
+    "                        from the address sent to, each such address its own port),\n"
     "                        access_next_hop_mac, steer_next_hop_mac. An address or MAC left\n"
     "                        unset is taken from what the device holds.\n"
     "  -h, --help, --version\n"
@@ -129,6 +132,9 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
     long x;
     if (Status s = parseInt(what, v, 0, 64512, x); !s) return s;
     a.portQuota = static_cast<uint32_t>(x);
+  } else if (key == "external_filtering") {
+    if (v != "endpoint" && v != "address") return bad(what + " '" + v + "' is not endpoint or address");
+    a.addressFiltering = v == "address";
   } else if (key == "idle_ms" || key == "interim_ms") {
     long x;
     if (Status s = parseInt(what, v, key == "idle_ms" ? 1 : 0, 86400000, x); !s) return s;
@@ -153,7 +159,8 @@ Status setKey(ApplianceConfig& ac, const std::string& key, const std::string& v)
   } else {
     return bad("unknown appliance setting '" + key +
                "' (role, device, ip, mac, punt_rate, punt_burst, gateway_id, nat_ips, "
-               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac, idle_ms, interim_ms, port_hold, port_quota)");
+               "service_next_hop_mac, access_next_hop_mac, steer_next_hop_mac, idle_ms, interim_ms, port_hold, port_quota, "
+               "external_filtering)");
   }
   return {};
 }

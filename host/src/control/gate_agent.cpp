@@ -498,6 +498,7 @@ class GateAgent : public Agent {
     SlowPathOptions so;
     so.ports.hold = std::chrono::seconds(app_.portHoldSeconds);
     so.ports.quota = app_.portQuota;
+    so.addressFiltering = app_.addressFiltering;
     auto sp = SlowPath::create(*t_, auth_, app_.natIps, so);
     if (!sp.ok()) return sp.status();
     sp_ = std::move(*sp);

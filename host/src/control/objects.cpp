@@ -419,6 +419,7 @@ std::string toJson(const Appliance& a) {
     j["interim_ms"] = a.interimMs;
     j["port_hold"] = a.portHoldSeconds;
     j["port_quota"] = a.portQuota;
+    j["external_filtering"] = a.addressFiltering ? "address" : "endpoint";
   }
   return j.dump();
 }
@@ -442,6 +443,12 @@ Result<Appliance> applianceFromJson(const std::string& text) {
     r.u32("interim_ms", a.interimMs, /*required=*/false);
     r.u32("port_hold", a.portHoldSeconds, /*required=*/false);
     r.u32("port_quota", a.portQuota, /*required=*/false);
+    std::string filtering = "endpoint";
+    r.str("external_filtering", filtering, /*required=*/false);
+    if (filtering != "endpoint" && filtering != "address") {
+      r.fail("field external_filtering is '" + filtering + "'; it must be endpoint or address");
+    }
+    a.addressFiltering = filtering == "address";
     if (const json* nat = r.raw("nat_ips")) {
       if (!nat->is_array() || nat->size() > 4) r.fail("field nat_ips is not a list of 1-4 addresses");
       for (size_t i = 0; r.ok() && i < nat->size(); ++i) {

@@ -87,7 +87,7 @@ size_t SlowPath::FlowHash::operator()(const FlowKey& k) const noexcept {
              uint64_t(k.dport) << 8 ^ k.proto);
 }
 size_t SlowPath::EndpointHash::operator()(const EndpointKey& k) const noexcept {
-  return mix(uint64_t(k.teid) << 32 ^ k.src ^ uint64_t(k.sport) << 40 ^ k.proto);
+  return mix(uint64_t(k.teid) << 32 ^ k.src ^ uint64_t(k.sport) << 40 ^ k.proto ^ uint64_t(k.dst) << 8);
 }
 size_t SlowPath::AffinityHash::operator()(const AffinityKey& k) const noexcept {
   return mix(k.sub ^ uint64_t(k.slot) << 52);
@@ -397,9 +397,11 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   uint64_t sub = subscriberId(term, key.teid);
   Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
   auto v = byVip_.find(vip);
-  EndpointKey ep{key.teid, key.src, key.sport, key.proto};
+  EndpointKey ep{key.teid, key.src, 0, key.sport, key.proto};
   if (v == byVip_.end()) {
-    auto e = byEndpoint_.find(ep);
+    EndpointKey extEp = ep;
+    if (opts_.addressFiltering) extEp.dst = key.dst;
+    auto e = byEndpoint_.find(extEp);
     if (e != byEndpoint_.end()) {
       UserSessionInfo& info = *this->info(e->second);
       if (info.external) {  // allowed when it was made; not a new user session
@@ -421,6 +423,7 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
     info.external = true;
     info.entry.flow = key;
     info.entry.external = true;
+    info.entry.filterAddr = opts_.addressFiltering;
     PuntOutcome o = install(i, sub, now, std::nullopt, std::nullopt);
     if (o != PuntOutcome::kInstalled) auth_.release(term.imsi);
     return o;
@@ -489,7 +492,7 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
   const FlowKey& k = e.flow;
   byFlow_.insert(k, slot);
   if (info.external || info.type == UserSessionType::kSeries) {
-    byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
+    byEndpoint_[endpointOf(info.entry)] = slot;
   }
   info.startTs = kernelTs_;
   infoOf_[slot] = i;
@@ -565,7 +568,7 @@ void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
   byFlow_.erase(info.entry.flow);
   for (const FlowKey& k : info.more) byFlow_.erase(k);
   const FlowKey& k = info.entry.flow;
-  auto e = byEndpoint_.find(EndpointKey{k.teid, k.src, k.sport, k.proto});
+  auto e = byEndpoint_.find(endpointOf(info.entry));
   if (e != byEndpoint_.end() && e->second == slot) byEndpoint_.erase(e);
   if (!info.services.empty()) {
     auto it = svcByName_.find(info.services.back());
@@ -687,7 +690,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
         }
       }
       if (info.external || info.type == UserSessionType::kSeries) {
-        byEndpoint_[EndpointKey{k.teid, k.src, k.sport, k.proto}] = slot;
+        byEndpoint_[endpointOf(info.entry)] = slot;
       }
     }
     byFlow_.insert(k, slot);

@@ -106,11 +106,11 @@ struct Gate {
     make(o);
   }
   // A new process on the same device: tables, authorizer and slow path start empty.
-  void restart() {
+  void restart(SlowPathOptions o = {}) {
     sp.reset();
     t.emplace(dev);
     policies();
-    make();
+    make(o);
   }
   void policies() {
     auth.emplace();
@@ -414,6 +414,63 @@ TEST(SlowPath, ExternalDestinationsShareTheEndpointsPortAndDeniedOnesAreDroppedI
   g.sp->advance(g.now);
   EXPECT_EQ(g.sp->counters().denyExpired, 2u);
   EXPECT_EQ(g.send(g.frame(99, 17, kExternal, 7777, 3478)).outcome, PuntOutcome::kDenied);
+}
+
+// A reply from the external network to a gate address and port, as the model forwards it.
+model::GatePort replyFrom(Gate& g, uint32_t from, uint16_t sport, uint32_t nat, uint16_t port) {
+  test::InnerSpec in;
+  in.proto = 17;
+  in.src = from;
+  in.dst = nat;
+  in.sport = sport;
+  in.dport = port;
+  in.payload = 20;
+  return g.m.downlink(test::buildEth(test::buildIpv4(in, 0), false)).port;
+}
+
+// Filtering of external destinations: endpoint-independent by default (replies from any
+// address reach the terminal); address-dependent as an option: a destination address is
+// its own port, and replies come from any port of that address only.
+TEST(SlowPath, ExternalFilteringIsEndpointIndependentOrByAddress) {
+  {
+    Gate g;
+    Gate::Sent e = g.send(g.frame(8, 17, kExternal, 7777, 3478));
+    ASSERT_EQ(e.outcome, PuntOutcome::kInstalled);
+    uint32_t nat = be32(e.reinjected.bytes, 26);
+    uint16_t port = be16(e.reinjected.bytes, 34);
+    EXPECT_EQ(replyFrom(g, kExternal + 9, 5000, nat, port), model::GatePort::kAccess) << "any address (REQ-8)";
+    EXPECT_FALSE(g.sp->find(nat == kNat0 ? 0 : 1, port)->entry.filterAddr);
+  }
+  SlowPathOptions o;
+  o.addressFiltering = true;
+  Gate g(o);
+  Gate::Sent e1 = g.send(g.frame(8, 17, kExternal, 7777, 3478));
+  ASSERT_EQ(e1.outcome, PuntOutcome::kInstalled);
+  uint32_t nat = be32(e1.reinjected.bytes, 26);
+  uint16_t p1 = be16(e1.reinjected.bytes, 34);
+  Gate::Sent e2 = g.send(g.frame(8, 17, kExternal, 7777, 3479));
+  ASSERT_EQ(e2.outcome, PuntOutcome::kFlowAdded) << "the same address: the same mapping";
+  EXPECT_EQ(be16(e2.reinjected.bytes, 34), p1);
+  Gate::Sent e3 = g.send(g.frame(8, 17, kExternal + 1, 7777, 3478));
+  ASSERT_EQ(e3.outcome, PuntOutcome::kInstalled) << "another address: a mapping of its own";
+  uint16_t p2 = be16(e3.reinjected.bytes, 34);
+  EXPECT_NE(p2, p1);
+  EXPECT_EQ(g.sp->userSessions(), 2u);
+  EXPECT_EQ(replyFrom(g, kExternal, 9999, nat, p1), model::GatePort::kAccess) << "any port of the address";
+  uint64_t mis = g.m.stat(r::Stat::kDlMismatch);
+  EXPECT_EQ(replyFrom(g, kExternal + 1, 3478, nat, p1), model::GatePort::kDrop) << "another address is filtered";
+  EXPECT_EQ(g.m.stat(r::Stat::kDlMismatch), mis + 1);
+  EXPECT_EQ(replyFrom(g, kExternal + 1, 3478, be32(e3.reinjected.bytes, 26), p2), model::GatePort::kAccess);
+  // A restart rebuilds both mappings from the device: the same address finds its port.
+  g.restart(o);
+  std::vector<dataplane::GateTables::FlowEntry> flows;
+  std::vector<dataplane::PortState> ports;
+  ASSERT_TRUE(g.t->listFlows(flows));
+  ASSERT_TRUE(g.t->listPorts(ports));
+  ASSERT_TRUE(g.sp->restore(ports, flows, g.now));
+  Gate::Sent e4 = g.send(g.frame(8, 17, kExternal + 1, 7777, 3480));
+  ASSERT_EQ(e4.outcome, PuntOutcome::kFlowAdded);
+  EXPECT_EQ(be16(e4.reinjected.bytes, 34), p2);
 }
 
 TEST(SlowPath, RefusalsAreCountedAndInstallNothing) {

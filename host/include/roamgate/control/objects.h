@@ -71,6 +71,11 @@ struct Appliance {
   // the gate at once (0: no limit).
   uint32_t portHoldSeconds = 120;
   uint32_t portQuota = 0;
+  // gate only: replies to an external user session from any address (endpoint-independent
+  // filtering, RFC 4787 REQ-8's recommendation, with endpoint-independent mapping, REQ-1), or
+  // only from the address the terminal sent to (address-dependent filtering; the port entry
+  // holds one permitted address, so each destination address then gets its own port).
+  bool addressFiltering = false;
   bool operator==(const Appliance&) const = default;
 };
 

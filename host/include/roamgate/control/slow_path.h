@@ -122,6 +122,9 @@ struct SlowPathOptions {
   // Deny entries older than this are removed by advance() (the policy's deny time when it
   // decided; this one for entries found on the device at start-up).
   std::chrono::seconds restoredDenyTime{30};
+  // External destinations: address-dependent filtering (the appliance's external_filtering)
+  // instead of endpoint-independent; each destination address then has its own port.
+  bool addressFiltering = false;
 };
 
 struct SlowPathCounters {
@@ -220,12 +223,17 @@ class SlowPath {
     bool live = true;  // still in the catalog
   };
   // A terminal's address and port within its session (series and external mappings).
+  // With address filtering an external mapping's key holds its destination address too (0
+  // otherwise).
   struct EndpointKey {
-    uint32_t teid = 0, src = 0;
+    uint32_t teid = 0, src = 0, dst = 0;
     uint16_t sport = 0;
     uint8_t proto = 0;
     bool operator==(const EndpointKey&) const = default;
   };
+  static EndpointKey endpointOf(const dataplane::UserSession& e) {
+    return {e.flow.teid, e.flow.src, e.filterAddr ? e.flow.dst : 0, e.flow.sport, e.flow.proto};
+  }
   struct EndpointHash {
     size_t operator()(const EndpointKey& k) const noexcept;
   };
