@@ -5,7 +5,8 @@
 # drives `roamsim --kernel gate` with a punt limit of 8 frames of burst and a rate far below
 # the flood's; scapy sends into the gate's access TAP, in a namespace this test makes. Then
 # the established connection's FIN ends it through the export scanner's closed record: its
-# accounting record is final with cause fin and every packet counted.
+# accounting record is final with cause fin and every packet counted. Interim records every
+# millisecond of the kernel's clock update the open record with the running counters first.
 # usage: roamd_flood.sh BUILD_DIR
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -43,7 +44,7 @@ ip netns exec "$ns" ip link set rgacc up
   --appliance "gate-a=sim:$work/g.sock" --set gate-a.ip=198.18.1.100 --set gate-a.mac=02:00:00:00:02:14 \
   --set gate-a.gateway_id=1 --set gate-a.nat_ips=198.18.3.1 --set gate-a.punt_rate=64 --set gate-a.punt_burst=8 \
   --set gate-a.service_next_hop_mac=02:00:00:00:03:0a --set gate-a.access_next_hop_mac=02:00:00:00:01:01 \
-  > "$work/roamd.log" 2>&1 &
+  --set gate-a.interim_ms=1 > "$work/roamd.log" 2>&1 &
 roamd_pid=$!
 wait_apps_at "$work/r.sock" "gate-a programmed" 60 "a['gate-a']['state'] == 'ok'"
 ctl() { "$roamctl" --api "$work/r.sock" "$@" > /dev/null; }
@@ -101,6 +102,22 @@ wait_apps_at "$work/r.sock" "the punted ones decided" 60 \
 want=$((hits0 + 20 + punts - 1))
 for _ in $(seq 120); do stats; [ "$(stat ul_hits)" -ge "$want" ] && break; sleep 0.25; done
 [ "$(stat ul_hits)" = "$want" ] || fail "ul_hits $(stat ul_hits), not $want: the established user session was held up"
+echo "== interim records: the open record carries the running counters (21 packets so far)"
+ok=
+for _ in $(seq 240); do
+  "$roamctl" --api "$work/r.sock" --json accounting list --subscriber 001010000000001 > "$work/open.json"
+  if /usr/bin/python3 - "$work/open.json" <<'PY'
+import json, sys
+recs = [r for r in json.load(open(sys.argv[1])) if r["terminal"] == "198.19.0.1:10000"]
+assert len(recs) == 1, recs
+r = recs[0]
+assert r["ended"] == "" and r["cause"] == "", r
+sys.exit(0 if r["interims"] >= 1 and r["ul_pkts"] == 21 else 1)
+PY
+  then ok=1; break; fi
+  sleep 0.25
+done
+[ -n "$ok" ] || fail "no interim record with the established connection's 21 packets: $(cat "$work/open.json" | head -c 600)"
 echo "== the established connection sends FIN: the scanner's closed record ends it, cause fin"
 send fin
 for _ in $(seq 240); do
@@ -115,6 +132,7 @@ assert len(recs) == 1, recs
 r = recs[0]
 # Its packets: the first, the 20 among the flood and the FIN.
 assert r["cause"] == "fin" and r["ul_pkts"] == 22 and r["services"] == ["web"], r
+assert r["ended"] != "" and r["interims"] >= 1, r
 print("record:", r["nat"], r["cause"], r["ul_pkts"], "packets", r["ul_bytes"], "bytes")
 PY
 echo "PASS"
