@@ -287,9 +287,8 @@ class GateAgent : public Agent {
     if (!pending_.empty() && acct_) {
       Result<size_t> w = acct_->write(pending_);
       if (!w.ok()) return w.status();  // kept: written at the next tick, the slots still held
-      pending_.clear();
     }
-    pending_.clear();
+    pending_.clear();  // written, or no accounting store to write them to
     if (r && r->exportOn() && !exportBuf_.empty()) return r->releaseExport();
     return {};
   }
