@@ -401,20 +401,17 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   if (v == byVip_.end()) {
     EndpointKey extEp = ep;
     if (opts_.addressFiltering) extEp.dst = key.dst;
-    auto e = byEndpoint_.find(extEp);
-    if (e != byEndpoint_.end()) {
+    auto e = byExternal_.find(extEp);
+    if (e != byExternal_.end()) {
+      // Allowed when it was made; not a new user session. Endpoint-independent mapping: the
+      // same port for every external destination (with address filtering: every port of
+      // this destination's address).
       UserSessionInfo& info = *this->info(e->second);
-      if (info.external) {  // allowed when it was made; not a new user session
-        // Endpoint-independent mapping: the same port for every external destination.
-        Status st = t_.addFlowKnown(key, info.entry.addrIndex, info.entry.port);
-        if (!st) return PuntOutcome::kInstallFailed;
-        info.more.push_back(key);
-        byFlow_.insert(key, e->second);
-        return PuntOutcome::kFlowAdded;
-      }
-      // A series user session's endpoint now talking to an external host: a user session
-      // of its own would need the same port, which the series holds: refused as no port.
-      return PuntOutcome::kNoPort;
+      Status st = t_.addFlowKnown(key, info.entry.addrIndex, info.entry.port);
+      if (!st) return PuntOutcome::kInstallFailed;
+      info.more.push_back(key);
+      byFlow_.insert(key, e->second);
+      return PuntOutcome::kFlowAdded;
     }
     AuthDecision d = auth_.authorize({term.imsi, {}, now});
     if (!d.allowed()) return deny(key, term, sub, d, now);
@@ -433,8 +430,8 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now});
   if (!d.allowed()) return deny(key, term, sub, d, now);
   if (s.svc.type == UserSessionType::kSeries) {
-    auto e = byEndpoint_.find(ep);
-    if (e != byEndpoint_.end()) {
+    auto e = bySeries_.find(ep);
+    if (e != bySeries_.end()) {
       auth_.release(term.imsi);  // the same user session goes on
       return retarget(e->second, key, svcSlot, sub, now);
     }
@@ -492,7 +489,7 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
   const FlowKey& k = e.flow;
   byFlow_.insert(k, slot);
   if (info.external || info.type == UserSessionType::kSeries) {
-    byEndpoint_[endpointOf(info.entry)] = slot;
+    endpoints(info)[endpointOf(info.entry)] = slot;
   }
   info.startTs = kernelTs_;
   infoOf_[slot] = i;
@@ -568,8 +565,9 @@ void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
   byFlow_.erase(info.entry.flow);
   for (const FlowKey& k : info.more) byFlow_.erase(k);
   const FlowKey& k = info.entry.flow;
-  auto e = byEndpoint_.find(endpointOf(info.entry));
-  if (e != byEndpoint_.end() && e->second == slot) byEndpoint_.erase(e);
+  auto& eps = endpoints(info);
+  auto e = eps.find(endpointOf(info.entry));
+  if (e != eps.end() && e->second == slot) eps.erase(e);
   if (!info.services.empty()) {
     auto it = svcByName_.find(info.services.back());
     if (it != svcByName_.end() && svcs_[it->second].sel) {
@@ -690,7 +688,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
         }
       }
       if (info.external || info.type == UserSessionType::kSeries) {
-        byEndpoint_[endpointOf(info.entry)] = slot;
+        endpoints(info)[endpointOf(info.entry)] = slot;
       }
     }
     byFlow_.insert(k, slot);

@@ -473,6 +473,32 @@ TEST(SlowPath, ExternalFilteringIsEndpointIndependentOrByAddress) {
   EXPECT_EQ(be16(e4.reinjected.bytes, 34), p2);
 }
 
+// One endpoint (terminal address and port) with an external mapping and a series user
+// session: two user sessions, each with its own port, neither taken for the other.
+TEST(SlowPath, AnEndpointsExternalMappingAndSeriesSessionAreApart) {
+  Gate g;
+  std::vector<uint8_t> ext = g.frame(8, 6, kExternal, 41000, 80);
+  Gate::Sent e = g.send(ext);
+  ASSERT_EQ(e.outcome, PuntOutcome::kInstalled);
+  Gate::Sent s = g.send(g.frame(8, 6, kApiVip, 41000, 443));
+  ASSERT_EQ(s.outcome, PuntOutcome::kInstalled) << "a series user session of its own";
+  EXPECT_EQ(be32(s.reinjected.bytes, 30), 0xc6120c01u) << "to the series service's server";
+  EXPECT_NE(be16(s.reinjected.bytes, 34), be16(e.reinjected.bytes, 34));
+  EXPECT_EQ(g.sp->userSessions(), 2u);
+  EXPECT_EQ(g.m.uplink(ext).port, model::GatePort::kService) << "the external flow stays in hardware";
+  // And the other way round: a series endpoint then an external destination.
+  Gate::Sent s2 = g.send(g.frame(9, 6, kApiVip, 42000, 443));
+  ASSERT_EQ(s2.outcome, PuntOutcome::kInstalled);
+  Gate::Sent e2 = g.send(g.frame(9, 6, kExternal, 42000, 80));
+  ASSERT_EQ(e2.outcome, PuntOutcome::kInstalled) << "an external mapping of its own";
+  EXPECT_NE(be16(s2.reinjected.bytes, 34), be16(e2.reinjected.bytes, 34));
+  // Each ends on its own.
+  uint32_t nat = be32(e.reinjected.bytes, 26);
+  ASSERT_TRUE(g.sp->end(nat == kNat0 ? 0 : 1, be16(e.reinjected.bytes, 34), EndCause::kIdle, g.now));
+  Gate::Sent s3 = g.send(g.frame(8, 6, kApiVip, 41000, 8443));
+  EXPECT_EQ(s3.outcome, PuntOutcome::kRetargeted) << "the series session goes on after the external one ended";
+}
+
 TEST(SlowPath, RefusalsAreCountedAndInstallNothing) {
   SlowPathOptions o;
   o.ports.quota = 2;

@@ -303,7 +303,11 @@ class SlowPath {
   std::vector<uint32_t> infoOf_;
   size_t live_ = 0;
   FlowIndex byFlow_;
-  std::unordered_map<EndpointKey, uint32_t, EndpointHash> byEndpoint_;  // series, external
+  // Endpoints with an external mapping, and with a series user session: apart, so one
+  // endpoint may have both (each its own port).
+  using EndpointMap = std::unordered_map<EndpointKey, uint32_t, EndpointHash>;
+  EndpointMap byExternal_, bySeries_;
+  EndpointMap& endpoints(const UserSessionInfo& u) { return u.external ? byExternal_ : bySeries_; }
   std::unordered_map<AffinityKey, Affinity, AffinityHash> affinity_;
   Clock::time_point affinitySweep_{};  // advance() forgets expired affinities from then
   std::vector<uint8_t> gen_;  // per slot: the last generation installed
