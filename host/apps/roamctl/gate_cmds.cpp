@@ -279,10 +279,6 @@ int userList(Context& c, const std::vector<std::string>& args) {
     }
   };
   if (Status st = c.gate->listPorts(all, progress); !st) return c.fail(st);
-  if (c.gate->slowReads()) {
-    std::fprintf(stderr, "roamctl: %llu entries were busy and read again on their own\n",
-                 (unsigned long long)c.gate->slowReads());
-  }
   json arr = json::array();
   std::string text;
   for (const auto& ps : all) {

@@ -589,26 +589,20 @@ Status GateTables::listPorts(std::vector<PortState>& out, const std::function<vo
   uint32_t flagWord = pe::kFlags.lsb / 32;
   for (uint8_t a : addrs) {
     for (uint32_t p0 = 0; p0 < ports; p0 += kBatch) {
-      // Per entry: the read command, three status reads (a read takes 5 to 7 cycles when
-      // the counters are free, the status reads about 9), the word holding the flags. Busy
-      // falls once the host's command is done, so a clear last status means the flags word
-      // after it is this entry's; one still busy (traffic kept the counters busy) is read
-      // again on its own.
-      constexpr uint32_t kOps = 6;
+      // Per entry: the read command and the word holding the flags (the kernel holds that
+      // read until the command is done); a valid one is then read whole.
+      constexpr uint32_t kOps = 3;
       std::vector<RegOp> ops;
       ops.reserve(kOps * kBatch);
       for (uint32_t p = p0; p < p0 + kBatch; ++p) {
         ops.push_back(wr(r::port::kIndex, portIndex(a, uint16_t(p))));
         ops.push_back(wr(r::port::kCmd, r::port::kCmdRead.put(1)));
-        for (int k = 0; k < 3; ++k) ops.push_back(rd(r::port::kStatus));
         ops.push_back(rd(r::port::kRdata + 4 * flagWord));
       }
       if (Status st = dev_.transact(ops); !st) return st;
       for (uint32_t i = 0; i < kBatch; ++i) {
-        bool busy = r::port::kStatusBusy.get(ops[kOps * i + 4].value);
-        if (busy) ++slowReads_;
-        uint32_t flags = ops[kOps * i + 5].value >> (pe::kFlags.lsb % 32);
-        if (!busy && !(flags & flagBit(r::PortFlag::kValid))) continue;
+        uint32_t flags = ops[kOps * i + 2].value >> (pe::kFlags.lsb % 32);
+        if (!(flags & flagBit(r::PortFlag::kValid))) continue;
         PortState ps;
         if (Status st = readPort(a, uint16_t(p0 + i), ps); !st) return st;
         if (ps.valid) out.push_back(ps);

@@ -150,8 +150,6 @@ class GateTables {
   // `progress(done, total)` is called now and then.
   Status listPorts(std::vector<PortState>& out,
                    const std::function<void(size_t, size_t)>& progress = nullptr);
-  // Entries listPorts had to read again on their own (their batched read was still busy).
-  uint64_t slowReads() const { return slowReads_; }
   // Rewrites the downlink tunnel of an installed port (handover); counters continue.
   Status moveTunnel(uint8_t addrIndex, uint16_t port, uint32_t peerIp, uint32_t dlTeid,
                     std::optional<uint8_t> qfi);
@@ -182,7 +180,6 @@ class GateTables {
 
   hal::Device& dev_;
   BasicCuckooMirror<FlowKeyBytes> flow_;
-  uint64_t slowReads_ = 0;
   std::vector<hal::RegOp> ops_;  // installNew's and removeKnown's request, reused
   std::vector<Write> writes_;
 };
