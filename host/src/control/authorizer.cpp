@@ -92,6 +92,7 @@ AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
              std::find(p.services.begin(), p.services.end(), r.service) == p.services.end()) {
     return deny(DenyReason::kServiceNotAllowed);
   }
+  if (r.continuing) return d;
   Held& h = held_[key(r.imsi)];
   if (p.maxUserSessions && h.sessions >= p.maxUserSessions) return deny(DenyReason::kTooManySessions);
   if (p.newPerSecond) {

@@ -427,15 +427,16 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   }
   uint32_t svcSlot = v->second;
   SvcSlot& s = svcs_[svcSlot];
-  AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now});
-  if (!d.allowed()) return deny(key, term, sub, d, now);
   if (s.svc.type == UserSessionType::kSeries) {
     auto e = bySeries_.find(ep);
-    if (e != bySeries_.end()) {
-      auth_.release(term.imsi);  // the same user session goes on
+    if (e != bySeries_.end()) {  // the same user session goes on, if the service is allowed
+      AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now, /*continuing=*/true});
+      if (!d.allowed()) return deny(key, term, sub, d, now);
       return retarget(e->second, key, svcSlot, sub, now);
     }
   }
+  AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now});
+  if (!d.allowed()) return deny(key, term, sub, d, now);
   SelectionKey sk{key.src, key.sport, key.dst, key.dport, key.proto};
   Result<uint32_t> server = pickServer(s, sk, sub, svcSlot, now);
   if (!server.ok()) {

@@ -499,6 +499,23 @@ TEST(SlowPath, AnEndpointsExternalMappingAndSeriesSessionAreApart) {
   EXPECT_EQ(s3.outcome, PuntOutcome::kRetargeted) << "the series session goes on after the external one ended";
 }
 
+// A series user session that goes on to another address is no new user session: the
+// policy's service rule applies, its limits (concurrent, new per second) do not.
+TEST(SlowPath, ASeriesRetargetSpendsNoNewSessionAllowance) {
+  Gate g;
+  SubscriberPolicy one;
+  one.name = "one-a-second";
+  one.anyService = true;
+  one.newPerSecond = 1;
+  one.maxUserSessions = 1;
+  ASSERT_TRUE(g.auth->setPolicies({one}, {{"001010000000006", "one-a-second"}}));
+  ASSERT_EQ(g.send(g.frame(6, 6, kApiVip, 41000, 443)).outcome, PuntOutcome::kInstalled);
+  EXPECT_EQ(g.send(g.frame(6, 6, kApiVip, 41000, 8443)).outcome, PuntOutcome::kRetargeted);
+  EXPECT_EQ(g.auth->denied(DenyReason::kRateLimited) + g.auth->denied(DenyReason::kTooManySessions), 0u);
+  EXPECT_EQ(g.auth->userSessions("001010000000006"), 1u);
+  EXPECT_EQ(g.send(g.frame(6, 6, kApiVip, 41001, 443)).outcome, PuntOutcome::kDenied) << "a new one is limited";
+}
+
 TEST(SlowPath, RefusalsAreCountedAndInstallNothing) {
   SlowPathOptions o;
   o.ports.quota = 2;

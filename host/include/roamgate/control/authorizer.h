@@ -45,6 +45,9 @@ struct AuthRequest {
   std::string_view imsi;
   std::string_view service;  // the service of the destination; empty: an external destination
   std::chrono::steady_clock::time_point now;
+  // An existing user session going on to this service (a series re-target): the service
+  // and external rules apply, the limits on user sessions do not, and nothing is counted.
+  bool continuing = false;
 };
 
 struct AuthDecision {
