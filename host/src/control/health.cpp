@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "roamgate/addr.h"
+#include "roamgate/hash.h"
 
 namespace roamgate::control {
 
@@ -135,13 +136,7 @@ struct Timer {
   bool operator>(const Timer& o) const { return t > o.t; }
 };
 
-// SplitMix64's finaliser: a server's offset from its id, the same on every run.
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+uint64_t mix(uint64_t z) { return splitMix64(z); }
 
 uint64_t eventTag(uint32_t slot, uint32_t attempt) { return uint64_t(slot) << 32 | attempt; }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "roamgate/addr.h"
+#include "roamgate/hash.h"
 
 namespace roamgate::control {
 
@@ -11,14 +12,7 @@ namespace {
 constexpr uint32_t kNoPos = 0xffffffffu;
 constexpr uint16_t kEmptyEntry = 0xffff;  // never an index: a group has at most 65535 servers
 
-// SplitMix64 finaliser: the hashes here need no hardware twin, only good mixing and the same
-// bits on every host.
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+uint64_t mix(uint64_t z) { return splitMix64(z); }
 
 uint64_t serverName(const Server& s) { return (uint64_t(s.ip) << 16) | s.port; }
 

@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
+#include "roamgate/hash.h"
+
 namespace roamgate::dataplane {
 
 namespace {
 
-// SplitMix64 finaliser: the permutation hashes need no hardware twin, only good mixing.
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+uint64_t mix(uint64_t z) { return splitMix64(z); }
 
 }  // namespace
 
