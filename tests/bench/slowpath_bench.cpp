@@ -22,7 +22,7 @@
 //                                        operations (the host's cost, not a simulator's); 50,000
 //                                        at a time from 10,000 subscribers, then ended; punts
 //                                        taken 64 at a time as the agent polls them
-//                                        (SlowPath::prefetch over the batch, then handle each);
+//                                        (SlowPath::prefetchAhead before each is handled);
 //                                        the median of the rounds' rates (.mean: all setups over
 //                                        all their time; a VM's stolen time moves the mean)
 //   slowpath.end.per_s                   those user sessions ended per second (SlowPath::end)
@@ -468,9 +468,10 @@ SetupFigures setupFigures() {
     auto t0 = BenchClock::now();
     for (size_t n0 = 0; n0 < b.frames.size(); n0 += kPoll) {
       size_t n1 = std::min(b.frames.size(), n0 + kPoll);
-      for (size_t n = n0; n < n1; ++n) b.sp->prefetch(b.frames[n], b.teidOf(n), b.innerOffset, n - n0);
-      b.sp->prefetchLists(n1 - n0);
       for (size_t n = n0; n < n1; ++n) {
+        b.sp->prefetchAhead(n1 - n0, n - n0, [&](size_t j) {
+          return SlowPath::PuntRef{b.frames[n0 + j], b.teidOf(n0 + j), b.innerOffset};
+        });
         PuntOutcome o = b.sp->handle(b.frames[n], b.teidOf(n), b.innerOffset, now);
         if (o != PuntOutcome::kInstalled) SlowBench::die("setup: " + std::string(puntOutcomeName(o)));
       }

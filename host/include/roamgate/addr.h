@@ -21,7 +21,11 @@ std::optional<uint64_t> macFromStr(const std::string& s);    // aa:bb:cc:dd:ee:f
 std::optional<uint32_t> teidFromStr(const std::string& s);   // 0x hex or decimal, 1..2^32-1
 
 // A unicast host address: not 0.0.0.0/8, loopback, multicast, reserved (240/4) or broadcast.
-// `what` names the value in the message ("gateway address").
+constexpr bool isUnicastIpv4(uint32_t ip) {
+  uint32_t top = ip >> 24;
+  return top != 0 && top != 127 && top < 224;
+}
+// The same as a status whose message says why not; `what` names the value ("gateway address").
 Status checkUnicastIpv4(std::string_view what, uint32_t ip);
 // A unicast station address: not all-zero, not broadcast, not multicast (I/G bit).
 Status checkUnicastMac(std::string_view what, uint64_t mac);

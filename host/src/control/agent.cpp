@@ -143,8 +143,8 @@ Status Agent::servePuntsOnce(size_t& n) {
   if (Status st = rings_->pollInto(pool_, n, kPuntPoll); !st) return st;
   if (n == 0) return {};
   uint64_t noPort = 0, injErr = 0;
-  slowPrefetch(std::span<const dataplane::PuntedFrame>(pool_.data(), n));
   for (size_t i = 0; i < n; ++i) {
+    slowPrefetch(std::span<const dataplane::PuntedFrame>(pool_.data(), n), i);
     const dataplane::PuntedFrame& f = pool_[i];
     uint8_t again = 0;
     PuntUse use = slowPunt(f, again);

@@ -228,14 +228,13 @@ class GateAgent : public Agent {
     return loadCatalog(cache);
   }
 
-  void slowPrefetch(std::span<const dataplane::PuntedFrame> frames) override {
+  void slowPrefetch(std::span<const dataplane::PuntedFrame> frames, size_t next) override {
     if (!sp_) return;
-    size_t ahead = 0;
-    for (const dataplane::PuntedFrame& f : frames) {
-      if (f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) continue;
-      sp_->prefetch(f.bytes, f.teid, f.innerOffset, ahead++);
-    }
-    sp_->prefetchLists(ahead);
+    sp_->prefetchAhead(frames.size(), next, [&](size_t j) {
+      const dataplane::PuntedFrame& f = frames[j];
+      if (f.reason != uint8_t(regs::gate::PuntReason::kFlowMiss)) return SlowPath::PuntRef{};
+      return SlowPath::PuntRef{f.bytes, f.teid, f.innerOffset};
+    });
   }
 
   PuntUse slowPunt(const dataplane::PuntedFrame& f, uint8_t& code) override {

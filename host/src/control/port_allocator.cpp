@@ -160,11 +160,12 @@ void PortAllocator::advance(Clock::time_point now) {
   }
 }
 
-void PortAllocator::takeFree(uint16_t port) {
-  uint16_t i = freePos_[port];
+void PortAllocator::takeFree(uint16_t port) { takeFreeAt(freePos_[port]); }
+
+void PortAllocator::takeFreeAt(uint32_t i) {
   uint16_t last = free_.back();
   free_[i] = last;
-  freePos_[last] = i;
+  freePos_[last] = uint16_t(i);
   free_.pop_back();
 }
 
@@ -185,8 +186,9 @@ Result<uint16_t> PortAllocator::allocate(SubscriberId sub, Clock::time_point now
             std::to_string(holdLen_) + " held of " + std::to_string(capacity()) + " (ports " +
             std::to_string(opts_.lowestPort) + ".." + std::to_string(kPortsPerAddr - 1) + ")");
   }
-  uint16_t port = free_[rng_.below(uint32_t(free_.size()))];
-  takeFree(port);
+  uint32_t at = rng_.below(uint32_t(free_.size()));
+  uint16_t port = free_[at];
+  takeFreeAt(at);
   state_[port] = uint8_t(PortState::kInUse);
   owner_[port] = sub;
   if (opts_.quota > 0) quotaAdd(sub);

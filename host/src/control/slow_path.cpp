@@ -34,13 +34,7 @@ uint32_t be32(const uint8_t* p) {
 }
 uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 
-uint64_t mix(uint64_t x) {  // SplitMix64's finaliser
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+uint64_t mix(uint64_t x) { return mixBits(x); }
 
 VipProto vipProtoOf(uint8_t proto) {
   return proto == 6 ? VipProto::kTcp : proto == 17 ? VipProto::kUdp : VipProto::kIcmp;
@@ -105,55 +99,6 @@ SlowPath::SlowPath(dataplane::GateTables& t, Authorizer& auth, std::array<uint32
       infoOf_(size_t(kNatAddrCount) << 16, kNoInfo),
       gen_(size_t(kNatAddrCount) << 16, 0) {}
 
-const uint32_t* SlowPath::FlowIndex::find(const FlowKey& k) const {
-  size_t mask = t_.size() - 1;
-  for (size_t i = home(k);; i = (i + 1) & mask) {
-    if (!t_[i].used) return nullptr;
-    if (t_[i].k == k) return &t_[i].v;
-  }
-}
-
-bool SlowPath::FlowIndex::insert(const FlowKey& k, uint32_t v) {
-  if (2 * (n_ + 1) > t_.size()) grow();
-  size_t mask = t_.size() - 1;
-  size_t i = home(k);
-  for (; t_[i].used; i = (i + 1) & mask) {
-    if (t_[i].k == k) return false;
-  }
-  t_[i] = {k, v, true};
-  ++n_;
-  return true;
-}
-
-bool SlowPath::FlowIndex::erase(const FlowKey& k) {
-  size_t mask = t_.size() - 1;
-  size_t i = home(k);
-  for (;; i = (i + 1) & mask) {
-    if (!t_[i].used) return false;
-    if (t_[i].k == k) break;
-  }
-  // Backward shift: an entry after the hole moves into it unless its home lies after the hole.
-  for (size_t j = (i + 1) & mask; t_[j].used; j = (j + 1) & mask) {
-    size_t h = home(t_[j].k);
-    bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
-    if (stays) continue;
-    t_[i] = t_[j];
-    i = j;
-  }
-  t_[i].used = false;
-  --n_;
-  return true;
-}
-
-void SlowPath::FlowIndex::grow() {
-  std::vector<Entry> old(t_.size() * 2);
-  old.swap(t_);
-  n_ = 0;
-  for (const Entry& e : old) {
-    if (e.used) insert(e.k, e.v);
-  }
-}
-
 uint32_t SlowPath::takeInfo() {
   uint32_t i;
   if (!spare_.empty()) {
@@ -217,12 +162,16 @@ const UserSessionInfo* SlowPath::find(uint8_t addrIndex, uint16_t port) const {
   return i == kNoInfo ? nullptr : &pool_[i];
 }
 
-void SlowPath::setSession(uint32_t teid, Terminal t) { terminals_[teid].t = std::move(t); }
+void SlowPath::setSession(uint32_t teid, Terminal t) {
+  Term& term = terminals_[teid];
+  term.sub = subscriberId(t, teid);
+  term.t = std::move(t);
+}
 
 Status SlowPath::removeSession(uint32_t teid, Clock::time_point now) {
-  auto it = terminals_.find(teid);
-  if (it == terminals_.end()) return {};
-  std::vector<uint32_t> slots = it->second.slots;
+  auto term = terminals_.find(teid);
+  if (term == terminals_.end()) return {};
+  std::vector<uint32_t> slots = term->second.slots;
   Status first;
   for (uint32_t slot : slots) {
     Status st = end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kSessionDeleted, now);
@@ -341,7 +290,7 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
       o = PuntOutcome::kSpoofed;
     } else {
       cur_ = &term->second;
-      o = decide(key, term->second.t, now);
+      o = decide(key, term->second.t, term->second.sub, now);
       cur_ = nullptr;
     }
   }
@@ -349,24 +298,34 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
   return o;
 }
 
-void SlowPath::prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
-                        size_t ahead) const {
+void SlowPath::prefetchFar(const PuntRef& p) const {
   FlowKey key;
-  if (parseUplinkPunt(frame, innerOffset, teid, key) != PuntOutcome::kInstalled) return;
+  if (p.frame.empty() || parseUplinkPunt(p.frame, p.innerOffset, p.teid, key) != PuntOutcome::kInstalled) {
+    return;
+  }
   byFlow_.prefetch(key);
   t_.prefetchFlow(key);
-  if (auto term = terminals_.find(teid); term != terminals_.end() && !term->second.slots.empty()) {
-    __builtin_prefetch(&term->second.slots.back());
-  }
-  if (ahead < spare_.size()) {
-    const char* p = reinterpret_cast<const char*>(&pool_[spare_[spare_.size() - 1 - ahead]]);
-    for (size_t off = 0; off < sizeof(UserSessionInfo); off += 64) __builtin_prefetch(p + off, 1);
-  }
 }
 
-void SlowPath::prefetchLists(size_t count) const {
-  for (size_t k = 0; k < count && k < spare_.size(); ++k) {
-    const UserSessionInfo& u = pool_[spare_[spare_.size() - 1 - k]];
+void SlowPath::prefetchNear(const PuntRef& p, size_t ahead) const {
+  FlowKey key;
+  if (p.frame.empty() || parseUplinkPunt(p.frame, p.innerOffset, p.teid, key) != PuntOutcome::kInstalled) {
+    return;
+  }
+  if (auto it = terminals_.find(p.teid); it != terminals_.end()) {
+    const Term* term = &it->second;
+    if (!term->slots.empty()) __builtin_prefetch(&term->slots.back());
+    Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
+    if (auto v = byVip_.find(vip); v != byVip_.end() && svcs_[v->second].svc.type == UserSessionType::kAffinity) {
+      affinity_.prefetch(AffinityKey{term->sub, v->second});
+    }
+  }
+  if (ahead < spare_.size()) {
+    const UserSessionInfo& u = pool_[spare_[spare_.size() - 1 - ahead]];
+    const char* at = reinterpret_cast<const char*>(&u);
+    for (size_t off = 0; off < sizeof(UserSessionInfo); off += 64) __builtin_prefetch(at + off, 1);
+    // Its lists' storage: the pointers are read from the entry just asked for (a dependent
+    // load; the entry was usually brought in a batch earlier, when it was last used).
     if (!u.services.empty()) __builtin_prefetch(u.services.data(), 1);
     if (!u.servers.empty()) __builtin_prefetch(u.servers.data(), 1);
   }
@@ -393,24 +352,23 @@ Result<uint32_t> SlowPath::pickServer(SvcSlot& s, const SelectionKey& k, uint64_
   return i;
 }
 
-PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::time_point now) {
-  uint64_t sub = subscriberId(term, key.teid);
+PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, uint64_t sub,
+                             Clock::time_point now) {
   Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
   auto v = byVip_.find(vip);
   EndpointKey ep{key.teid, key.src, 0, key.sport, key.proto};
   if (v == byVip_.end()) {
     EndpointKey extEp = ep;
     if (opts_.addressFiltering) extEp.dst = key.dst;
-    auto e = byExternal_.find(extEp);
-    if (e != byExternal_.end()) {
+    if (const uint32_t* e = byExternal_.find(extEp)) {
       // Allowed when it was made; not a new user session. Endpoint-independent mapping: the
       // same port for every external destination (with address filtering: every port of
       // this destination's address).
-      UserSessionInfo& info = *this->info(e->second);
+      UserSessionInfo& info = *this->info(*e);
       Status st = t_.addFlowKnown(key, info.entry.addrIndex, info.entry.port);
       if (!st) return PuntOutcome::kInstallFailed;
       info.more.push_back(key);
-      byFlow_.insert(key, e->second);
+      byFlow_.insert(key, *e);
       return PuntOutcome::kFlowAdded;
     }
     AuthDecision d = auth_.authorize({term.imsi, {}, now});
@@ -428,11 +386,10 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, Clock::ti
   uint32_t svcSlot = v->second;
   SvcSlot& s = svcs_[svcSlot];
   if (s.svc.type == UserSessionType::kSeries) {
-    auto e = bySeries_.find(ep);
-    if (e != bySeries_.end()) {  // the same user session goes on, if the service is allowed
+    if (const uint32_t* e = bySeries_.find(ep)) {  // the same user session goes on, if the service is allowed
       AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now, /*continuing=*/true});
       if (!d.allowed()) return deny(key, term, sub, d, now);
-      return retarget(e->second, key, svcSlot, sub, now);
+      return retarget(*e, key, svcSlot, sub, now);
     }
   }
   AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now});
@@ -565,10 +522,9 @@ void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
   }
   byFlow_.erase(info.entry.flow);
   for (const FlowKey& k : info.more) byFlow_.erase(k);
-  const FlowKey& k = info.entry.flow;
   auto& eps = endpoints(info);
-  auto e = eps.find(endpointOf(info.entry));
-  if (e != eps.end() && e->second == slot) eps.erase(e);
+  EndpointKey ek = endpointOf(info.entry);
+  if (const uint32_t* e = eps.find(ek); e && *e == slot) eps.erase(ek);
   if (!info.services.empty()) {
     auto it = svcByName_.find(info.services.back());
     if (it != svcByName_.end() && svcs_[it->second].sel) {
@@ -621,7 +577,7 @@ void SlowPath::advance(Clock::time_point now) {
   // Affinities whose time is up, once a second at most (a walk of all of them).
   if (now >= affinitySweep_) {
     affinitySweep_ = now + std::chrono::seconds(1);
-    std::erase_if(affinity_, [&](const auto& a) { return a.second.until <= now; });
+    affinity_.eraseIf([&](const AffinityKey&, const Affinity& a) { return a.until <= now; });
   }
 }
 
@@ -643,13 +599,14 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     std::vector<FlowKey> mine;
     if (fl != flowsOf.end()) mine = std::move(fl->second);
     flowsOf.erase(slot);
-    auto term = mine.empty() ? terminals_.end() : terminals_.find(mine.front().teid);
-    if (mine.empty() || term == terminals_.end() || !allocs_[e.addrIndex]) {
+    auto it = mine.empty() ? terminals_.end() : terminals_.find(mine.front().teid);
+    if (it == terminals_.end() || !allocs_[e.addrIndex]) {
       // No flow reaches it, or its session is gone: removed.
       UserSession gone = e;
       if (Status st = t_.removeKnown(mine, gone); !st) fail(st);
       continue;
     }
+    Term* term = &it->second;
     uint32_t pi = takeInfo();
     UserSessionInfo& info = pool_[pi];
     info.entry = e;
@@ -661,13 +618,13 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     for (const FlowKey& k : mine) {
       if (!(k == info.entry.flow)) info.more.push_back(k);
     }
-    info.imsi = term->second.t.imsi;
-    info.msisdn = term->second.t.msisdn;
+    info.imsi = term->t.imsi;
+    info.msisdn = term->t.msisdn;
     info.started = now;
     info.restored = true;
     info.denied = !e.allow;
     info.external = e.allow && e.external;
-    uint64_t sub = subscriberId(term->second.t, info.entry.flow.teid);
+    uint64_t sub = term->sub;
     if (Status st = alloc(e.addrIndex).restore(e.port, sub); !st) {
       spare_.push_back(pi);
       fail(st);
@@ -696,7 +653,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     for (const FlowKey& m : info.more) byFlow_.insert(m, slot);
     infoOf_[slot] = pi;
     slotOfInfo_[pi] = slot;
-    term->second.slots.push_back(slot);
+    term->slots.push_back(slot);
     ++live_;
     ++n;
   }

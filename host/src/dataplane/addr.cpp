@@ -65,14 +65,14 @@ std::optional<uint32_t> teidFromStr(const std::string& s) {
 }
 
 Status checkUnicastIpv4(std::string_view what, uint32_t ip) {
+  if (isUnicastIpv4(ip)) return {};
   const char* why = nullptr;
   uint32_t top = ip >> 24;
   if (ip == 0xffffffffu) why = "the broadcast address";
   else if (top == 0) why = "in 0.0.0.0/8 (this network)";
   else if (top == 127) why = "a loopback address";
   else if (top >= 224 && top < 240) why = "a multicast address";
-  else if (top >= 240) why = "in the reserved 240.0.0.0/4";
-  if (!why) return {};
+  else why = "in the reserved 240.0.0.0/4";
   return Status::error(StatusCode::kInvalidArgument,
                        std::string(what) + " " + ipv4Str(ip) + " is " + why + "; a unicast host address is needed");
 }

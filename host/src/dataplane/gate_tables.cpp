@@ -312,18 +312,24 @@ Status GateTables::checkFields(const UserSession& s) {
   if (f.proto != 1 && (f.sport == 0 || f.dport == 0)) {
     return bad("a TCP or UDP flow needs ports 1..65535 (" + flowStr(f) + ")");
   }
-  if (Status st = checkUnicastIpv4("terminal address", f.src); !st) return st;
-  if (Status st = checkUnicastIpv4("destination address", f.dst); !st) return st;
-  if (Status st = checkUnicastIpv4("downlink peer", s.peerIp); !st) return st;
+  if (!isUnicastIpv4(f.src)) return checkUnicastIpv4("terminal address", f.src);
+  if (!isUnicastIpv4(f.dst)) return checkUnicastIpv4("destination address", f.dst);
+  if (!isUnicastIpv4(s.peerIp)) return checkUnicastIpv4("downlink peer", s.peerIp);
   if (s.filterAddr && !s.external) return bad("address filtering applies to an external user session only");
   if (!s.external) {
-    if (Status st = checkUnicastIpv4("server address", s.serverIp); !st) return st;
+    if (!isUnicastIpv4(s.serverIp)) return checkUnicastIpv4("server address", s.serverIp);
     if (f.proto != 1 && s.serverPort == 0) return bad("server port 0: a TCP or UDP server needs a port 1..65535");
   }
   return {};
 }
 
 Status GateTables::queueFlow(const FlowKey& key, std::optional<uint32_t> value) {
+  if (Status st = mirrorFlow(key, value); !st) return st;
+  appendFlowOps(writes_, ops_);
+  return {};
+}
+
+Status GateTables::mirrorFlow(const FlowKey& key, std::optional<uint32_t> value) {
   writes_.clear();
   Status st = value ? flow_.insert(key.bytes(), *value, writes_, /*mustBeNew=*/true)
                     : flow_.remove(key.bytes(), writes_);
@@ -335,7 +341,6 @@ Status GateTables::queueFlow(const FlowKey& key, std::optional<uint32_t> value) 
     return Status::error(st.code(), "flow table: " + flowStr(key) + ": " +
                                         (st.code() == StatusCode::kFull ? "no room along any cuckoo path" : st.message()));
   }
-  appendFlowOps(writes_, ops_);
   return {};
 }
 
@@ -355,10 +360,9 @@ Status GateTables::installNew(const UserSession& s) {
   // it follows the port entry. It may commit before the port entry does: its packets miss
   // until then (punted).
   uint32_t value = r::flow::kValueAddrIndex.put(s.addrIndex) | r::flow::kValuePort.put(s.port);
-  if (Status st = queueFlow(s.flow, value); !st) return st;
-  size_t flowOps = ops_.size();
+  if (Status st = mirrorFlow(s.flow, value); !st) return st;
   queuePort(s, true);
-  std::rotate(ops_.begin(), ops_.begin() + ptrdiff_t(flowOps), ops_.end());
+  appendFlowOps(writes_, ops_);
   return sendQueued();
 }
 

@@ -245,10 +245,12 @@ TEST(SlowPath, PrefetchOfABatchChangesNothing) {
   uint64_t w0 = g.dev.writes, r0 = g.dev.reads;
   SlowPathCounters c0 = g.sp->counters();
   size_t live0 = g.sp->userSessions();
-  for (size_t i = 0; i < batch.size(); ++i) {
+  auto at = [&](size_t i) {
     uint32_t teid = first[i].port == model::GatePort::kPunt ? first[i].puntTeid : 999;
-    g.sp->prefetch(batch[i], teid, first[i].puntInnerOffset ? first[i].puntInnerOffset : first[0].puntInnerOffset, i);
-  }
+    uint8_t off = first[i].puntInnerOffset ? first[i].puntInnerOffset : first[0].puntInnerOffset;
+    return SlowPath::PuntRef{batch[i], teid, off};
+  };
+  for (size_t i = 0; i < batch.size(); ++i) g.sp->prefetchAhead(batch.size(), i, at);
   EXPECT_EQ(g.dev.writes, w0);
   EXPECT_EQ(g.dev.reads, r0);
   EXPECT_EQ(g.sp->counters().outcomes, c0.outcomes);

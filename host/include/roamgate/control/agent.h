@@ -115,9 +115,9 @@ class Agent {
   // slow path). kReinject: send the frame again with inject code `code`.
   enum class PuntUse { kNotMine, kDrop, kReinject };
   virtual PuntUse slowPunt(const dataplane::PuntedFrame&, uint8_t&) { return PuntUse::kNotMine; }
-  // Before slowPunt is called for each frame of a poll: a look at the whole poll first (the
-  // gate brings what its slow path will touch into cache).
-  virtual void slowPrefetch(std::span<const dataplane::PuntedFrame>) {}
+  // Before slowPunt for frame `next` of a poll: a look at the frames after it (the gate
+  // brings what its slow path will touch for them into cache).
+  virtual void slowPrefetch(std::span<const dataplane::PuntedFrame>, size_t /*next*/) {}
   // Called about every 20 ms on the agent's thread while the device is attached.
   virtual void tick() {}
   // The slow path's figures for status() (any thread may read them after this).

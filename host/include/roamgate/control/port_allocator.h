@@ -108,6 +108,7 @@ class PortAllocator {
  private:
   PortAllocator(uint8_t addrIndex, PortAllocatorOptions opts);
   void takeFree(uint16_t port);  // removes a free port from the free list
+  void takeFreeAt(uint32_t i);   // removes free_[i] from it
   // The quota table: open addressing, linear probing, backward-shift deletion; an entry is
   // empty when its count is 0. Twice as many slots as ports, so it never fills.
   struct QuotaEntry {

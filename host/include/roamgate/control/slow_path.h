@@ -30,7 +30,7 @@
 // counted, nothing evicted.
 //
 // Time comes in through the calls (steady clock). Allocation: none per re-injected frame;
-// a decision allocates only in the standard maps it adds to. Not thread-safe: the gate
+// a decision allocates only when a map or a pool entry's list first grows. Not thread-safe: the gate
 // agent's thread owns it.
 #pragma once
 
@@ -53,6 +53,7 @@
 #include "roamgate/control/port_allocator.h"
 #include "roamgate/control/selection.h"
 #include "roamgate/dataplane/gate_tables.h"
+#include "roamgate/flat_map.h"
 #include "roamgate/result.h"
 
 namespace roamgate::control {
@@ -160,14 +161,32 @@ class SlowPath {
   // timestamp, kept as the start of a user session it starts).
   PuntOutcome handle(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset,
                      Clock::time_point now, uint64_t kernelTs = 0);
-  // Before handling a batch of punts: brings what handling punt `ahead` of the batch will
-  // touch (its flow index slot, terminal, mirror buckets, the pool entry it would take) into
-  // cache, so the batch's cache misses overlap instead of following one another. Changes
-  // nothing; a frame that does not parse is skipped.
-  void prefetch(std::span<const uint8_t> frame, uint32_t teid, uint8_t innerOffset, size_t ahead) const;
-  // After prefetch() over a batch of `count`: the second level, the lists the pool entries
-  // those punts would take point to (their services and servers).
-  void prefetchLists(size_t count) const;
+  // Prefetching over a batch of punts handled in order, so that their cache misses overlap
+  // instead of following one another. Before handling punt i of a batch of `count`, call
+  // prefetchAhead(count, i, at), where at(j) gives punt j's frame, TEID and T-PDU offset (a
+  // PuntRef with an empty frame: not a flow miss, skipped). Punts kFar ahead get their frame
+  // and the home slots of their lookups (flow index, terminal, the device mirror's buckets)
+  // brought in; punts kNear ahead, what those slots lead to (the terminal's user-session list,
+  // the subscriber's authorization state, the affinity, the pool entry the punt would take
+  // and its lists). Changes nothing; a frame that does not parse is skipped.
+  struct PuntRef {
+    std::span<const uint8_t> frame;
+    uint32_t teid = 0;
+    uint8_t innerOffset = 0;
+  };
+  static constexpr size_t kNear = 4, kFar = 8;
+  template <class At>
+  void prefetchAhead(size_t count, size_t i, At at) const {
+    if (i == 0) {
+      for (size_t j = 0; j < count && j < kFar; ++j) prefetchFar(at(j));
+      for (size_t j = 0; j < count && j < kNear; ++j) prefetchNear(at(j), j);
+    }
+    if (i + kFar < count) prefetchFar(at(i + kFar));
+    if (i + kNear < count) prefetchNear(at(i + kNear), kNear);
+  }
+  void prefetchFar(const PuntRef& p) const;
+  // `ahead`: how many punts are handled before this one (which pool entry it would take).
+  void prefetchNear(const PuntRef& p, size_t ahead) const;
   // Ends a user session by its port (an export record's idle or closed, an operator).
   Status end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now);
   // Removes deny entries whose time is up; ends holds of freed ports.
@@ -195,27 +214,6 @@ class SlowPath {
  private:
   struct FlowHash {
     size_t operator()(const dataplane::FlowKey& k) const noexcept;
-  };
-  // Flow key -> slot: open addressing, linear probing, backward-shift deletion; it doubles at
-  // half full, so once grown to the flow table's size a decision allocates nothing here.
-  class FlowIndex {
-   public:
-    FlowIndex() : t_(size_t(1) << 17) {}
-    const uint32_t* find(const dataplane::FlowKey& k) const;
-    void prefetch(const dataplane::FlowKey& k) const { __builtin_prefetch(&t_[home(k)]); }
-    bool insert(const dataplane::FlowKey& k, uint32_t v);  // false: present (left as it was)
-    bool erase(const dataplane::FlowKey& k);
-
-   private:
-    struct Entry {
-      dataplane::FlowKey k;
-      uint32_t v = 0;
-      bool used = false;
-    };
-    size_t home(const dataplane::FlowKey& k) const { return FlowHash{}(k) & (t_.size() - 1); }
-    void grow();
-    std::vector<Entry> t_;
-    size_t n_ = 0;
   };
   struct SvcSlot {
     Service svc;
@@ -261,7 +259,8 @@ class SlowPath {
   }
   static uint64_t subscriberId(const Terminal& t, uint32_t teid);
   uint8_t addressFor(uint64_t sub) const;
-  PuntOutcome decide(const dataplane::FlowKey& key, const Terminal& term, Clock::time_point now);
+  PuntOutcome decide(const dataplane::FlowKey& key, const Terminal& term, uint64_t sub,
+                     Clock::time_point now);
   // install() takes pool_[i], filled by the caller; on a refusal it goes back to the spares.
   PuntOutcome install(uint32_t i, uint64_t sub, Clock::time_point now,
                       std::optional<uint32_t> svcSlot, std::optional<uint32_t> server);
@@ -288,6 +287,7 @@ class SlowPath {
   std::array<std::optional<PortAllocator>, 4> allocs_;
   struct Term {
     Terminal t;
+    uint64_t sub = 0;             // subscriberId(t, its TEID)
     std::vector<uint32_t> slots;  // its user sessions
   };
   std::unordered_map<uint32_t, Term> terminals_;  // by TEID
@@ -302,13 +302,13 @@ class SlowPath {
   std::vector<uint32_t> slotOfInfo_, spare_;
   std::vector<uint32_t> infoOf_;
   size_t live_ = 0;
-  FlowIndex byFlow_;
+  FlatMap<dataplane::FlowKey, uint32_t, FlowHash> byFlow_{size_t(1) << 17};  // flow -> slot
   // Endpoints with an external mapping, and with a series user session: apart, so one
   // endpoint may have both (each its own port).
-  using EndpointMap = std::unordered_map<EndpointKey, uint32_t, EndpointHash>;
+  using EndpointMap = FlatMap<EndpointKey, uint32_t, EndpointHash>;
   EndpointMap byExternal_, bySeries_;
   EndpointMap& endpoints(const UserSessionInfo& u) { return u.external ? byExternal_ : bySeries_; }
-  std::unordered_map<AffinityKey, Affinity, AffinityHash> affinity_;
+  FlatMap<AffinityKey, Affinity, AffinityHash> affinity_;
   Clock::time_point affinitySweep_{};  // advance() forgets expired affinities from then
   std::vector<uint8_t> gen_;  // per slot: the last generation installed
   // Deny entries by the time they end: (slot, generation), so a port reused since is left.

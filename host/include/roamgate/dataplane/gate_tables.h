@@ -173,10 +173,12 @@ class GateTables {
   Status invalidatePort(uint8_t addrIndex, uint16_t port);
   Status checkSession(const UserSession& s);
   Status checkFields(const UserSession& s);  // what checkSession checks without the device
-  // Queues a flow insert or removal's slot writes into ops_.
+  // Queues a flow insert or removal's slot writes into ops_: mirrorFlow() puts them in the
+  // mirror and writes_, queueFlow() both that and their register writes.
   Status queueFlow(const FlowKey& key, std::optional<uint32_t> value);
+  Status mirrorFlow(const FlowKey& key, std::optional<uint32_t> value);
   void queuePort(const UserSession& s, bool valid);
-  Status sendQueued();  // ops_ plus a STATUS read, waiting while the port table is busy
+  Status sendQueued();  // ops_ in one transaction (the kernel holds an access while busy)
 
   hal::Device& dev_;
   BasicCuckooMirror<FlowKeyBytes> flow_;
