@@ -298,25 +298,29 @@ PuntOutcome SlowPath::handle(std::span<const uint8_t> frame, uint32_t teid, uint
   return o;
 }
 
+namespace {
+bool parsePunt(const SlowPath::PuntRef& p, FlowKey& key) {
+  return !p.frame.empty() &&
+         parseUplinkPunt(p.frame, p.innerOffset, p.teid, key) == PuntOutcome::kInstalled;
+}
+}  // namespace
+
 void SlowPath::prefetchFar(const PuntRef& p) const {
   FlowKey key;
-  if (p.frame.empty() || parseUplinkPunt(p.frame, p.innerOffset, p.teid, key) != PuntOutcome::kInstalled) {
-    return;
-  }
+  if (!parsePunt(p, key)) return;
   byFlow_.prefetch(key);
   t_.prefetchFlow(key);
 }
 
 void SlowPath::prefetchNear(const PuntRef& p, size_t ahead) const {
   FlowKey key;
-  if (p.frame.empty() || parseUplinkPunt(p.frame, p.innerOffset, p.teid, key) != PuntOutcome::kInstalled) {
-    return;
-  }
+  if (!parsePunt(p, key)) return;
   if (auto it = terminals_.find(p.teid); it != terminals_.end()) {
     const Term* term = &it->second;
     if (!term->slots.empty()) __builtin_prefetch(&term->slots.back());
     Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
-    if (auto v = byVip_.find(vip); v != byVip_.end() && svcs_[v->second].svc.type == UserSessionType::kAffinity) {
+    auto v = byVip_.find(vip);
+    if (v != byVip_.end() && svcs_[v->second].svc.type == UserSessionType::kAffinity) {
       affinity_.prefetch(AffinityKey{term->sub, v->second});
     }
   }
@@ -386,7 +390,8 @@ PuntOutcome SlowPath::decide(const FlowKey& key, const Terminal& term, uint64_t 
   uint32_t svcSlot = v->second;
   SvcSlot& s = svcs_[svcSlot];
   if (s.svc.type == UserSessionType::kSeries) {
-    if (const uint32_t* e = bySeries_.find(ep)) {  // the same user session goes on, if the service is allowed
+    // The same user session goes on, if the service is allowed.
+    if (const uint32_t* e = bySeries_.find(ep)) {
       AuthDecision d = auth_.authorize({term.imsi, s.svc.name, now, /*continuing=*/true});
       if (!d.allowed()) return deny(key, term, sub, d, now);
       return retarget(*e, key, svcSlot, sub, now);

@@ -30,8 +30,8 @@
 // counted, nothing evicted.
 //
 // Time comes in through the calls (steady clock). Allocation: none per re-injected frame;
-// a decision allocates only when a map or a pool entry's list first grows. Not thread-safe: the gate
-// agent's thread owns it.
+// a decision allocates only when a map or a pool entry's list first grows. Not thread-safe:
+// the gate agent's thread owns it.
 #pragma once
 
 #include <array>
