@@ -167,8 +167,9 @@ class SlowPath {
   // PuntRef with an empty frame: not a flow miss, skipped). Punts kFar ahead get their frame
   // and the home slots of their lookups (flow index, terminal, the device mirror's buckets)
   // brought in; punts kNear ahead, what those slots lead to (the terminal's user-session list,
-  // the subscriber's authorization state, the affinity, the pool entry the punt would take
-  // and its lists). Changes nothing; a frame that does not parse is skipped.
+  // the affinity, the pool entry the punt would take and its lists). Each pass parses the
+  // frame's headers again (cheap once the frame is in cache). Changes nothing; a frame that
+  // does not parse is skipped.
   struct PuntRef {
     std::span<const uint8_t> frame;
     uint32_t teid = 0;
