@@ -1,6 +1,8 @@
 #include "roamgate/control/authorizer.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <set>
 
 #include "roamgate/control/objects.h"
@@ -114,14 +116,41 @@ AuthDecision LocalAuthorizer::authorize(const AuthRequest& r) {
   return d;
 }
 
-uint64_t LocalAuthorizer::key(std::string_view imsi) {
-  uint64_t v = 0;
-  bool digits = !imsi.empty() && imsi.size() <= 15;
-  for (char c : imsi) {
-    digits = digits && c >= '0' && c <= '9';
-    v = v * 10 + uint64_t(c - '0');
+namespace {
+
+// Eight ASCII digits, the first in the lowest byte, as their value; -1 if one is not a digit.
+int64_t eightDigits(uint64_t chars) {
+  uint64_t v = chars ^ 0x3030303030303030ull;  // '0'..'9' -> 0..9; anything else above 9
+  if ((v | (v + 0x7676767676767676ull)) & 0x8080808080808080ull) return -1;
+  v = (v * 10 + (v >> 8)) & 0x00ff00ff00ff00ffull;  // pairs of digits
+  v = (v * 100 + (v >> 16)) & 0x0000ffff0000ffffull;  // fours
+  return int64_t((v * 10000 + (v >> 32)) & 0xffffffffull);
+}
+
+}  // namespace
+
+uint64_t imsiNumber(std::string_view imsi) {
+  size_t n = imsi.size();
+  if (n == 0 || n > 15) return 0;
+  // Right-aligned in sixteen '0's: two groups of eight digits.
+  char buf[16];
+  std::memset(buf, '0', sizeof buf);
+  std::memcpy(buf + 16 - n, imsi.data(), n);
+  uint64_t hi, lo;
+  std::memcpy(&hi, buf, 8);
+  std::memcpy(&lo, buf + 8, 8);
+  if constexpr (std::endian::native == std::endian::big) {
+    hi = __builtin_bswap64(hi);
+    lo = __builtin_bswap64(lo);
   }
-  return digits ? v : (std::hash<std::string_view>{}(imsi) | uint64_t(1) << 63);
+  int64_t h = eightDigits(hi), l = eightDigits(lo);
+  if (h < 0 || l < 0) return 0;
+  return uint64_t(n) << 50 | (uint64_t(h) * 100000000 + uint64_t(l));
+}
+
+uint64_t LocalAuthorizer::key(std::string_view imsi) {
+  uint64_t v = imsiNumber(imsi);
+  return v ? v : (std::hash<std::string_view>{}(imsi) | uint64_t(1) << 63);
 }
 
 void LocalAuthorizer::release(std::string_view imsi) {

@@ -139,13 +139,9 @@ Result<std::unique_ptr<SlowPath>> SlowPath::create(dataplane::GateTables& t, Aut
 }
 
 uint64_t SlowPath::subscriberId(const Terminal& t, uint32_t teid) {
-  // The IMSI as a number (at most 15 digits); a session without one counts as its own.
-  uint64_t v = 0;
-  for (char c : t.imsi) {
-    if (c < '0' || c > '9') return uint64_t(1) << 63 | teid;
-    v = v * 10 + uint64_t(c - '0');
-  }
-  return t.imsi.empty() ? (uint64_t(1) << 63 | teid) : v;
+  // The IMSI as a number; a session without one counts as its own.
+  uint64_t v = imsiNumber(t.imsi);
+  return v ? v : uint64_t(1) << 63 | teid;
 }
 
 uint8_t SlowPath::addressFor(uint64_t sub) const {

@@ -68,6 +68,33 @@ TEST(LocalAuthorizer, ConcurrentLimitCountsAtTheDecisionAndReleaseGivesItBack) {
   EXPECT_EQ(a.userSessions("999"), 0u);
 }
 
+TEST(LocalAuthorizer, ImsisThatDifferOnlyInLeadingZerosAreDifferentSubscribers) {
+  LocalAuthorizer a;
+  SubscriberPolicy p = policy("default", {"web"});
+  p.maxUserSessions = 1;
+  SubscriberPolicy gold = policy("gold", {"video"});
+  ASSERT_TRUE(a.setPolicies({p, gold}, {{"001010000000001", "gold"}}));
+  // A test network's IMSI (MCC 001) and the same digits without the zeros.
+  EXPECT_TRUE(a.authorize({"1010000000001", "web", {}}).allowed());
+  EXPECT_TRUE(a.authorize({"01010000000001", "web", {}}).allowed()) << "its own count";
+  EXPECT_EQ(a.authorize({"001010000000001", "web", {}}).reason, DenyReason::kServiceNotAllowed)
+      << "its own policy";
+  EXPECT_EQ(a.userSessions("001010000000001"), 0u);
+  // Digit strings of every length up to 15, and other strings, all keep apart.
+  std::set<uint64_t> keys;
+  std::string s;
+  for (int n = 1; n <= 15; ++n) {
+    s.push_back(char('0' + n % 10));
+    keys.insert(LocalAuthorizer::key(s));
+    keys.insert(LocalAuthorizer::key(std::string(size_t(n), '0')));
+  }
+  keys.insert(LocalAuthorizer::key("0010100000000012"));  // 16 digits: not an IMSI's number
+  keys.insert(LocalAuthorizer::key("00101a"));
+  keys.insert(LocalAuthorizer::key(""));
+  EXPECT_EQ(keys.size(), 33u);
+  EXPECT_EQ(LocalAuthorizer::key("001010000000001"), LocalAuthorizer::key("001010000000001"));
+}
+
 TEST(LocalAuthorizer, NewUserSessionsPerSecondIsABucketOfThatRateAndBurst) {
   LocalAuthorizer a;
   SubscriberPolicy p = policy("default", {"web"});

@@ -41,6 +41,11 @@ enum class DenyReason : uint8_t {
 inline constexpr size_t kDenyReasonCount = 6;
 const char* denyReasonName(DenyReason r);  // "no_policy", "service_not_allowed", ...
 
+// An IMSI of 1 to 15 digits as one number: its value, with its length in the bits above the
+// value's 50, so that IMSIs that differ only in leading zeros ("001...", "1...") differ; 0 for
+// any other string (no IMSI gives 0).
+uint64_t imsiNumber(std::string_view imsi);
+
 struct AuthRequest {
   std::string_view imsi;
   std::string_view service;  // the service of the destination; empty: an external destination
@@ -81,6 +86,10 @@ class LocalAuthorizer : public Authorizer {
   uint32_t userSessions(std::string_view imsi) const;  // held now, as counted here
   uint64_t denied(DenyReason r) const { return denied_[size_t(r)]; }
 
+  // The key a subscriber's policy and counts are kept by: imsiNumber(imsi), another string
+  // as its hash with the top bit set.
+  static uint64_t key(std::string_view imsi);
+
  private:
   struct Held {
     uint32_t sessions = 0;
@@ -91,8 +100,6 @@ class LocalAuthorizer : public Authorizer {
     bool started = false;
   };
   const SubscriberPolicy* policyOf(std::string_view imsi) const;
-  // The IMSI as a number (at most 15 digits); another string as its hash with the top bit set.
-  static uint64_t key(std::string_view imsi);
 
   std::map<std::string, SubscriberPolicy, std::less<>> policies_;
   std::unordered_map<uint64_t, const SubscriberPolicy*> assigned_;  // by key(IMSI), into policies_
