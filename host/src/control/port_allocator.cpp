@@ -1,6 +1,7 @@
 #include "roamgate/control/port_allocator.h"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -8,17 +9,31 @@ namespace roamgate::control {
 
 namespace {
 
-uint32_t rotl(uint32_t v, int c) { return (v << c) | (v >> (32 - c)); }
+// ChaCha's state as four rows of four words; a quarter round runs on the four columns (or,
+// with the rows rotated, the four diagonals) at once.
+using Row = uint32_t __attribute__((vector_size(16)));
 
-void quarterRound(std::array<uint32_t, 16>& x, int a, int b, int c, int d) {
-  x[a] += x[b];
-  x[d] = rotl(x[d] ^ x[a], 16);
-  x[c] += x[d];
-  x[b] = rotl(x[b] ^ x[c], 12);
-  x[a] += x[b];
-  x[d] = rotl(x[d] ^ x[a], 8);
-  x[c] += x[d];
-  x[b] = rotl(x[b] ^ x[c], 7);
+Row rotl(Row v, int c) { return (v << c) | (v >> (32 - c)); }
+
+void quarterRounds(Row& a, Row& b, Row& c, Row& d) {
+  a += b;
+  d = rotl(d ^ a, 16);
+  c += d;
+  b = rotl(b ^ c, 12);
+  a += b;
+  d = rotl(d ^ a, 8);
+  c += d;
+  b = rotl(b ^ c, 7);
+}
+
+// Lane i takes lane (i + K) % 4.
+template <int K>
+Row turn(Row v) {
+#if defined(__clang__)
+  return __builtin_shufflevector(v, v, K % 4, (K + 1) % 4, (K + 2) % 4, (K + 3) % 4);
+#else
+  return __builtin_shuffle(v, Row{K % 4, (K + 1) % 4, (K + 2) % 4, (K + 3) % 4});
+#endif
 }
 
 uint64_t splitMix(uint64_t& s) {
@@ -60,18 +75,21 @@ ChaCha20Rng ChaCha20Rng::fromSeed(uint64_t seed) {
 }
 
 void ChaCha20Rng::refill() {
-  std::array<uint32_t, 16> x = state_;
+  Row in[4];
+  std::memcpy(in, state_.data(), sizeof in);
+  Row a = in[0], b = in[1], c = in[2], d = in[3];
   for (int i = 0; i < 10; ++i) {
-    quarterRound(x, 0, 4, 8, 12);
-    quarterRound(x, 1, 5, 9, 13);
-    quarterRound(x, 2, 6, 10, 14);
-    quarterRound(x, 3, 7, 11, 15);
-    quarterRound(x, 0, 5, 10, 15);
-    quarterRound(x, 1, 6, 11, 12);
-    quarterRound(x, 2, 7, 8, 13);
-    quarterRound(x, 3, 4, 9, 14);
+    quarterRounds(a, b, c, d);  // columns: (0, 4, 8, 12) .. (3, 7, 11, 15)
+    b = turn<1>(b);
+    c = turn<2>(c);
+    d = turn<3>(d);
+    quarterRounds(a, b, c, d);  // diagonals: (0, 5, 10, 15) .. (3, 4, 9, 14)
+    b = turn<3>(b);
+    c = turn<2>(c);
+    d = turn<1>(d);
   }
-  for (int i = 0; i < 16; ++i) block_[i] = x[i] + state_[i];
+  Row out[4] = {a + in[0], b + in[1], c + in[2], d + in[3]};
+  std::memcpy(block_.data(), out, sizeof out);
   if (++state_[12] == 0) ++state_[13];
   used_ = 0;
 }

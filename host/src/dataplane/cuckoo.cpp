@@ -1,7 +1,6 @@
 #include "roamgate/dataplane/cuckoo.h"
 
 #include <cstring>
-#include <deque>
 #include <string>
 
 namespace roamgate::dataplane {
@@ -94,7 +93,11 @@ std::optional<typename BasicCuckooMirror<Key>::Pos> BasicCuckooMirror<Key>::loca
   for (uint32_t bank = 0; bank < 2; ++bank) {
     uint32_t b = buckets[bank];
     CuckooSlot* slots;
-    if (st = bucket(bank, b, slots); !st) return std::nullopt;
+    if (loaded_[bank][b]) {
+      slots = &at(bank, b, 0);
+    } else if (st = bucket(bank, b, slots); !st) {
+      return std::nullopt;
+    }
     for (uint32_t s = 0; s < slots_; ++s) {
       if (slots[s].valid && sameKey(slots[s].key, key)) return Pos{bank, b, s};
     }
@@ -134,45 +137,35 @@ Status BasicCuckooMirror<Key>::insert(const Key& key, uint32_t value, std::vecto
     }
   }
 
-  // Breadth-first search for a path of moves ending in an empty slot.
-  struct Node {
-    Pos pos;
-    int parent;  // index into nodes, -1 for a candidate slot of the new key
-    int depth;
-  };
-  std::vector<Node> nodes;
-  std::deque<int> queue;
+  // Breadth-first search for a path of moves ending in an empty slot. The nodes are appended
+  // in the order they are searched, so the queue is the part of `nodes` not yet looked at.
+  std::vector<SearchNode>& nodes = search_;
+  nodes.clear();
   for (uint32_t bank = 0; bank < 2; ++bank) {
     uint32_t b = home[bank];
-    for (uint32_t s = 0; s < slots_; ++s) {
-      nodes.push_back({{bank, b, s}, -1, 1});
-      queue.push_back(int(nodes.size() - 1));
-    }
+    for (uint32_t s = 0; s < slots_; ++s) nodes.push_back({{bank, b, s}, -1, 1});
   }
   int found = -1;
-  while (!queue.empty() && found < 0) {
-    int i = queue.front();
-    queue.pop_front();
-    Pos p = nodes[size_t(i)].pos;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Pos p = nodes[i].pos;
     CuckooSlot* slots;
     if (st = bucket(p.bank, p.bucket, slots); !st) return st;
     const CuckooSlot& occ = slots[p.slot];
     if (!occ.valid) {
-      found = i;
+      found = int(i);
       break;
     }
-    if (nodes[size_t(i)].depth >= maxPath_) continue;
+    if (nodes[i].depth >= maxPath_) continue;
     uint32_t ob = 1 - p.bank;
     uint32_t obk = bucketOf(ob, occ.key);
     for (uint32_t s = 0; s < slots_; ++s) {
       bool onPath = false;  // a path must not visit a slot twice
-      for (int a = i; a >= 0 && !onPath; a = nodes[size_t(a)].parent) {
+      for (int a = int(i); a >= 0 && !onPath; a = nodes[size_t(a)].parent) {
         const Pos& q = nodes[size_t(a)].pos;
         onPath = q.bank == ob && q.bucket == obk && q.slot == s;
       }
       if (onPath) continue;
-      nodes.push_back({{ob, obk, s}, i, nodes[size_t(i)].depth + 1});
-      queue.push_back(int(nodes.size() - 1));
+      nodes.push_back({{ob, obk, s}, int(i), nodes[i].depth + 1});
     }
   }
   if (found < 0) {

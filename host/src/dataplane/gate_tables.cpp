@@ -1,7 +1,9 @@
 #include "roamgate/dataplane/gate_tables.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
+#include <cstring>
 
 #include "roamgate/addr.h"
 #include "roamgate/hash.h"
@@ -33,22 +35,24 @@ uint32_t portIndex(uint8_t addrIndex, uint16_t port) {
 
 uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
 
+// A word as its big-endian bytes hold it in memory (network order).
+uint32_t toBig(uint32_t v) {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap32(v);
+  return v;
+}
+
 uint32_t flagBit(r::PortFlag f) { return 1u << uint32_t(f); }
 
 }  // namespace
 
 FlowKeyBytes FlowKey::bytes() const {
+  // Three big-endian words, then the protocol and the ports: whole-word stores.
   FlowKeyBytes b{};
-  for (int i = 0; i < 4; ++i) {
-    b[i] = uint8_t(teid >> (24 - 8 * i));
-    b[4 + i] = uint8_t(src >> (24 - 8 * i));
-    b[8 + i] = uint8_t(dst >> (24 - 8 * i));
-  }
+  uint32_t w[3] = {toBig(teid), toBig(src), toBig(dst)};
+  std::memcpy(b.data(), w, sizeof w);
   b[12] = proto;
-  b[13] = uint8_t(sport >> 8);
-  b[14] = uint8_t(sport);
-  b[15] = uint8_t(dport >> 8);
-  b[16] = uint8_t(dport);
+  uint32_t ports = toBig(uint32_t(sport) << 16 | dport);
+  std::memcpy(b.data() + 13, &ports, 4);
   return b;
 }
 
@@ -70,30 +74,35 @@ std::string flowStr(const FlowKey& k) {
 
 std::string portStr(uint8_t addrIndex, uint16_t port) { return std::to_string(addrIndex) + ":" + std::to_string(port); }
 
+// A byte-aligned field of the port entry into its data words (byte k of the entry is bits
+// 8 * (k % 4) of word k / 4). Inlined with a constant field, it is a shift and an or per word.
+inline void putEntryField(std::array<uint32_t, 8>& w, const r::Field& f, uint64_t value) {
+  for (uint32_t i = 0; i < f.width / 8; ++i) {
+    uint32_t byte = f.lsb / 8 + i;
+    w[byte / 4] |= uint32_t(uint8_t(value >> (8 * i))) << (8 * (byte % 4));
+  }
+}
+
 std::array<uint32_t, 8> encodePortEntry(const UserSession& s, bool valid) {
-  std::array<uint8_t, pe::kBytes> b{};
+  static_assert(pe::kBytes == 8 * sizeof(uint32_t), "a port entry is eight data words");
   uint32_t flags = (valid ? flagBit(r::PortFlag::kValid) : 0) |
                    (s.allow ? flagBit(r::PortFlag::kAllow) : 0) |
                    (s.external ? flagBit(r::PortFlag::kExternal) : 0) |
                    (s.external && s.filterAddr ? flagBit(r::PortFlag::kFilterAddr) : 0) |
                    (s.qfi ? flagBit(r::PortFlag::kQfiValid) : 0);
-  pe::kProto.putLe(b.data(), s.flow.proto);
-  pe::kQfi.putLe(b.data(), s.qfi.value_or(0) & 0x3f);
-  pe::kGen.putLe(b.data(), s.gen);
-  pe::kFlags.putLe(b.data(), flags);
-  pe::kServerIpv4.putLe(b.data(), s.external ? s.flow.dst : s.serverIp);
-  pe::kServerPort.putLe(b.data(), s.external ? s.flow.dport : s.serverPort);
-  pe::kVipIpv4.putLe(b.data(), s.flow.dst);
-  pe::kVipPort.putLe(b.data(), s.flow.dport);
-  pe::kTermIpv4.putLe(b.data(), s.flow.src);
-  pe::kTermPort.putLe(b.data(), s.flow.sport);
-  pe::kPeerIpv4.putLe(b.data(), s.peerIp);
-  pe::kDlTeid.putLe(b.data(), s.dlTeid);
   std::array<uint32_t, 8> w{};
-  for (int i = 0; i < 8; ++i) {
-    w[i] = uint32_t(b[4 * i]) | uint32_t(b[4 * i + 1]) << 8 | uint32_t(b[4 * i + 2]) << 16 |
-           uint32_t(b[4 * i + 3]) << 24;
-  }
+  putEntryField(w, pe::kProto, s.flow.proto);
+  putEntryField(w, pe::kQfi, s.qfi.value_or(0) & 0x3f);
+  putEntryField(w, pe::kGen, s.gen);
+  putEntryField(w, pe::kFlags, flags);
+  putEntryField(w, pe::kServerIpv4, s.external ? s.flow.dst : s.serverIp);
+  putEntryField(w, pe::kServerPort, s.external ? s.flow.dport : s.serverPort);
+  putEntryField(w, pe::kVipIpv4, s.flow.dst);
+  putEntryField(w, pe::kVipPort, s.flow.dport);
+  putEntryField(w, pe::kTermIpv4, s.flow.src);
+  putEntryField(w, pe::kTermPort, s.flow.sport);
+  putEntryField(w, pe::kPeerIpv4, s.peerIp);
+  putEntryField(w, pe::kDlTeid, s.dlTeid);
   return w;
 }
 

@@ -65,6 +65,11 @@ class BasicCuckooMirror {
   struct Pos {
     uint32_t bank, bucket, slot;
   };
+  struct SearchNode {  // a slot on insert's search for a free one
+    Pos pos;
+    int parent;  // index into the search's nodes, -1 for a slot of the new key
+    int depth;
+  };
   std::optional<Pos> locate(const Key& key, Status& st);
   std::optional<Pos> locateIn(const Key& key, std::array<uint32_t, 2> buckets, Status& st);
 
@@ -77,6 +82,7 @@ class BasicCuckooMirror {
   }
   std::vector<CuckooSlot> banks_[2];  // bucket-major: a bucket's slots are adjacent
   std::vector<bool> loaded_[2];
+  std::vector<SearchNode> search_;  // insert's, kept so that its capacity is
 };
 
 using FlowKeyBytes = std::array<uint8_t, 17>;
