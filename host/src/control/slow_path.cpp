@@ -96,8 +96,7 @@ SlowPath::SlowPath(dataplane::GateTables& t, Authorizer& auth, std::array<uint32
       auth_(auth),
       natIps_(natIps),
       opts_(opts),
-      infoOf_(size_t(kNatAddrCount) << 16, kNoInfo),
-      gen_(size_t(kNatAddrCount) << 16, 0) {}
+      slots_(size_t(kNatAddrCount) << 16, SlotRec{kNoInfo, 0}) {}
 
 uint32_t SlowPath::takeInfo() {
   uint32_t i;
@@ -154,7 +153,7 @@ const PortAllocator* SlowPath::allocator(uint8_t addrIndex) const {
 
 const UserSessionInfo* SlowPath::find(uint8_t addrIndex, uint16_t port) const {
   if (addrIndex >= kNatAddrCount) return nullptr;
-  uint32_t i = infoOf_[slotOf(addrIndex, port)];
+  uint32_t i = slots_[slotOf(addrIndex, port)].info;
   return i == kNoInfo ? nullptr : &pool_[i];
 }
 
@@ -314,6 +313,7 @@ void SlowPath::prefetchNear(const PuntRef& p, size_t ahead) const {
   if (auto it = terminals_.find(p.teid); it != terminals_.end()) {
     const Term* term = &it->second;
     if (!term->slots.empty()) __builtin_prefetch(&term->slots.back());
+    auth_.prefetch(term->t.imsi);
     Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
     auto v = byVip_.find(vip);
     if (v != byVip_.end() && svcs_[v->second].svc.type == UserSessionType::kAffinity) {
@@ -321,7 +321,9 @@ void SlowPath::prefetchNear(const PuntRef& p, size_t ahead) const {
     }
   }
   if (ahead < spare_.size()) {
-    const UserSessionInfo& u = pool_[spare_[spare_.size() - 1 - ahead]];
+    uint32_t i = spare_[spare_.size() - 1 - ahead];
+    __builtin_prefetch(&slotOfInfo_[i], 1);
+    const UserSessionInfo& u = pool_[i];
     const char* at = reinterpret_cast<const char*>(&u);
     for (size_t off = 0; off < sizeof(UserSessionInfo); off += 64) __builtin_prefetch(at + off, 1);
     // Its lists' storage: the pointers are read from the entry just asked for (a dependent
@@ -432,7 +434,7 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
   UserSession& e = info.entry;
   e.addrIndex = addr;
   e.port = *port;
-  e.gen = ++gen_[slot];
+  e.gen = ++slots_[slot].gen;
   e.peerIp = term.peerIp;
   e.dlTeid = term.dlTeid;
   e.qfi = term.qfi;
@@ -451,7 +453,7 @@ PuntOutcome SlowPath::install(uint32_t i, uint64_t sub, Clock::time_point now,
     endpoints(info)[endpointOf(info.entry)] = slot;
   }
   info.startTs = kernelTs_;
-  infoOf_[slot] = i;
+  slots_[slot].info = i;
   slotOfInfo_[i] = slot;
   owner.slots.push_back(slot);
   ++live_;
@@ -506,7 +508,7 @@ PuntOutcome SlowPath::deny(const FlowKey& key, const Terminal&, uint64_t sub,
   PuntOutcome o = install(i, sub, now, std::nullopt, std::nullopt);
   if (o != PuntOutcome::kInstalled) return PuntOutcome::kDeniedNoEntry;
   uint32_t slot = slotOfInfo_[i];
-  denies_.emplace(now + time, std::pair{slot, gen_[slot]});
+  denies_.emplace(now + time, std::pair{slot, slots_[slot].gen});
   if (started_) started_(pool_[i]);
   return PuntOutcome::kDenied;
 }
@@ -539,11 +541,11 @@ void SlowPath::forget(uint32_t slot, UserSessionInfo& info) {
 
 Status SlowPath::end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::time_point now) {
   uint32_t slot = addrIndex < kNatAddrCount ? slotOf(addrIndex, port) : 0;
-  if (addrIndex >= kNatAddrCount || infoOf_[slot] == kNoInfo) {
+  if (addrIndex >= kNatAddrCount || slots_[slot].info == kNoInfo) {
     return Status::error(StatusCode::kNotFound,
                          "no user session on " + dataplane::portStr(addrIndex, port));
   }
-  uint32_t i = infoOf_[slot];
+  uint32_t i = slots_[slot].info;
   UserSessionInfo& info = pool_[i];
   std::vector<FlowKey> flows;
   flows.reserve(1 + info.more.size());
@@ -557,7 +559,7 @@ Status SlowPath::end(uint8_t addrIndex, uint16_t port, EndCause cause, Clock::ti
   (void)alloc(addrIndex).free(port, now);
   ++counters_.ended;
   if (ended_) ended_(info, cause);
-  infoOf_[slot] = kNoInfo;
+  slots_[slot].info = kNoInfo;
   slotOfInfo_[i] = kNoInfo;
   spare_.push_back(i);
   --live_;
@@ -569,7 +571,7 @@ void SlowPath::advance(Clock::time_point now) {
     auto [slot, gen] = denies_.begin()->second;
     denies_.erase(denies_.begin());
     const UserSessionInfo* u = info(slot);
-    if (!u || !u->denied || gen_[slot] != gen) continue;
+    if (!u || !u->denied || slots_[slot].gen != gen) continue;
     if (end(uint8_t(slot >> 16), uint16_t(slot), EndCause::kDenyExpired, now).ok()) {
       ++counters_.denyExpired;
     }
@@ -631,7 +633,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
       fail(st);
       continue;
     }
-    gen_[slot] = e.gen;
+    slots_[slot].gen = e.gen;
     const FlowKey& k = info.entry.flow;
     if (info.denied) {
       denies_.emplace(now + opts_.restoredDenyTime, std::pair{slot, e.gen});
@@ -652,7 +654,7 @@ Status SlowPath::restore(const std::vector<dataplane::PortState>& ports,
     }
     byFlow_.insert(k, slot);
     for (const FlowKey& m : info.more) byFlow_.insert(m, slot);
-    infoOf_[slot] = pi;
+    slots_[slot].info = pi;
     slotOfInfo_[pi] = slot;
     term->slots.push_back(slot);
     ++live_;

@@ -43,6 +43,7 @@ class ChaCha20Rng {
   // Key words from SplitMix64 of the seed, nonce 0; seed 0: a key from std::random_device.
   static ChaCha20Rng fromSeed(uint64_t seed);
   uint32_t next();
+  uint32_t peek();  // what next() will return (the stream is the same)
   // Uniform in [0, n), n > 0 (Lemire's multiply-and-reject: no modulo bias).
   uint32_t below(uint32_t n);
 
@@ -93,8 +94,8 @@ class PortAllocator {
   // Ends the holds that are due (allocate and free do this first).
   void advance(Clock::time_point now);
 
-  PortState state(uint16_t port) const { return PortState(state_[port]); }
-  SubscriberId owner(uint16_t port) const { return owner_[port]; }  // of a port in use
+  PortState state(uint16_t port) const { return PortState(ports_[port].state); }
+  SubscriberId owner(uint16_t port) const { return ports_[port].owner; }  // of a port in use
   // Ports the subscriber holds in use (counted only when a quota is set; else 0).
   uint32_t portsOf(SubscriberId sub) const;
   uint8_t addrIndex() const { return addrIndex_; }
@@ -122,10 +123,14 @@ class PortAllocator {
   uint8_t addrIndex_ = 0;
   PortAllocatorOptions opts_;
   ChaCha20Rng rng_;
-  std::vector<uint8_t> state_;       // PortState per port
-  std::vector<SubscriberId> owner_;  // per port in use
-  std::vector<uint16_t> free_;       // the free ports, in no order
-  std::vector<uint16_t> freePos_;    // per free port: its index in free_
+  // What is known of a port, in one record: an allocation touches one cache line of them.
+  struct PortRec {
+    SubscriberId owner;  // of a port in use
+    uint16_t freePos;    // of a free port: its index in free_
+    uint8_t state;       // PortState
+  };
+  std::vector<PortRec> ports_;   // per port
+  std::vector<uint16_t> free_;   // the free ports, in no order
   // The hold queue: a ring in time order (the hold is one length for all), each port at most
   // once (a port is held once between two frees).
   std::vector<uint16_t> holdPort_;

@@ -267,7 +267,7 @@ class SlowPath {
                       std::optional<uint32_t> svcSlot, std::optional<uint32_t> server);
   uint32_t takeInfo();  // a spare pool_ entry, its fields reset (their capacity kept)
   UserSessionInfo* info(uint32_t slot) {
-    uint32_t i = infoOf_[slot];
+    uint32_t i = slots_[slot].info;
     return i == kNoInfo ? nullptr : &pool_[i];
   }
   PuntOutcome retarget(uint32_t slot, const dataplane::FlowKey& key, uint32_t svcSlot,
@@ -298,10 +298,15 @@ class SlowPath {
   std::unordered_map<Vip, uint32_t, VipHash> byVip_;
   static constexpr uint32_t kNoInfo = UINT32_MAX;
   // The user sessions, in a pool whose entries are reused (their strings and lists keep their
-  // capacity): per slot (slotOf(address, port)) its pool index, per pool index its slot.
+  // capacity): per slot (slotOf(address, port)) its pool index and its last generation
+  // installed (one record: an install touches one cache line), per pool index its slot.
   std::vector<UserSessionInfo> pool_;
   std::vector<uint32_t> slotOfInfo_, spare_;
-  std::vector<uint32_t> infoOf_;
+  struct SlotRec {
+    uint32_t info;  // into pool_, kNoInfo: none
+    uint8_t gen;
+  };
+  std::vector<SlotRec> slots_;
   size_t live_ = 0;
   FlatMap<dataplane::FlowKey, uint32_t, FlowHash> byFlow_{size_t(1) << 17};  // flow -> slot
   // Endpoints with an external mapping, and with a series user session: apart, so one
@@ -311,7 +316,6 @@ class SlowPath {
   EndpointMap& endpoints(const UserSessionInfo& u) { return u.external ? byExternal_ : bySeries_; }
   FlatMap<AffinityKey, Affinity, AffinityHash> affinity_;
   Clock::time_point affinitySweep_{};  // advance() forgets expired affinities from then
-  std::vector<uint8_t> gen_;  // per slot: the last generation installed
   // Deny entries by the time they end: (slot, generation), so a port reused since is left.
   std::multimap<Clock::time_point, std::pair<uint32_t, uint8_t>> denies_;
   EndedFn ended_;
