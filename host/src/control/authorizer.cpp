@@ -154,15 +154,15 @@ uint64_t LocalAuthorizer::key(std::string_view imsi) {
 }
 
 void LocalAuthorizer::release(std::string_view imsi) {
-  Held* h = held_.find(key(imsi));
-  if (h && h->sessions > 0) --h->sessions;
+  auto it = held_.find(key(imsi));
+  if (it != held_.end() && it->second.sessions > 0) --it->second.sessions;
 }
 
 void LocalAuthorizer::restore(std::string_view imsi) { ++held_[key(imsi)].sessions; }
 
 uint32_t LocalAuthorizer::userSessions(std::string_view imsi) const {
-  const Held* h = held_.find(key(imsi));
-  return h ? h->sessions : 0;
+  auto it = held_.find(key(imsi));
+  return it == held_.end() ? 0 : it->second.sessions;
 }
 
 }  // namespace roamgate::control

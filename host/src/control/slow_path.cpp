@@ -313,7 +313,6 @@ void SlowPath::prefetchNear(const PuntRef& p, size_t ahead) const {
   if (auto it = terminals_.find(p.teid); it != terminals_.end()) {
     const Term* term = &it->second;
     if (!term->slots.empty()) __builtin_prefetch(&term->slots.back());
-    auth_.prefetch(term->t.imsi);
     Vip vip{key.dst, key.proto == 1 ? uint16_t(0) : key.dport, vipProtoOf(key.proto)};
     auto v = byVip_.find(vip);
     if (v != byVip_.end() && svcs_[v->second].svc.type == UserSessionType::kAffinity) {

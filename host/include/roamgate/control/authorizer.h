@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "roamgate/control/objects.h"
-#include "roamgate/flat_map.h"
 #include "roamgate/status.h"
 
 namespace roamgate::control {
@@ -70,8 +69,6 @@ class Authorizer {
   virtual void release(std::string_view imsi) = 0;
   // A user session the device still holds at start-up: counted as held, not decided again.
   virtual void restore(std::string_view imsi) = 0;
-  // A request for this subscriber comes soon: its state may be brought into cache (a hint).
-  virtual void prefetch(std::string_view) const {}
 };
 
 class LocalAuthorizer : public Authorizer {
@@ -85,7 +82,6 @@ class LocalAuthorizer : public Authorizer {
   AuthDecision authorize(const AuthRequest& r) override;
   void release(std::string_view imsi) override;
   void restore(std::string_view imsi) override;
-  void prefetch(std::string_view imsi) const override { held_.prefetch(key(imsi)); }
 
   uint32_t userSessions(std::string_view imsi) const;  // held now, as counted here
   uint64_t denied(DenyReason r) const { return denied_[size_t(r)]; }
@@ -108,7 +104,7 @@ class LocalAuthorizer : public Authorizer {
   std::map<std::string, SubscriberPolicy, std::less<>> policies_;
   std::unordered_map<uint64_t, const SubscriberPolicy*> assigned_;  // by key(IMSI), into policies_
   const SubscriberPolicy* default_ = nullptr;
-  FlatMap<uint64_t, Held> held_;
+  std::unordered_map<uint64_t, Held> held_;
   uint64_t denied_[kDenyReasonCount] = {};
 };
 
