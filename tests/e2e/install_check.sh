@@ -13,7 +13,7 @@ installed() { find "$prefix" -type f 2>/dev/null | sed "s|^$prefix/||" | sort | 
 
 cmake --install "$build" --prefix "$prefix" > "$work/install.log" 2>&1 ||
   { cat "$work/install.log"; fail "cmake --install $build --prefix $prefix failed"; }
-want=(bin/roamctl bin/roamd bin/roamsim share/doc/roamgate/README.md share/doc/roamgate/ARCHITECTURE.md
+want=(bin/roamctl bin/roamd bin/roamsim bin/ranemu share/doc/roamgate/README.md share/doc/roamgate/ARCHITECTURE.md
   share/doc/roamgate/deploy.md share/doc/roamgate/registers.md share/doc/roamgate/roamd.toml
   lib/systemd/system/roamd.service)
 for f in "${want[@]}"; do
@@ -44,6 +44,8 @@ set -e
 [ "$rc" -eq 3 ] || { cat "$work/roamd.log"; fail "roamd with the example configuration exits $rc, want 3 (no store)"; }
 out=$("$prefix/bin/roamsim" --help 2>&1) || fail "installed roamsim --help exits $?"
 grep -qi 'usage' <<< "$out" || fail "installed roamsim --help prints no usage: $out"
+out=$("$prefix/bin/ranemu" --help 2>&1) || fail "installed ranemu --help exits $?"
+grep -qi 'usage' <<< "$out" || fail "installed ranemu --help prints no usage: $out"
 # With no simulator at the socket, the installed roamctl says so: exit status 3 (no device).
 set +e
 "$prefix/bin/roamctl" --device "sim:$prefix/none.sock" info > /dev/null 2>&1
