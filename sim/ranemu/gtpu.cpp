@@ -1,5 +1,7 @@
 #include "gtpu.h"
 
+#include <cstdio>
+
 namespace roamgate::ranemu {
 
 namespace {
@@ -73,7 +75,9 @@ std::optional<Gtpu> parseGtpu(std::span<const uint8_t> m, std::string* why) {
   }
   uint8_t flags = m[0];
   if ((flags >> 5) != 1 || !(flags & 0x10)) {
-    return refuse(why, "flags " + std::to_string(flags) + ": not GTP-U version 1");
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", flags);
+    return refuse(why, std::string("flags ") + hex + ": not GTP-U version 1");
   }
   size_t len = get16(m, 2);
   if (len + 8 != m.size()) {

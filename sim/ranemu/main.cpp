@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -67,12 +68,17 @@ std::string ipStr(uint32_t ip) {
   return ::inet_ntop(AF_INET, &a, b, sizeof b);
 }
 
+// Decimal, or hexadecimal after 0x (a leading 0 is still decimal).
 uint64_t parseNumber(const std::string& s, uint64_t max, const std::string& what) {
+  bool hex = s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+  std::string digits = hex ? s.substr(2) : s;
   char* end = nullptr;
   errno = 0;
-  unsigned long long v = std::strtoull(s.c_str(), &end, 0);
-  if (s.empty() || *end || errno || v > max) {
-    die(what + " '" + s + "' is not a number from 0 to " + std::to_string(max));
+  unsigned long long v = std::strtoull(digits.c_str(), &end, hex ? 16 : 10);
+  bool clean = !digits.empty() && std::isxdigit(uint8_t(digits[0])) && !*end;
+  if (!clean || errno || v > max) {
+    die(what + " '" + s + "' is not a number from 0 to " + std::to_string(max) +
+        " (decimal, or hexadecimal after 0x)");
   }
   return v;
 }
@@ -265,7 +271,11 @@ int openControl(const std::string& path) {
   a.sun_family = AF_UNIX;
   if (path.size() >= sizeof a.sun_path) die("control socket path '" + path + "' is too long");
   std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-  ::unlink(path.c_str());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) die("control socket " + path + " exists and is not a socket");
+    ::unlink(path.c_str());  // a socket left by an earlier run
+  }
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       ::listen(fd, 8) != 0) {
     die("control socket " + path + ": " + std::strerror(errno));
@@ -273,21 +283,47 @@ int openControl(const std::string& path) {
   return fd;
 }
 
-void serveControl(Emulator& emu, int listener) {
-  for (;;) {
-    int c = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) return;
-    // A client sends one line and reads one; it has a second to send it.
-    timeval tv{1, 0};
-    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string line;
-    char ch;
-    while (line.size() < 4096 && ::read(c, &ch, 1) == 1 && ch != '\n') line.push_back(ch);
-    std::string answer = emu.command(line) + "\n";
-    (void)::write(c, answer.data(), answer.size());
-    ::close(c);
+// Control clients: each sends one line and gets one answer, then is closed. They are read
+// as their bytes come, in the event loop, so a slow one holds nothing up; at most
+// kMaxClients at once (more are closed unanswered), and a line is at most 4096 bytes.
+constexpr size_t kMaxClients = 16;
+struct Clients {
+  std::map<int, std::string> lines;  // by descriptor: what it sent so far
+
+  void accept(int listener, int ep) {
+    for (;;) {
+      int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (c < 0) return;
+      if (lines.size() >= kMaxClients) {
+        log(Level::kWarn, "control: %zu clients already; one more closed", lines.size());
+        ::close(c);
+        continue;
+      }
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = 1u << 20 | uint64_t(c);
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+      lines[c];
+    }
   }
-}
+
+  void read(int c, Emulator& emu) {
+    std::string& line = lines[c];
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(c, buf, sizeof buf)) > 0) line.append(buf, size_t(n));
+    size_t nl = line.find('\n');
+    bool closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+    if (nl == std::string::npos && line.size() <= 4096 && !closed) return;  // more to come
+    std::string answer = line.size() > 4096 && nl == std::string::npos
+                             ? "error: a command line is at most 4096 bytes"
+                             : emu.command(line.substr(0, nl));
+    answer += "\n";
+    (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(c);  // also leaves the epoll set
+    lines.erase(c);
+  }
+};
 
 }  // namespace
 
@@ -304,7 +340,7 @@ int main(int argc, char** argv) {
       "terminal", po::value(&termSpecs),
       "a terminal: NAME=TUN,TEID,DL_TEID,NODE[,QFI] (its TUN device, created or attached; the "
       "session's uplink TEID; the downlink TEID it is given; its first RAN node; a QFI: PDU "
-      "Session Containers both ways); repeatable")(
+      "Session Containers both ways); numbers in decimal or, after 0x, hexadecimal; repeatable")(
       "control", po::value(&control),
       "a Unix socket taking one command per connection: 'move TERMINAL NODE' (a handover) or "
       "'stats' (counters as JSON)")(
@@ -333,8 +369,9 @@ int main(int argc, char** argv) {
       {"debug", Level::kDebug}};
   if (!levels.count(level)) die("log level '" + level + "' is not one of error, warn, info, debug");
   logLevel = levels[level];
-  if (!(echoSeconds >= 0) || echoSeconds > 3600) {
-    die("echo interval " + std::to_string(echoSeconds) + " is not from 0 to 3600 seconds");
+  if (!(echoSeconds == 0 || (echoSeconds >= 0.001 && echoSeconds <= 3600))) {
+    die("echo interval " + std::to_string(echoSeconds) +
+        " is not 0 (none) or from 0.001 to 3600 seconds");
   }
   if (nodeSpecs.empty()) die("no --node given (at least one RAN node is needed)");
 
@@ -366,13 +403,20 @@ int main(int argc, char** argv) {
     if (t.name.empty() || f.size() < 4 || f.size() > 5) {
       die("terminal '" + s + "' is not NAME=TUN,TEID,DL_TEID,NODE[,QFI]");
     }
+    for (const Terminal& o : emu.terms) {
+      if (o.name == t.name) die("terminal name '" + t.name + "' is given twice");
+    }
     t.tun = f[0];
+    if (t.tun.empty()) die("terminal " + t.name + ": the TUN device name is empty");
     t.teid = uint32_t(parseNumber(f[1], 0xffffffff, "terminal " + t.name + " TEID"));
     t.dlTeid = uint32_t(parseNumber(f[2], 0xffffffff, "terminal " + t.name + " downlink TEID"));
     t.node = emu.nodeNamed(f[3]);
     if (t.node == SIZE_MAX) die("terminal " + t.name + ": no RAN node '" + f[3] + "'");
     if (f.size() == 5) t.qfi = uint8_t(parseNumber(f[4], 63, "terminal " + t.name + " QFI"));
-    if (emu.byDlTeid.count(t.dlTeid)) die("downlink TEID " + f[2] + " is given twice");
+    if (auto o = emu.byDlTeid.find(t.dlTeid); o != emu.byDlTeid.end()) {
+      die("terminals " + emu.terms[o->second].name + " and " + t.name +
+          " have one downlink TEID, " + f[2]);
+    }
     emu.byDlTeid[t.dlTeid] = emu.terms.size();
     emu.terms.push_back(t);
   }
@@ -392,8 +436,15 @@ int main(int argc, char** argv) {
       die(std::string("epoll: ") + std::strerror(errno));
     }
   };
-  // Tags: 0 signals, 1 echo timer, 2 control, 1000 + node, 2000 + terminal.
+  // Tags: 0 signals, 1 echo timer, 2 control, 1000 + node, 2000 + terminal, 2^20 + a control
+  // client's descriptor.
   watch(sfd, 0);
+  int cfd = -1;  // first: a bad path is refused before any device is touched
+  Clients clients;
+  if (!control.empty()) {
+    cfd = openControl(control);
+    watch(cfd, 2);
+  }
   for (size_t i = 0; i < emu.nodes.size(); ++i) {
     emu.nodes[i].fd = openNode(emu.nodes[i]);
     watch(emu.nodes[i].fd, 1000 + i);
@@ -412,11 +463,6 @@ int main(int argc, char** argv) {
     ::timerfd_settime(tfd, 0, &it, nullptr);
     watch(tfd, 1);
   }
-  int cfd = -1;
-  if (!control.empty()) {
-    cfd = openControl(control);
-    watch(cfd, 2);
-  }
   log(Level::kInfo, "%zu RAN nodes, %zu terminals", emu.nodes.size(), emu.terms.size());
   for (bool run = true; run;) {
     epoll_event evs[32];
@@ -430,7 +476,9 @@ int main(int argc, char** argv) {
         (void)::read(tfd, &ticks, sizeof ticks);
         emu.echo();
       } else if (tag == 2) {
-        serveControl(emu, cfd);
+        clients.accept(cfd, ep);
+      } else if (tag >= 1u << 20) {
+        clients.read(int(tag - (1u << 20)), emu);
       } else if (tag >= 2000) {
         emu.uplink(emu.terms[tag - 2000]);
       } else {

@@ -43,6 +43,18 @@ refused "terminal t1 QFI '64' is not a number from 0 to 63" --node A=198.18.10.1
   --terminal t1=tun1,1,2,A,64
 refused "terminal t1: no RAN node 'C'" --node A=198.18.10.1,198.18.10.2 --terminal t1=tun1,1,2,C
 refused "log level 'loud'" --node A=198.18.10.1,198.18.10.2 --log-level loud
+refused "terminal t1 TEID '09z' is not a number from 0 to 4294967295 (decimal, or hexadecimal" \
+  --node A=198.18.10.1,198.18.10.2 --terminal t1=tun1,09z,2,A
+refused "terminal name 't1' is given twice" --node A=198.18.10.1,198.18.10.2 \
+  --terminal t1=tun1,1,2,A --terminal t1=tun2,3,4,A
+refused "terminals t1 and t2 have one downlink TEID, 0x2" --node A=198.18.10.1,198.18.10.2 \
+  --terminal t1=tun1,1,2,A --terminal t2=tun2,3,0x2,A
+refused "echo interval 0.000100 is not 0 (none) or from 0.001 to 3600 seconds" \
+  --node A=198.18.10.1,198.18.10.2 --echo-interval 0.0001
+touch "$work/not-a-socket"
+refused "control socket $work/not-a-socket exists and is not a socket" \
+  --node A=198.18.10.1,198.18.10.2 --control "$work/not-a-socket"
+[ -f "$work/not-a-socket" ] || fail "ranemu removed a file that is not a socket"
 "$ranemu" --help | grep -q "move TERMINAL NODE" || fail "--help does not name the commands"
 
 for n in "$ran" "$core" "$t1" "$t2"; do ip netns add "$n"; done
@@ -91,8 +103,19 @@ ip netns exec "$t2" ping -c 3 -i 0.2 -W 2 198.18.99.1 > "$work/ping2" || fail "t
 [ "$(ctl 'move t1 C')" = "error: no RAN node 'C'" ] || fail "move to an unknown node"
 [ "$(ctl 'move t9 B')" = "error: no terminal 't9'" ] || fail "move of an unknown terminal"
 ctl 'jump' | grep -q "unknown command 'jump'" || fail "an unknown command"
+# A client that says nothing holds nothing up; one that hangs up before its answer (SIGPIPE
+# on the answer) does not end ranemu.
+/usr/bin/python3 -c '
+import socket, sys, time
+quiet = socket.socket(socket.AF_UNIX); quiet.connect(sys.argv[1])
+rude = socket.socket(socket.AF_UNIX); rude.connect(sys.argv[1])
+rude.sendall(b"stats\n"); rude.close()
+time.sleep(0.3)' "$work/ran.sock" &
+quiet_pid=$!
 [ "$(ctl 'move t1 B')" = ok ] || fail "move t1 B"
 ip netns exec "$t1" ping -c 3 -i 0.2 -W 2 198.18.99.1 > "$work/ping1b" || fail "t1 ping through B"
+wait "$quiet_pid"
+kill -0 "$emu_pid" || fail "ranemu ended after a client hung up"
 sleep 0.6  # one more Echo Request round
 ctl stats > "$work/live.json"
 kill -TERM "$emu_pid"

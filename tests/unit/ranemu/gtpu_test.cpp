@@ -73,9 +73,9 @@ TEST(RanemuGtpu, RefusesWhatIsNotGtpuVersionOneAndSaysWhy) {
   EXPECT_FALSE(parseGtpu(hex("30ff00"), &why));
   EXPECT_EQ(why, "3 bytes: shorter than a header");
   EXPECT_FALSE(parseGtpu(hex("50ff000000000001"), &why));  // version 2
-  EXPECT_EQ(why, "flags 80: not GTP-U version 1");
+  EXPECT_EQ(why, "flags 0x50: not GTP-U version 1");
   EXPECT_FALSE(parseGtpu(hex("20ff000000000001"), &why));  // PT 0: GTP'
-  EXPECT_EQ(why, "flags 32: not GTP-U version 1");
+  EXPECT_EQ(why, "flags 0x20: not GTP-U version 1");
   EXPECT_FALSE(parseGtpu(hex("30ff00c8000010014500"), &why));
   EXPECT_EQ(why, "length 200 for 10 bytes");
   EXPECT_FALSE(parseGtpu(hex("34ff0002000000070000"), &why));
