@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
@@ -146,6 +147,21 @@ uint64_t imsiNumber(std::string_view imsi) {
   int64_t h = eightDigits(hi), l = eightDigits(lo);
   if (h < 0 || l < 0) return 0;
   return uint64_t(n) << 50 | (uint64_t(h) * 100000000 + uint64_t(l));
+}
+
+std::string subscriberStr(uint64_t id) {
+  constexpr uint64_t kValueMask = (uint64_t(1) << 50) - 1;
+  uint64_t len = id >> 50;
+  if (len >= 1 && len <= 15 && (id & kValueMask) < uint64_t(1e15)) {
+    std::string v = std::to_string(id & kValueMask);
+    if (v.size() <= len) return "IMSI " + std::string(len - v.size(), '0') + v;
+  }
+  if (id >> 63 && (id & ~(uint64_t(1) << 63)) <= 0xffffffffu) {
+    char t[16];
+    std::snprintf(t, sizeof t, "0x%08x", unsigned(id));
+    return std::string("session TEID ") + t;
+  }
+  return std::to_string(id);
 }
 
 uint64_t LocalAuthorizer::key(std::string_view imsi) {

@@ -5,6 +5,8 @@
 #include <random>
 #include <string>
 
+#include "roamgate/control/authorizer.h"
+
 namespace roamgate::control {
 
 namespace {
@@ -194,7 +196,7 @@ Result<uint16_t> PortAllocator::allocate(SubscriberId sub, Clock::time_point now
   advance(now);
   if (opts_.quota > 0 && quota_[quotaSlot(sub)].count >= opts_.quota) {
     ++counters_.refusedQuota;
-    return Status::error(StatusCode::kOverQuota, "subscriber " + std::to_string(sub) + " holds " +
+    return Status::error(StatusCode::kOverQuota, "subscriber " + subscriberStr(sub) + " holds " +
                                                   std::to_string(opts_.quota) + " ports of " +
                                                   addrStr(addrIndex_) +
                                                   ", its quota: no more until one is freed");
@@ -257,7 +259,7 @@ Status PortAllocator::restore(uint16_t port, SubscriberId sub) {
     return Status::error(StatusCode::kAlreadyExists, "port " + std::to_string(port) + " of " +
                                                          addrStr(addrIndex_) +
                                                          " is already in use (subscriber " +
-                                                         std::to_string(ports_[port].owner) + ")");
+                                                         subscriberStr(ports_[port].owner) + ")");
   }
   if (s == PortState::kFree) {
     takeFree(port);

@@ -93,6 +93,10 @@ TEST(LocalAuthorizer, ImsisThatDifferOnlyInLeadingZerosAreDifferentSubscribers) 
   keys.insert(LocalAuthorizer::key(""));
   EXPECT_EQ(keys.size(), 33u);
   EXPECT_EQ(LocalAuthorizer::key("001010000000001"), LocalAuthorizer::key("001010000000001"));
+  EXPECT_EQ(subscriberStr(imsiNumber("001010000000001")), "IMSI 001010000000001");
+  EXPECT_EQ(subscriberStr(imsiNumber("0")), "IMSI 0");
+  EXPECT_EQ(subscriberStr(uint64_t(1) << 63 | 0x1000), "session TEID 0x00001000");
+  EXPECT_EQ(subscriberStr(7), "7");
 }
 
 TEST(LocalAuthorizer, NewUserSessionsPerSecondIsABucketOfThatRateAndBurst) {

@@ -4,6 +4,8 @@
 // allocation still working at 99 % full. Time is passed in; nothing sleeps.
 #include "roamgate/control/port_allocator.h"
 
+#include "roamgate/control/authorizer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -135,6 +137,11 @@ TEST(PortAllocator, QuotaPerSubscriber) {
   allocOk(a, 1001, at(2s));
   EXPECT_EQ(a.allocate(1001, at(2s)).code(), StatusCode::kOverQuota);
   EXPECT_EQ(a.counters().refusedQuota, 2u);
+  // A subscriber id made from an IMSI is named by the IMSI.
+  uint64_t imsi = imsiNumber("001010000000007");
+  for (int i = 0; i < 3; ++i) allocOk(a, imsi, at(1s));
+  EXPECT_NE(a.allocate(imsi, at(1s)).status().message().find("subscriber IMSI 001010000000007"),
+            std::string::npos);
 }
 
 TEST(PortAllocator, QuotaTableSurvivesManySubscribersComingAndGoing) {

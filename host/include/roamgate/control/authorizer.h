@@ -45,6 +45,10 @@ const char* denyReasonName(DenyReason r);  // "no_policy", "service_not_allowed"
 // value's 50, so that IMSIs that differ only in leading zeros ("001...", "1...") differ; 0 for
 // any other string (no IMSI gives 0).
 uint64_t imsiNumber(std::string_view imsi);
+// A subscriber id for messages: "IMSI 001010000000001" for an imsiNumber, "session TEID
+// 0x00001000" for one with the top bit set and a TEID below (SlowPath: a session without an
+// IMSI), else the number.
+std::string subscriberStr(uint64_t id);
 
 struct AuthRequest {
   std::string_view imsi;
